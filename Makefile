@@ -1,0 +1,27 @@
+PY := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: setup run test test-fast lint bench asyncapi clean
+
+setup:            ## system packages, .venv, a running Docker engine (idempotent)
+	deploy/setup-host.sh
+
+run: setup        ## the embedded stack with the example service installed, in the foreground
+	$(PY) -m shared.cli.main up --install-example
+
+test: setup       ## the whole suite against the real parts, then lint
+	$(PY) -m pytest -p no:cacheprovider
+	$(MAKE) lint
+
+test-fast:        ## the pure-logic tier only
+	$(PY) -m pytest -m unit -q
+
+lint:
+	.venv/bin/ruff check shared services tests
+	.venv/bin/mypy shared services
+
+bench: setup
+	$(PY) -m pytest benchmarks -q -p no:cacheprovider -s
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""pic-store's common code: the curated library every service builds on."""
