@@ -1,0 +1,1 @@
+"""pic-store's services: each one concern, talking to the others only over the bus."""

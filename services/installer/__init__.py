@@ -1,0 +1,1 @@
+"""The installer: the life cycle of store services on one Docker engine."""

@@ -1,0 +1,41 @@
+"""`python -m services.installer`: the installer service."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import AsyncExitStack
+
+from fastapi import FastAPI
+
+from shared.bus import Bus
+from shared.docker import DockerEngine
+from shared.service import Health, run_service
+from services.installer.api import build_api
+from services.installer.context import Deps
+from services.installer.handlers import consumers
+from services.installer.ipam import IpPool
+from services.installer.manager import InstallerManager
+from services.installer.settings import InstallerSettings
+from services.installer.state import Buckets
+from services.installer.upkeep import start_upkeep
+
+SETTINGS = InstallerSettings()
+
+
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+    engine = DockerEngine()
+    stack.push_async_callback(engine.close)
+    await engine.ping()
+    buckets = await Buckets.open(bus)
+    pool = IpPool(buckets.ipam, SETTINGS.pool_first, SETTINGS.pool_last)
+    deps = Deps(bus, buckets, engine, pool, SETTINGS, f"installer-{uuid.uuid4().hex[:8]}")
+    manager = InstallerManager(deps)
+    await start_upkeep(deps, manager, stack, stop)
+    tasks = consumers(bus, manager, SETTINGS, stop)
+    stack.push_async_callback(asyncio.gather, *tasks)
+    return build_api(bus, buckets, SETTINGS.docker_host, health)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_service(SETTINGS, main))

@@ -1,0 +1,225 @@
+"""What each life-cycle command does, from its command to its outcome."""
+
+from __future__ import annotations
+
+import json
+
+from shared.config import CellConfig
+from shared.errors import OperationError, PicStoreError
+from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
+from shared.events.messages import ServiceState, StepStatus
+from shared.manifest import parse_manifest
+from services.installer import steps_local as local
+from services.installer.context import Deps, OpContext
+from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
+from services.installer.operations import Operations
+from services.installer.plan import build_plan, removal_plan
+from services.installer.prepare import (
+    Change,
+    decide,
+    fetch_and_validate,
+    load_previous_specs,
+    options_for,
+    validate_config,
+)
+from services.installer.preflight import require_preflight
+from services.installer.runtime import project_containers
+from services.installer.saga import Step, run
+from shared.installed import ServiceRecord
+from services.installer.state import OperationRecord, OpStatus, now
+
+Outcome = tuple[OpStatus, str, Plan | None]
+
+
+def _reporter(ops: Operations, record: OperationRecord):  # type: ignore[no-untyped-def]
+    async def report(step: str, status: StepStatus, index: int, total: int, msg: str) -> None:
+        await ops.progress(record, step, status, index, total, msg)
+
+    async def journal(step: str, data: dict[str, object]) -> None:
+        await ops.journal(record, step, data)
+
+    return report, journal
+
+
+def _snapshot(ctx: OpContext) -> dict[str, object]:
+    return {"store": ctx.store, "manifest": ctx.manifest_data, "config": ctx.config,
+            "service_ip": ctx.service_ip, "image": ctx.image}
+
+
+async def _dry_render(ctx: OpContext) -> None:
+    """Render in memory (nothing stored) to know the containers for the plan and pre-flight."""
+    held = await ctx.deps.pool.held_by(ctx.service_id)
+    ctx.service_ip = held or ctx.deps.settings.pool_first
+    await local.render(ctx)
+    ctx.service_ip = held
+
+
+async def _set_state(ctx: OpContext, ops: Operations, state: ServiceState, **fields: object,
+                     ) -> ServiceRecord:
+    bucket = ctx.deps.buckets.services
+    current = await bucket.get(ctx.service_id)
+    before = current.value if current else None
+    base = before.model_dump() if before else {"service_id": ctx.service_id}
+    record = ServiceRecord.model_validate({**base, **fields, "state": state, "updated": now(),
+                                           "last_operation": ctx.operation_id})
+    await bucket.put(ctx.service_id, record)
+    await ops.state(ctx.service_id, ctx.operation_id, state, before.state if before else None,
+                    record.version, str(fields.get("last_error", "")))
+    return record
+
+
+async def _saga(ctx: OpContext, ops: Operations, record: OperationRecord,
+                steps: list[Step[OpContext]]) -> None:
+    record.snapshot = _snapshot(ctx)
+    await ops.save(record)
+    report, journal = _reporter(ops, record)
+    await run(steps, ctx, ctx.kind.value, report, journal)
+
+
+async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
+                  record: OperationRecord) -> Outcome:
+    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    ctx.previous = existing.value if existing else None
+    ctx.store = cmd.payload.store
+    await fetch_and_validate(ctx)
+    kept = ctx.previous.config if ctx.previous else {}
+    validate_config(ctx, {**kept, **cmd.payload.config})
+    change = decide(ctx, cmd.payload.confirm_downgrade)
+    if change == Change.same:
+        return OpStatus.noop, f"{ctx.service_id} {ctx.manifest.version} is already installed", None
+    load_previous_specs(ctx)
+    await _dry_render(ctx)
+    steps = install_steps(ctx)
+    notes = [f"{change.value} {ctx.previous.version if ctx.previous else ''} -> "
+             f"{ctx.manifest.version}".replace("  ", " ")]
+    plan = await build_plan(ctx, steps, notes)
+    if cmd.payload.plan_only:
+        return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
+    await require_preflight(ctx)
+    await _set_state(ctx, ops, ServiceState.installing, version=ctx.manifest.version,
+                     name=ctx.manifest.name, last_error="")
+    await _saga(ctx, ops, record, steps)
+    await _set_state(ctx, ops, ServiceState.installed, version=ctx.manifest.version,
+                     name=ctx.manifest.name, manifest=ctx.manifest_data, store=ctx.store,
+                     config=ctx.config, service_ip=ctx.service_ip, image=ctx.image,
+                     compose_path=str(ctx.compose_path),
+                     containers=[s.name for s in ctx.specs],
+                     volumes=sorted({v for s in ctx.specs for v in s.volumes}), last_error="")
+    _keep_sources(ctx)
+    return OpStatus.succeeded, f"{ctx.service_id} {ctx.manifest.version} installed " \
+        f"at {ctx.service_ip}", plan
+
+
+def _keep_sources(ctx: OpContext) -> None:
+    """Keep the manifest and template beside the compose file, for reconfigure."""
+    ctx.service_dir.mkdir(parents=True, exist_ok=True)
+    (ctx.service_dir / "manifest.json").write_text(json.dumps(ctx.manifest_data, indent=2))
+    (ctx.service_dir / "compose-template.yml").write_text(ctx.template_text)
+
+
+async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
+                      record: OperationRecord) -> Outcome:
+    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    if existing is None or existing.value.state != ServiceState.installed:
+        state = existing.value.state.value if existing else "not installed"
+        raise OperationError(f"{ctx.service_id} cannot be reconfigured: it is {state}")
+    ctx.previous = previous = existing.value
+    ctx.manifest_data = previous.manifest
+    ctx.manifest = parse_manifest(previous.manifest, options_for(ctx))
+    template = ctx.service_dir / "compose-template.yml"
+    if not template.exists():
+        raise OperationError(f"the compose template of {ctx.service_id} is missing from "
+                             f"{ctx.service_dir}; install it again")
+    ctx.template_text = template.read_text()
+    ctx.store, ctx.image, ctx.service_ip = previous.store, previous.image, previous.service_ip
+    validate_config(ctx, {**previous.config, **cmd.payload.config})
+    load_previous_specs(ctx)
+    await local.render(ctx)
+    steps = reconfigure_steps(ctx)
+    plan = await build_plan(ctx, steps, [])
+    if cmd.payload.plan_only:
+        return OpStatus.planned, f"plan for reconfiguring {ctx.service_id}", plan
+    if not plan.recreate and ctx.config == previous.config:
+        return OpStatus.noop, "nothing changed: the settings are the ones in use", plan
+    await _set_state(ctx, ops, ServiceState.reconfiguring)
+    await _saga(ctx, ops, record, steps)
+    await _set_state(ctx, ops, ServiceState.installed, config=ctx.config, last_error="")
+    return OpStatus.succeeded, f"{ctx.service_id} reconfigured; recreated: " \
+        f"{', '.join(plan.recreate) or 'none'}", plan
+
+
+async def remove(ctx: OpContext, cmd: RemoveCommand, ops: Operations,
+                 record: OperationRecord) -> Outcome:
+    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    ctx.previous = existing.value if existing else None
+    ctx.purge = cmd.payload.purge
+    if ctx.previous is not None and ctx.previous.manifest:
+        try:
+            ctx.manifest = parse_manifest(ctx.previous.manifest, options_for(ctx))
+            ctx.manifest_data = ctx.previous.manifest
+        except (PicStoreError, ValueError):  # remove works even for a broken record
+            ctx.manifest = None
+        ctx.service_ip = ctx.previous.service_ip
+    plan = await removal_plan(ctx, ctx.purge)
+    if cmd.payload.plan_only:
+        return OpStatus.planned, f"plan for removing {ctx.service_id}", plan
+    leftovers = await project_containers(ctx.deps.engine, ctx.service_id)
+    held = await ctx.deps.pool.held_by(ctx.service_id)
+    if ctx.previous is None and not leftovers and held is None and not ctx.purge:
+        return OpStatus.noop, f"{ctx.service_id} is not installed", plan
+    if ctx.previous is not None:
+        await _set_state(ctx, ops, ServiceState.removing)
+    await _saga(ctx, ops, record, remove_steps(ctx))
+    await ctx.deps.buckets.services.delete(ctx.service_id)
+    await ops.state(ctx.service_id, ctx.operation_id, ServiceState.removed,
+                    ctx.previous.state if ctx.previous else None,
+                    ctx.previous.version if ctx.previous else None)
+    kept = "data deleted" if ctx.purge else "volumes and secrets kept"
+    return OpStatus.succeeded, f"{ctx.service_id} removed ({kept})", plan
+
+
+async def after_failure(ctx: OpContext, ops: Operations, record: OperationRecord,
+                        reason: str) -> None:
+    """Leave the service in a state that tells the truth about the failure."""
+    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    if existing is None:
+        if ctx.kind.value == "install" and ctx.manifest is not None:
+            await _set_state(ctx, ops, ServiceState.failed, version=ctx.manifest.version,
+                             name=ctx.manifest.name, last_error=reason, service_ip=None)
+        return
+    previous = ctx.previous
+    if previous is not None and previous.state == ServiceState.installed:
+        await _set_state(ctx, ops, ServiceState.installed, last_error=reason)
+    else:
+        await _set_state(ctx, ops, ServiceState.failed, last_error=reason, service_ip=None)
+
+
+async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContext:
+    ctx = OpContext(deps=deps, operation_id=record.operation_id, kind=record.kind,
+                    service_id=record.service_id, cell=CellConfig.load(deps.settings.data_dir))
+    snap = record.snapshot
+    ctx.store = str(snap.get("store") or "")
+    ctx.manifest_data = dict(snap.get("manifest") or {})
+    if ctx.manifest_data:
+        ctx.manifest = parse_manifest(ctx.manifest_data, options_for(ctx))
+    ctx.config = dict(snap.get("config") or {})
+    ctx.service_ip = snap.get("service_ip")
+    ctx.image = snap.get("image")
+    existing = await deps.buckets.services.get(record.service_id)
+    ctx.previous = existing.value if existing else None
+    load_previous_specs(ctx)
+    return ctx
+
+
+async def mark_interrupted(deps: Deps, ops: Operations, record: OperationRecord,
+                           reason: str) -> None:
+    ctx = await context_from_snapshot(deps, record)
+    existing = await deps.buckets.services.get(record.service_id)
+    if existing is None:
+        return
+    if existing.value.state in (ServiceState.installing, ServiceState.reconfiguring,
+                                ServiceState.removing):
+        # A service that ran before the operation runs again after the rollback.
+        was_installed = existing.value.image is not None and record.kind.value != "remove"
+        restored = ServiceState.installed if was_installed else ServiceState.failed
+        await _set_state(ctx, ops, restored, last_error=reason)

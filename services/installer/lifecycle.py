@@ -1,0 +1,99 @@
+"""The saga of each life-cycle command, declared as data: which steps, in which order."""
+
+from __future__ import annotations
+
+import shutil
+
+from shared.events.messages import StepName
+from services.installer import steps_local as local
+from services.installer.context import OpContext
+from services.installer.runtime import project_containers
+from services.installer.saga import Step, StepData, StepSkipped
+from services.installer.steps_remote import remote_step, verify, wanted_remote_steps, withdraw
+
+S = Step[OpContext]
+
+
+def install_steps(ctx: OpContext) -> list[S]:
+    steps: list[S] = [
+        S("verify", "Verify the image signature", verify),
+        S("allocate_ip", "Allocate the cell IP", local.allocate_ip, local.release_ip),
+        S("render", "Render the compose file", local.render),
+        S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
+        S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
+        S("network", "Create the cell network", local.ensure_network),
+        S("volumes", "Create the volumes", local.create_volumes, local.remove_new_volumes),
+        S("pull", "Pull the images", local.pull_images),
+        S("containers", "Start the containers", local.start_containers, local.restore_containers),
+        S("health", "Wait until healthy", local.wait_until_healthy),
+    ]
+    steps += [remote_step(name, title) for name, title in wanted_remote_steps(ctx.manifest)]
+    return steps
+
+
+def reconfigure_steps(ctx: OpContext) -> list[S]:
+    steps: list[S] = [
+        S("render", "Render the compose file", local.render),
+        S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
+        S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
+        S("volumes", "Create the volumes", local.create_volumes, local.remove_new_volumes),
+        S("containers", "Recreate changed containers", local.start_containers,
+          local.restore_containers),
+        S("health", "Wait until healthy", local.wait_until_healthy),
+    ]
+    return steps
+
+
+# -- remove: every step tolerates what is already gone, and none is rolled back ------------
+
+
+def _withdraw(step: StepName) -> S:
+    async def apply(ctx: OpContext) -> StepData:
+        problem = await withdraw(ctx, step)
+        if problem:
+            ctx.warnings.append(problem)
+            raise StepSkipped(problem)
+        return {}
+
+    return S(f"withdraw_{step.value}", f"Withdraw {step.value}", apply)
+
+
+async def remove_containers(ctx: OpContext) -> StepData:
+    removed = []
+    for info in await project_containers(ctx.deps.engine, ctx.service_id):
+        await ctx.deps.engine.remove_container(info.name)
+        removed.append(info.name)
+    if not removed:
+        raise StepSkipped("no containers were left")
+    return {"removed": removed}
+
+
+async def release_ip(ctx: OpContext) -> StepData:
+    if not await ctx.deps.pool.release(ctx.service_id):
+        raise StepSkipped("the service held no IP")
+    return {}
+
+
+async def purge_data(ctx: OpContext) -> StepData:
+    if not ctx.purge:
+        raise StepSkipped("volumes, secrets and config are kept (no purge asked)")
+    engine = ctx.deps.engine
+    volumes = await engine.list_volumes(f"com.docker.compose.project={ctx.service_id}")
+    for volume in volumes:
+        await engine.remove_volume(volume)
+    await ctx.deps.buckets.secrets.delete(ctx.service_id)
+    shutil.rmtree(ctx.service_dir, ignore_errors=True)
+    return {"volumes": volumes}
+
+
+def remove_steps(ctx: OpContext) -> list[S]:
+    present = wanted_remote_steps(ctx.manifest) if ctx.manifest is not None else [
+        (name, "") for name in (StepName.backup, StepName.accounts, StepName.egress,
+                                StepName.firewall, StepName.routes)]
+    withdraws = [_withdraw(name) for name, _ in reversed(present)]
+    return [
+        *withdraws,
+        S("containers", "Stop and remove the containers", remove_containers),
+        S("release_ip", "Release the cell IP", release_ip),
+        S("purge", "Delete volumes, secrets and config", purge_data),
+    ]

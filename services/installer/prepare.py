@@ -1,0 +1,100 @@
+"""Before any step: fetch, validate, decide install / upgrade / downgrade / no-op."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+import yaml
+
+from shared.errors import OperationError, PicStoreError
+from shared.events.messages import ConfigValue, ServiceState
+from shared.manifest import (
+    Issue,
+    ManifestInvalidError,
+    ValidationOptions,
+    parse_manifest,
+    parse_version,
+    validate_config_values,
+)
+from services.installer.containers import container_specs
+from services.installer.context import OpContext
+from services.installer.store import fetch_service
+
+
+class ConfigInvalidError(OperationError):
+    key = "config_invalid"
+
+
+class DowngradeNeedsConfirmationError(OperationError):
+    key = "downgrade_needs_confirmation"
+
+
+class Change(StrEnum):
+    install = "install"
+    upgrade = "upgrade"
+    downgrade = "downgrade"
+    reinstall = "reinstall"
+    same = "same"
+
+
+def options_for(ctx: OpContext) -> ValidationOptions:
+    root = ctx.deps.settings.pic_root
+    base = ValidationOptions(allowed_registry=ctx.cell.allowed_image_prefix)
+    return ValidationOptions(allowed_registry=base.allowed_registry,
+                             pic_root=str(root) if root else base.pic_root)
+
+
+async def fetch_and_validate(ctx: OpContext) -> None:
+    fetched = await fetch_service(ctx.store, ctx.service_id)
+    try:
+        data = json.loads(fetched.manifest_text)
+    except ValueError as exc:
+        raise OperationError(f"the manifest of {ctx.service_id} is not JSON: {exc}") from exc
+    ctx.manifest = parse_manifest(data, options_for(ctx))
+    if ctx.manifest.id != ctx.service_id:
+        raise ManifestInvalidError([Issue("$.id", f"the store lists {ctx.service_id!r} but "
+                                          f"its manifest says id {ctx.manifest.id!r}")])
+    ctx.manifest_data = data
+    ctx.template_text = fetched.template_text
+    ctx.image = ctx.manifest.image
+
+
+def validate_config(ctx: OpContext, values: dict[str, ConfigValue]) -> None:
+    typed, issues = validate_config_values(ctx.manifest.config_schema, values)
+    if issues:
+        raise ConfigInvalidError("the settings are invalid: "
+                                 + "; ".join(str(issue) for issue in issues))
+    ctx.config = typed
+
+
+def decide(ctx: OpContext, confirm_downgrade: bool) -> Change:
+    previous = ctx.previous
+    if previous is None or previous.state in (ServiceState.removed,):
+        return Change.install
+    if previous.state != ServiceState.installed or previous.version is None:
+        return Change.reinstall
+    old, new = parse_version(previous.version), parse_version(ctx.manifest.version)
+    if new == old:
+        return Change.same
+    if new > old:
+        return Change.upgrade
+    if not confirm_downgrade:
+        raise DowngradeNeedsConfirmationError(
+            f"{ctx.service_id} {previous.version} is installed; installing the older "
+            f"{ctx.manifest.version} is a downgrade and must be confirmed")
+    return Change.downgrade
+
+
+def load_previous_specs(ctx: OpContext) -> None:
+    """Container specs of what runs now, from the compose file the last operation wrote."""
+    if not ctx.compose_path.exists():
+        return
+    try:
+        document = yaml.safe_load(ctx.compose_path.read_text())
+        ctx.previous_specs = container_specs(
+            document, ctx.service_id, ctx.deps.settings.network,
+            PurePosixPath(str(ctx.service_dir)), "previous")
+    except (yaml.YAMLError, PicStoreError, ValueError):
+        ctx.previous_specs = []

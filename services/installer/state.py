@@ -1,0 +1,101 @@
+"""Durable state of the installer, in JetStream key-value buckets.
+
+    pic_services     service id -> ServiceRecord (shared.installed: what is installed)
+    pic_operations   operation id -> OperationRecord (status and the saga journal)
+    pic_locks        service id -> Lock (one operation per service at a time, with a lease)
+    pic_ipam         address -> IpLease (which service holds which cell IP)
+    pic_secrets      service id -> Secrets (generated once, reused on every render)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.bus import Bus, TypedBucket
+from shared.events.messages import OperationKind
+from shared.installed import ServiceRecord, services_bucket
+
+
+def now() -> float:
+    return time.time()
+
+
+class OpStatus(StrEnum):
+    running = "running"
+    interrupted = "interrupted"
+    succeeded = "succeeded"
+    failed = "failed"
+    noop = "noop"
+    planned = "planned"
+
+    @property
+    def final(self) -> bool:
+        return self not in (OpStatus.running, OpStatus.interrupted)
+
+
+class JournalEntry(BaseModel):
+    step: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class OperationRecord(BaseModel):
+    operation_id: str
+    kind: OperationKind
+    service_id: str
+    status: OpStatus = OpStatus.running
+    journal: list[JournalEntry] = Field(default_factory=list)
+    snapshot: dict[str, Any] = Field(default_factory=dict,
+                                     description="What a takeover needs to roll back")
+    message: str = ""
+    error_key: str | None = None
+    holder: str = ""
+    started: float = Field(default_factory=now)
+    finished: float | None = None
+
+
+class Lock(BaseModel):
+    operation_id: str
+    holder: str
+    expires: float
+
+    def expired(self) -> bool:
+        return self.expires < now()
+
+
+class IpLease(BaseModel):
+    service_id: str
+    operation_id: str
+
+
+class Secrets(BaseModel):
+    values: dict[str, str] = Field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print the values
+        return f"Secrets(names={sorted(self.values)})"
+
+    __str__ = __repr__
+
+
+@dataclass
+class Buckets:
+    services: TypedBucket[ServiceRecord]
+    operations: TypedBucket[OperationRecord]
+    locks: TypedBucket[Lock]
+    ipam: TypedBucket[IpLease]
+    secrets: TypedBucket[Secrets]
+
+    @classmethod
+    async def open(cls, bus: Bus) -> Buckets:
+        return cls(
+            services=await services_bucket(bus),
+            operations=await bus.bucket("pic_operations", OperationRecord, history=1),
+            locks=await bus.bucket("pic_locks", Lock, history=1),
+            ipam=await bus.bucket("pic_ipam", IpLease, history=1),
+            secrets=await bus.bucket("pic_secrets", Secrets),
+        )
+

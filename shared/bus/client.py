@@ -1,0 +1,110 @@
+"""Connection, streams and buckets, created idempotently at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import NoServersError
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from pydantic import BaseModel
+
+from shared.bus.consumer import Handler, consume
+from shared.bus.kv import TypedBucket
+from shared.errors import PartUnavailableError
+from shared.events import Message
+from shared.events.channels import STREAMS, Channel, Kind
+
+M = TypeVar("M", bound=Message)
+R = TypeVar("R", bound=BaseModel)
+
+STREAM_MAX_AGE = {Kind.command: 7 * 86400.0, Kind.event: 7 * 86400.0,
+                  Kind.dead_letter: 30 * 86400.0}
+
+
+class Bus:
+    """One NATS connection for one cell, with the JetStream objects the services share."""
+
+    def __init__(self, nc: NATS, cell: str, replicas: int = 1) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.cell = cell
+        self.replicas = replicas
+
+    @classmethod
+    async def connect(cls, url: str, cell: str, *, name: str = "pic-store",
+                      timeout: float = 5.0, replicas: int = 1) -> Bus:
+        try:
+            nc = await nats.connect(url, name=name, connect_timeout=timeout,
+                                    max_reconnect_attempts=-1, allow_reconnect=True)
+        except (NoServersError, OSError, asyncio.TimeoutError) as exc:
+            raise PartUnavailableError(f"NATS does not answer at {url}: {exc}") from exc
+        bus = cls(nc, cell, replicas)
+        await bus.ensure_streams()
+        return bus
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()
+
+    async def ensure_streams(self) -> None:
+        for kind, (name, subjects) in STREAMS.items():
+            config = StreamConfig(
+                name=name, subjects=[subjects], retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE, max_age=STREAM_MAX_AGE[kind],
+                num_replicas=self.replicas, duplicate_window=120.0,
+            )
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                await self.js.update_stream(config)
+
+    async def bucket(self, name: str, model: type[R], history: int = 5,
+                     ttl: float | None = None) -> TypedBucket[R]:
+        """The cell's bucket of that name (`<name>_<cell>`), created when missing."""
+        name = f"{name}_{self.cell}"
+        try:
+            kv = await self.js.key_value(name)
+        except NotFoundError:
+            kv = await self.js.create_key_value(bucket=name, history=history, ttl=ttl,
+                                                replicas=self.replicas)
+        return TypedBucket(kv, model)
+
+    async def publish(self, channel: Channel, message: Message, **tokens: str) -> None:
+        if not isinstance(message, channel.model):
+            raise TypeError(f"{channel.name} carries {channel.model.__name__}, "
+                            f"not {type(message).__name__}")
+        subject = channel.subject(cell=self.cell, **tokens)
+        # The event id doubles as the JetStream de-duplication id.
+        await self.js.publish(subject, message.encode(), headers={"Nats-Msg-Id": message.event_id})
+
+    async def consume(self, channel: Channel, durable: str, handler: Handler[M],
+                      *, stop: asyncio.Event, ack_wait: float = 30.0, max_deliver: int = 20,
+                      concurrency: int = 1, **tokens: str) -> None:
+        await consume(self, channel, durable, handler, stop=stop, ack_wait=ack_wait,
+                      max_deliver=max_deliver, concurrency=concurrency, **tokens)
+
+    @asynccontextmanager
+    async def watch(self, channel: Channel, on_message: Callable[[Message], Awaitable[None]],
+                    **tokens: str) -> AsyncIterator[None]:
+        """Live (core NATS) subscription to events, decoded; undecodable ones are skipped."""
+
+        async def deliver(msg: Msg) -> None:
+            try:
+                decoded = channel.model.model_validate_json(msg.data)
+            except ValueError:
+                return
+            await on_message(decoded)
+
+        sub = await self.nc.subscribe(channel.wildcard(cell=self.cell, **tokens), cb=deliver)
+        try:
+            yield
+        finally:
+            await sub.unsubscribe()

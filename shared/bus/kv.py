@@ -1,0 +1,72 @@
+"""Key-value state with compare-and-set: every write that can race names the revision it read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class Conflict(Exception):  # noqa: N818
+    """Someone else wrote the key since we read it (or created it first)."""
+
+
+@dataclass(frozen=True)
+class Record(Generic[R]):
+    value: R
+    revision: int
+
+
+class TypedBucket(Generic[R]):
+    def __init__(self, kv: KeyValue, model: type[R]) -> None:
+        self.kv = kv
+        self.model = model
+
+    async def get(self, key: str) -> Record[R] | None:
+        try:
+            entry = await self.kv.get(key)
+        except KeyNotFoundError:
+            return None
+        if entry.value is None or entry.operation is not None:
+            return None
+        return Record(self.model.model_validate_json(entry.value), entry.revision or 0)
+
+    async def create(self, key: str, value: R) -> int:
+        try:
+            return await self.kv.create(key, value.model_dump_json().encode())
+        except KeyWrongLastSequenceError as exc:
+            raise Conflict(f"{key} exists already") from exc
+
+    async def update(self, key: str, value: R, revision: int) -> int:
+        try:
+            return await self.kv.update(key, value.model_dump_json().encode(), last=revision)
+        except KeyWrongLastSequenceError as exc:
+            raise Conflict(f"{key} changed since revision {revision}") from exc
+
+    async def put(self, key: str, value: R) -> int:
+        return await self.kv.put(key, value.model_dump_json().encode())
+
+    async def delete(self, key: str, revision: int | None = None) -> None:
+        try:
+            await self.kv.delete(key, last=revision)
+        except KeyWrongLastSequenceError as exc:
+            raise Conflict(f"{key} changed since revision {revision}") from exc
+
+    async def keys(self) -> list[str]:
+        try:
+            return await self.kv.keys()
+        except NoKeysError:
+            return []
+
+    async def items(self) -> dict[str, Record[R]]:
+        out: dict[str, Record[R]] = {}
+        for key in await self.keys():
+            record = await self.get(key)
+            if record is not None:
+                out[key] = record
+        return out

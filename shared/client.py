@@ -1,0 +1,70 @@
+"""Send life-cycle commands to the installer over the bus and follow them to their result.
+
+Used by the CLI, the tests and any gateway written in Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from shared.bus import Bus
+from shared.errors import OperationError
+from shared.events import (
+    InstallCommand,
+    Message,
+    OperationResult,
+    ProgressEvent,
+    ReconfigureCommand,
+    RemoveCommand,
+)
+from shared.events.channels import INSTALL, PROGRESS, RECONFIGURE, REMOVE, RESULT, Channel
+from shared.installed import ServiceView, services_bucket, view
+
+Command = InstallCommand | ReconfigureCommand | RemoveCommand
+ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]
+CHANNEL: dict[type[Message], Channel] = {
+    InstallCommand: INSTALL, ReconfigureCommand: RECONFIGURE, RemoveCommand: REMOVE,
+}
+
+
+class OperationTimeoutError(OperationError):
+    key = "operation_timeout"
+
+
+class StoreClient:
+    def __init__(self, bus: Bus, host: str = "local") -> None:
+        self.bus = bus
+        self.host = host
+
+    async def run(self, command: Command, on_progress: ProgressCallback | None = None,
+                  timeout: float = 900.0) -> OperationResult:
+        """Publish the command and wait for its result, reporting progress on the way."""
+        done: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
+
+        async def on_event(event: Message) -> None:
+            if event.operation_id != command.operation_id:
+                return
+            if isinstance(event, ProgressEvent) and on_progress is not None:
+                outcome = on_progress(event)
+                if outcome is not None:
+                    await outcome
+            if isinstance(event, OperationResult) and not done.done():
+                done.set_result(event)
+
+        async with self.bus.watch(PROGRESS, on_event), self.bus.watch(RESULT, on_event):
+            await self.bus.publish(CHANNEL[type(command)], command, host=self.host)
+            try:
+                return await asyncio.wait_for(done, timeout)
+            except TimeoutError as exc:
+                raise OperationTimeoutError(
+                    f"no result for {command.operation_id} within {timeout:.0f} s; is the "
+                    f"installer running for cell {self.bus.cell}, host {self.host}?") from exc
+
+    async def services(self) -> list[ServiceView]:
+        bucket = await services_bucket(self.bus)
+        return [view(r.value) for _, r in sorted((await bucket.items()).items())]
+
+    async def service(self, service_id: str) -> ServiceView | None:
+        record = await (await services_bucket(self.bus)).get(service_id)
+        return view(record.value) if record else None

@@ -1,0 +1,245 @@
+"""Docker engine verbs over aiodocker, with errors translated at this boundary."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiodocker
+import aiohttp
+from aiodocker.exceptions import DockerError as AioDockerError
+
+from shared.errors import OperationError, PartUnavailableError
+
+
+class DockerError(OperationError):
+    key = "docker_error"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    image: str
+    labels: dict[str, str]
+    running: bool
+    status: str
+    health: str | None
+    ip_addresses: dict[str, str]
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, Any]) -> ContainerInfo:
+        state = data.get("State", {})
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        return cls(
+            id=data["Id"],
+            name=data.get("Name", "").lstrip("/"),
+            image=(data.get("Config") or {}).get("Image", ""),
+            labels=(data.get("Config") or {}).get("Labels") or {},
+            running=bool(state.get("Running")),
+            status=state.get("Status", "unknown"),
+            health=(state.get("Health") or {}).get("Status"),
+            ip_addresses={n: v.get("IPAddress", "") for n, v in networks.items()},
+        )
+
+
+def _describe(exc: AioDockerError) -> str:
+    message = exc.message if isinstance(exc.message, str) else str(exc.message)
+    return f"{message} (HTTP {exc.status})"
+
+
+class DockerEngine:
+    """One Docker engine; `url` None means the local socket."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+        self._docker: aiodocker.Docker | None = None
+
+    async def _client(self) -> aiodocker.Docker:
+        if self._docker is None:
+            self._docker = aiodocker.Docker(url=self.url)
+        return self._docker
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    async def ping(self) -> None:
+        try:
+            docker = await self._client()
+            await docker.version()
+        except (aiohttp.ClientError, OSError, AioDockerError, ValueError) as exc:
+            raise PartUnavailableError(f"the Docker engine does not answer: {exc}") from exc
+
+    async def free_disk_bytes(self) -> int | None:
+        """Free bytes where the engine keeps its data, when the engine is local."""
+        docker = await self._client()
+        info = await docker.system.info()
+        root = info.get("DockerRootDir")
+        if not root:
+            return None
+        try:
+            import shutil
+
+            return shutil.disk_usage(root).free
+        except OSError:
+            return None
+
+    # -- images ---------------------------------------------------------------------------
+
+    async def pull(self, image: str, timeout: float = 600.0) -> None:
+        docker = await self._client()
+        try:
+            await asyncio.wait_for(docker.images.pull(image), timeout)
+        except AioDockerError as exc:
+            raise DockerError(f"could not pull {image}: {_describe(exc)}") from exc
+        except TimeoutError as exc:
+            raise DockerError(f"pulling {image} took longer than {timeout:.0f} s") from exc
+
+    async def image_exists(self, image: str) -> bool:
+        docker = await self._client()
+        try:
+            await docker.images.inspect(image)
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return False
+            raise DockerError(f"could not inspect image {image}: {_describe(exc)}") from exc
+        return True
+
+    # -- networks -------------------------------------------------------------------------
+
+    async def ensure_network(self, name: str, subnet: str, ip_range: str | None,
+                             labels: dict[str, str]) -> None:
+        docker = await self._client()
+        try:
+            await (await docker.networks.get(name)).show()
+            return
+        except AioDockerError as exc:
+            if exc.status != 404:
+                raise DockerError(f"could not inspect network {name}: {_describe(exc)}") from exc
+        config = {"Name": name, "Driver": "bridge", "CheckDuplicate": True, "Labels": labels,
+                  "IPAM": {"Driver": "default",
+                           "Config": [{"Subnet": subnet, **({"IPRange": ip_range} if ip_range
+                                                            else {})}]}}
+        try:
+            await docker.networks.create(config)
+        except AioDockerError as exc:
+            # Two installs may race to create it; the loser sees a conflict or an overlap
+            # while the winner's network is still being made.
+            for _ in range(20):
+                if await self.network_exists(name):
+                    return
+                await asyncio.sleep(0.1)
+            raise DockerError(f"could not create network {name}: {_describe(exc)}") from exc
+
+    async def network_exists(self, name: str) -> bool:
+        docker = await self._client()
+        try:
+            await (await docker.networks.get(name)).show()
+        except AioDockerError:
+            return False
+        return True
+
+    async def remove_network(self, name: str) -> None:
+        docker = await self._client()
+        try:
+            await (await docker.networks.get(name)).delete()
+        except AioDockerError as exc:
+            if exc.status != 404:
+                raise DockerError(f"could not remove network {name}: {_describe(exc)}") from exc
+
+    # -- volumes --------------------------------------------------------------------------
+
+    async def ensure_volume(self, name: str, labels: dict[str, str]) -> bool:
+        """Create the volume when missing; True when it was created now."""
+        docker = await self._client()
+        if await self.volume_exists(name):
+            return False
+        try:
+            await docker.volumes.create({"Name": name, "Labels": labels})
+        except AioDockerError as exc:
+            raise DockerError(f"could not create volume {name}: {_describe(exc)}") from exc
+        return True
+
+    async def volume_exists(self, name: str) -> bool:
+        docker = await self._client()
+        try:
+            await (await docker.volumes.get(name)).show()
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return False
+            raise DockerError(f"could not inspect volume {name}: {_describe(exc)}") from exc
+        return True
+
+    async def list_volumes(self, label: str) -> list[str]:
+        docker = await self._client()
+        data = await docker.volumes.list(filters={"label": [label]})
+        return [v["Name"] for v in data.get("Volumes") or []]
+
+    async def remove_volume(self, name: str) -> None:
+        docker = await self._client()
+        try:
+            await (await docker.volumes.get(name)).delete()
+        except AioDockerError as exc:
+            if exc.status != 404:
+                raise DockerError(f"could not remove volume {name}: {_describe(exc)}") from exc
+
+    # -- containers -----------------------------------------------------------------------
+
+    async def create_container(self, name: str, config: dict[str, Any]) -> str:
+        docker = await self._client()
+        try:
+            container = await docker.containers.create(config, name=name)
+        except AioDockerError as exc:
+            raise DockerError(f"could not create container {name}: {_describe(exc)}") from exc
+        return str(container.id)
+
+    async def start(self, name: str) -> None:
+        docker = await self._client()
+        try:
+            await (await docker.containers.get(name)).start()
+        except AioDockerError as exc:
+            raise DockerError(f"could not start container {name}: {_describe(exc)}") from exc
+
+    async def inspect(self, name: str) -> ContainerInfo | None:
+        docker = await self._client()
+        try:
+            container = await docker.containers.get(name)
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return None
+            raise DockerError(f"could not inspect container {name}: {_describe(exc)}") from exc
+        return ContainerInfo.from_inspect(container._container)
+
+    async def remove_container(self, name: str, stop_timeout: int = 10) -> bool:
+        """Stop and remove; False when there was no such container."""
+        docker = await self._client()
+        try:
+            container = await docker.containers.get(name)
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return False
+            raise DockerError(f"could not find container {name}: {_describe(exc)}") from exc
+        try:
+            await container.stop(t=stop_timeout)
+        except AioDockerError:
+            pass  # already stopped or dying; removal below is what matters
+        try:
+            await container.delete(force=True, v=False)
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return False
+            raise DockerError(f"could not remove container {name}: {_describe(exc)}") from exc
+        return True
+
+    async def list_containers(self, label: str) -> list[ContainerInfo]:
+        docker = await self._client()
+        containers = await docker.containers.list(all=True, filters={"label": [label]})
+        out = []
+        for c in containers:
+            info = await self.inspect(c.id)
+            if info is not None:
+                out.append(info)
+        return out

@@ -1,0 +1,40 @@
+"""Every message pic-store sends, and the subject each travels on, declared once.
+
+`channels` pairs each subject with exactly one message model; services publish and consume
+through those channel objects, so no subject string is typed twice.
+"""
+
+from shared.events.channels import CHANNELS, Channel, channel_for_subject
+from shared.events.envelope import Message, new_operation_id
+from shared.events.messages import (
+    DeadLetter,
+    InstallCommand,
+    OperationResult,
+    Plan,
+    ProgressEvent,
+    ReconcileReport,
+    ReconfigureCommand,
+    RemoveCommand,
+    ServiceStateChanged,
+    StepRequest,
+    StepResult,
+)
+
+__all__ = [
+    "CHANNELS",
+    "Channel",
+    "DeadLetter",
+    "InstallCommand",
+    "Message",
+    "OperationResult",
+    "Plan",
+    "ProgressEvent",
+    "ReconcileReport",
+    "ReconfigureCommand",
+    "RemoveCommand",
+    "ServiceStateChanged",
+    "StepRequest",
+    "StepResult",
+    "channel_for_subject",
+    "new_operation_id",
+]

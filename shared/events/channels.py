@@ -1,0 +1,124 @@
+"""Subjects, declared once. Each channel pairs a subject template with exactly one model.
+
+Subjects carry the cell (and, for container work, the Docker host) as tokens, so one NATS
+cluster can serve several cells or hosts without a change to the services:
+
+    pic.<cell>.cmd.installer.<host>.<verb>   commands to the installer on one Docker host
+    pic.<cell>.cmd.<service>.step            saga steps owned by another service
+    pic.<cell>.evt.<source>.<what>           events (progress, results, state changes)
+    pic.<cell>.dlq.<consumer>                messages a consumer rejected, with the reason
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.events.envelope import Message
+from shared.events.messages import (
+    DeadLetter,
+    InstallCommand,
+    OperationResult,
+    ProgressEvent,
+    ReconcileReport,
+    ReconfigureCommand,
+    RemoveCommand,
+    ServiceStateChanged,
+    StepRequest,
+    StepResult,
+)
+
+TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class Kind(StrEnum):
+    command = "command"
+    event = "event"
+    dead_letter = "dead_letter"
+
+
+STREAMS: dict[Kind, tuple[str, str]] = {
+    # kind: (stream name, subject filter)
+    Kind.command: ("PIC_COMMANDS", "pic.*.cmd.>"),
+    Kind.event: ("PIC_EVENTS", "pic.*.evt.>"),
+    Kind.dead_letter: ("PIC_DLQ", "pic.*.dlq.>"),
+}
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    template: str
+    model: type[Message]
+    kind: Kind
+    description: str
+    publisher: str
+    consumers: tuple[str, ...]
+
+    @property
+    def stream(self) -> str:
+        return STREAMS[self.kind][0]
+
+    def subject(self, **tokens: str) -> str:
+        for key, value in tokens.items():
+            if not TOKEN.match(value):
+                raise ValueError(f"subject token {key}={value!r} is not a valid token")
+        return self.template.format(**tokens)
+
+    def wildcard(self, **tokens: str) -> str:
+        """The subject with every token not given replaced by `*`."""
+        names = re.findall(r"{(\w+)}", self.template)
+        filled = {n: tokens.get(n, "*") for n in names}
+        return self.template.format(**filled)
+
+
+def _c(name: str, template: str, model: type[Message], kind: Kind, description: str,
+       publisher: str, *consumers: str) -> Channel:
+    return Channel(name, template, model, kind, description, publisher, consumers)
+
+
+INSTALL = _c("installer.install", "pic.{cell}.cmd.installer.{host}.install", InstallCommand,
+             Kind.command, "Install (or upgrade) a store service on one Docker host.",
+             "gateway, CLI", "installer")
+RECONFIGURE = _c("installer.reconfigure", "pic.{cell}.cmd.installer.{host}.reconfigure",
+                 ReconfigureCommand, Kind.command,
+                 "Apply new admin config values; secrets, IP and volumes stay.",
+                 "gateway, CLI", "installer")
+REMOVE = _c("installer.remove", "pic.{cell}.cmd.installer.{host}.remove", RemoveCommand,
+            Kind.command, "Remove a service; `purge` also deletes its data.",
+            "gateway, CLI", "installer")
+STEP_REQUEST = _c("step.request", "pic.{cell}.cmd.{owner}.step", StepRequest, Kind.command,
+                  "A saga step (apply or compensate) asked of the service that owns it.",
+                  "installer", "verifier", "router", "accounts", "backup")
+PROGRESS = _c("installer.progress", "pic.{cell}.evt.installer.progress", ProgressEvent,
+              Kind.event, "One step of an operation started, finished, failed or rolled back.",
+              "installer", "gateway", "CLI")
+RESULT = _c("installer.result", "pic.{cell}.evt.installer.result", OperationResult, Kind.event,
+            "The final result of an operation (also of a plan).", "installer", "gateway", "CLI")
+SERVICE_STATE = _c("installer.service", "pic.{cell}.evt.installer.service",
+                   ServiceStateChanged, Kind.event, "A service changed state.",
+                   "installer", "gateway", "router", "accounts", "backup")
+RECONCILED = _c("installer.reconciled", "pic.{cell}.evt.installer.reconciled",
+                ReconcileReport, Kind.event,
+                "What the installer corrected when it compared its state with Docker.",
+                "installer", "gateway")
+STEP_RESULT = _c("step.result", "pic.{cell}.evt.step.result", StepResult, Kind.event,
+                 "The outcome of a saga step.", "verifier, router, accounts, backup",
+                 "installer")
+DEAD_LETTER = _c("dead_letter", "pic.{cell}.dlq.{consumer}", DeadLetter, Kind.dead_letter,
+                 "A message a consumer could not accept, with the reason.",
+                 "every consumer", "operators")
+
+CHANNELS: tuple[Channel, ...] = (
+    INSTALL, RECONFIGURE, REMOVE, STEP_REQUEST,
+    PROGRESS, RESULT, SERVICE_STATE, RECONCILED, STEP_RESULT, DEAD_LETTER,
+)
+
+
+def channel_for_subject(subject: str) -> Channel | None:
+    for channel in CHANNELS:
+        pattern = re.sub(r"\\{\w+\\}", r"[^.]+", re.escape(channel.template))
+        if re.fullmatch(pattern, subject):
+            return channel
+    return None

@@ -1,0 +1,230 @@
+"""The message models: one per subject, each with its payload."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.events.envelope import Message, Payload
+
+ConfigValue = str | int | bool
+
+
+class OperationKind(StrEnum):
+    install = "install"
+    reconfigure = "reconfigure"
+    remove = "remove"
+
+
+class OperationStatus(StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+    noop = "noop"
+    planned = "planned"
+
+
+class ServiceState(StrEnum):
+    installing = "installing"
+    installed = "installed"
+    reconfiguring = "reconfiguring"
+    removing = "removing"
+    removed = "removed"
+    failed = "failed"
+
+
+class StepStatus(StrEnum):
+    started = "started"
+    done = "done"
+    failed = "failed"
+    skipped = "skipped"
+    rolled_back = "rolled_back"
+
+
+# -- commands to the installer ------------------------------------------------------------
+
+
+class InstallPayload(Payload):
+    store: str = Field(description="A local store folder or git repository holding index.json")
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+    plan_only: bool = Field(default=False, description="Show what would be done; change nothing")
+    confirm_downgrade: bool = False
+
+
+class InstallCommand(Message):
+    type: Literal["installer.install"] = "installer.install"
+    version: Literal[1] = 1
+    service_id: str = Field(min_length=1, max_length=64)
+    payload: InstallPayload
+
+
+class ReconfigurePayload(Payload):
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+    plan_only: bool = False
+
+
+class ReconfigureCommand(Message):
+    type: Literal["installer.reconfigure"] = "installer.reconfigure"
+    version: Literal[1] = 1
+    service_id: str = Field(min_length=1, max_length=64)
+    payload: ReconfigurePayload
+
+
+class RemovePayload(Payload):
+    purge: bool = Field(default=False, description="Also delete volumes, secrets and config")
+    plan_only: bool = False
+
+
+class RemoveCommand(Message):
+    type: Literal["installer.remove"] = "installer.remove"
+    version: Literal[1] = 1
+    service_id: str = Field(min_length=1, max_length=64)
+    payload: RemovePayload
+
+
+# -- events from the installer ------------------------------------------------------------
+
+
+class ProgressPayload(Payload):
+    kind: OperationKind
+    step: str
+    status: StepStatus
+    index: int = Field(ge=0)
+    total: int = Field(ge=0)
+    message: str = ""
+
+
+class ProgressEvent(Message):
+    type: Literal["installer.progress"] = "installer.progress"
+    version: Literal[1] = 1
+    payload: ProgressPayload
+
+
+class Plan(Payload):
+    """What an operation would do; filled by `--plan` and reported before the work starts."""
+
+    kind: OperationKind
+    service_id: str
+    version: str | None = None
+    containers: list[str] = Field(default_factory=list)
+    recreate: list[str] = Field(default_factory=list)
+    service_ip: str | None = None
+    volumes: list[str] = Field(default_factory=list)
+    delete_volumes: list[str] = Field(default_factory=list)
+    routes: list[str] = Field(default_factory=list)
+    dns_names: list[str] = Field(default_factory=list)
+    firewall_rules: list[str] = Field(default_factory=list)
+    egress: str | None = None
+    accounts: bool = False
+    backups: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class ResultPayload(Payload):
+    kind: OperationKind
+    status: OperationStatus
+    message: str = ""
+    error_key: str | None = None
+    plan: Plan | None = None
+
+
+class OperationResult(Message):
+    type: Literal["installer.result"] = "installer.result"
+    version: Literal[1] = 1
+    payload: ResultPayload
+
+
+class StatePayload(Payload):
+    state: ServiceState
+    previous: ServiceState | None = None
+    version: str | None = None
+    reason: str = ""
+
+
+class ServiceStateChanged(Message):
+    type: Literal["installer.service"] = "installer.service"
+    version: Literal[1] = 1
+    payload: StatePayload
+
+
+class Correction(Payload):
+    service_id: str
+    what: str
+
+
+class ReconcilePayload(Payload):
+    corrections: list[Correction] = Field(default_factory=list)
+
+
+class ReconcileReport(Message):
+    type: Literal["installer.reconciled"] = "installer.reconciled"
+    version: Literal[1] = 1
+    payload: ReconcilePayload
+
+
+# -- saga steps owned by other services ---------------------------------------------------
+
+
+class StepName(StrEnum):
+    verify = "verify"
+    routes = "routes"
+    firewall = "firewall"
+    egress = "egress"
+    accounts = "accounts"
+    backup = "backup"
+
+
+class StepAction(StrEnum):
+    apply = "apply"
+    compensate = "compensate"
+
+
+class StepRequestPayload(Payload):
+    step: StepName
+    action: StepAction
+    manifest: dict[str, Any] = Field(description="The validated manifest of the service")
+    image: str | None = Field(default=None, description="Image reference, digest-pinned when known")
+    service_ip: str | None = None
+    domain: str | None = None
+    egress: str | None = None
+
+
+class StepRequest(Message):
+    type: Literal["step.request"] = "step.request"
+    version: Literal[1] = 1
+    service_id: str = Field(min_length=1, max_length=64)
+    payload: StepRequestPayload
+
+
+class StepResultPayload(Payload):
+    step: StepName
+    action: StepAction
+    ok: bool
+    reason: str = ""
+    warning: str = ""
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class StepResult(Message):
+    type: Literal["step.result"] = "step.result"
+    version: Literal[1] = 1
+    payload: StepResultPayload
+
+
+# -- failures -----------------------------------------------------------------------------
+
+
+class DeadLetterPayload(Payload):
+    subject: str
+    consumer: str
+    reason: str
+    data: str = Field(description="The first bytes of the rejected message, as text")
+    deliveries: int = 1
+
+
+class DeadLetter(Message):
+    type: Literal["dead_letter"] = "dead_letter"
+    version: Literal[1] = 1
+    payload: DeadLetterPayload

@@ -1,0 +1,119 @@
+"""`run_service()`: what every service's `__main__` shares.
+
+Logging, the bus connection, a /healthz + /metrics HTTP endpoint, SIGTERM handling and a
+drain on shutdown (nats.py's service pattern), so each `__main__.py` stays a few lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.bus import Bus
+from shared.errors import PicStoreError
+from shared.logging import configure_logging
+
+log = structlog.get_logger("service")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass
+class ServiceSettings:
+    """Settings every service reads from its environment."""
+
+    name: str
+    nats_url: str = field(default_factory=lambda: _env("PIC_NATS_URL", "nats://127.0.0.1:4222"))
+    cell: str = field(default_factory=lambda: _env("PIC_CELL", "cell"))
+    docker_host: str = field(default_factory=lambda: _env("PIC_DOCKER_HOST", "local"))
+    data_dir: Path = field(default_factory=lambda: Path(_env("PIC_DATA_DIR", "/var/lib/pic")))
+    http_host: str = field(default_factory=lambda: _env("PIC_HTTP_HOST", "127.0.0.1"))
+    http_port: int = 0
+    log_level: str = field(default_factory=lambda: _env("PIC_LOG_LEVEL", "INFO"))
+
+    def __post_init__(self) -> None:
+        if not self.http_port:
+            key = f"PIC_{self.name.upper()}_HTTP_PORT"
+            self.http_port = int(_env(key, "0"))
+
+
+@dataclass
+class Health:
+    """What /healthz reports; each service sets `ready` and may add checks."""
+
+    ready: bool = False
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    def report(self) -> tuple[bool, dict[str, bool]]:
+        results = {name: check() for name, check in self.checks.items()}
+        return self.ready and all(results.values()), results
+
+
+def base_app(name: str, health: Health) -> FastAPI:
+    app = FastAPI(title=f"pic-store {name}", version="1")
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> PlainTextResponse:
+        ok, checks = health.report()
+        body = "ok" if ok else "not ready: " + ", ".join(k for k, v in checks.items() if not v)
+        return PlainTextResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+Main = Callable[[Bus, AsyncExitStack, asyncio.Event, Health], Awaitable[FastAPI | None]]
+
+
+async def serve(settings: ServiceSettings, main: Main) -> None:
+    """Connect, let `main` start its consumers (returning its HTTP app), serve until SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    health = Health()
+    async with AsyncExitStack() as stack:
+        bus = await Bus.connect(settings.nats_url, settings.cell, name=settings.name)
+        stack.push_async_callback(bus.close)
+        health.checks["nats"] = lambda: bus.nc.is_connected
+        app = await main(bus, stack, stop, health) or base_app(settings.name, health)
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                log_config=None, access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        http = asyncio.create_task(server.serve())
+        health.ready = True
+        log.info("service_started", nats=settings.nats_url, cell=settings.cell,
+                 http_port=settings.http_port)
+        await stop.wait()
+        log.info("service_stopping")
+        health.ready = False
+        server.should_exit = True
+        await http
+
+
+def run_service(settings: ServiceSettings, main: Main) -> int:
+    configure_logging(settings.name, settings.log_level)
+    try:
+        asyncio.run(serve(settings, main))
+    except PicStoreError as exc:
+        log.error("service_failed", reason=exc.message, key=exc.key)
+        return 1
+    return 0

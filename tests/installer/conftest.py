@@ -1,0 +1,119 @@
+"""An installer started as a real process against the session's NATS, Docker and registry.
+
+Each stack gets its own cell token (so its subjects, and nothing else, are its own), its own
+data dir and Docker network; everything it created is removed afterwards, even on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from shared.bus import Bus
+from shared.client import StoreClient
+from shared.config import CellConfig, ImageVerification, VerificationMode
+from shared.embedded import ManagedProcess, free_port
+from tests.parts.docker_engine import docker
+from tests.parts.test_images import ImageSet, build_test_images
+
+
+@pytest.fixture(scope="session")
+def images(docker_engine: None, registry_host: str) -> ImageSet:
+    return build_test_images(registry_host)
+
+
+@dataclass
+class Stack:
+    cell: str
+    data_dir: Path
+    nats_url: str
+    network: str
+    env: dict[str, str]
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    def start_installer(self) -> ManagedProcess:
+        port = free_port()
+        env = {**self.env, "PIC_INSTALLER_HTTP_PORT": str(port)}
+        proc = ManagedProcess(
+            f"installer-{len(self.processes)}", [sys.executable, "-m", "services.installer"],
+            port, self.data_dir / f"installer-{len(self.processes)}.log", env=env)
+        proc.start(timeout=30)
+        self.processes.append(proc)
+        return proc
+
+    @property
+    def installer(self) -> ManagedProcess:
+        return next(p for p in reversed(self.processes) if p.running())
+
+    def log(self) -> str:
+        return "\n".join(p.log_path.read_text()[-4000:] for p in self.processes
+                         if p.log_path.exists())
+
+
+def cleanup_docker(cell_network: str, service_ids: list[str]) -> None:
+    for sid in service_ids:
+        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={sid}")
+        if ids:
+            docker("rm", "-f", *ids.split(), check=False)
+        vols = docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={sid}")
+        if vols:
+            docker("volume", "rm", "-f", *vols.split(), check=False)
+    docker("network", "rm", cell_network, check=False)
+
+
+@pytest.fixture
+def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
+                  ) -> Iterator[callable]:  # type: ignore[valid-type]
+    made: list[Stack] = []
+    used_ids: list[str] = []
+
+    def make(mode: VerificationMode = VerificationMode.off, **env: str) -> Stack:
+        cell = f"t{uuid.uuid4().hex[:10]}"
+        data_dir = tmp_path / cell
+        CellConfig(cell_name=cell, domain=f"{cell}.test", cell_address="127.0.0.1",
+                   allowed_image_prefix=f"{registry_host}/roof/",
+                   image_verification=ImageVerification(mode=mode)).write(data_dir)
+        network = f"pic-{cell}"
+        base = {
+            "PATH": os.environ["PATH"], "PIC_NATS_URL": nats_url, "PIC_CELL": cell,
+            "PIC_DATA_DIR": str(data_dir), "PIC_NETWORK": network,
+            "PIC_HEALTH_TIMEOUT": "20",
+            "PIC_STEP_TIMEOUT": "5", "PIC_LOCK_LEASE": "3", "PIC_ACK_WAIT": "4",
+            "PIC_MIN_FREE_BYTES": "1", "PIC_LOG_LEVEL": "INFO",
+        }
+        stack = Stack(cell, data_dir, nats_url, network, {**base, **env})
+        made.append(stack)
+        return stack
+
+    make.used_ids = used_ids  # type: ignore[attr-defined]
+    yield make
+    for stack in made:
+        for proc in stack.processes:
+            proc.stop()
+    ids = set(used_ids)
+    for stack in made:
+        services_dir = stack.data_dir / "services"
+        if services_dir.exists():
+            ids.update(p.name for p in services_dir.iterdir())
+    for stack in made:
+        cleanup_docker(stack.network, sorted(ids))
+
+
+@pytest.fixture
+async def stack(stack_factory) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+    s = stack_factory()
+    s.start_installer()
+    yield s
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[StoreClient]:
+    bus = await Bus.connect(stack.nats_url, stack.cell, name="test-client")
+    yield StoreClient(bus)
+    await bus.close()

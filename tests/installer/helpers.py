@@ -1,0 +1,75 @@
+"""Small helpers for life-cycle tests: commands, and what Docker says afterwards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shared.client import StoreClient
+from shared.events import (
+    InstallCommand,
+    OperationResult,
+    ProgressEvent,
+    ReconfigureCommand,
+    RemoveCommand,
+    new_operation_id,
+)
+from tests.parts.docker_engine import docker
+
+
+async def install(client: StoreClient, store: Path, service_id: str,
+                  progress: list[ProgressEvent] | None = None, timeout: float = 120,
+                  **payload: Any) -> OperationResult:
+    command = InstallCommand(operation_id=payload.pop("operation_id", new_operation_id()),
+                             service_id=service_id, payload={"store": str(store), **payload})
+    return await client.run(command, progress.append if progress is not None else None,
+                            timeout=timeout)
+
+
+async def reconfigure(client: StoreClient, service_id: str, timeout: float = 120,
+                      **payload: Any) -> OperationResult:
+    command = ReconfigureCommand(operation_id=new_operation_id(), service_id=service_id,
+                                 payload=payload)
+    return await client.run(command, timeout=timeout)
+
+
+async def remove(client: StoreClient, service_id: str, timeout: float = 120,
+                 **payload: Any) -> OperationResult:
+    command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id,
+                            payload=payload)
+    return await client.run(command, timeout=timeout)
+
+
+def inspect(name: str) -> dict[str, Any] | None:
+    out = docker("inspect", name, check=False)
+    if not out or out.startswith("[]"):
+        return None
+    data: list[dict[str, Any]] = json.loads(out)
+    return data[0]
+
+
+def containers_of(service_id: str) -> list[str]:
+    out = docker("ps", "-a", "--format", "{{.Names}}", "--filter",
+                 f"label=com.docker.compose.project={service_id}")
+    return [n for n in out.splitlines() if n]
+
+
+def volumes_of(service_id: str) -> list[str]:
+    out = docker("volume", "ls", "-q", "--filter",
+                 f"label=com.docker.compose.project={service_id}")
+    return [n for n in out.splitlines() if n]
+
+
+def env_of(info: dict[str, Any]) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in info["Config"]["Env"])
+
+
+def ip_of(info: dict[str, Any], network: str) -> str:
+    return str(info["NetworkSettings"]["Networks"][network]["IPAddress"])
+
+
+def service_id() -> str:
+    import uuid
+
+    return f"s{uuid.uuid4().hex[:8]}"
