@@ -1,0 +1,1 @@
+"""Benchmarks: plain pytest, run by `make bench`; they print their numbers (`-s`)."""

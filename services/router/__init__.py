@@ -1,0 +1,1 @@
+"""The router: Caddy routes and DNS records of store services."""
