@@ -1,0 +1,56 @@
+"""Errors of the OCI distribution client. Every one is a `RegistryError`.
+
+    PicStoreError
+    └── RegistryError                 a registry could not give what was asked
+        ├── InvalidReferenceError     an image reference or digest that does not parse
+        ├── RegistryUnreachableError  connection refused, DNS, TLS, or a timeout / the deadline
+        ├── RegistryAuthError         credentials missing or refused, token service failed
+        ├── RegistryNotFoundError     the repository, manifest, tag or blob does not exist
+        ├── RegistryProtocolError     an unexpected status, a bad redirect, a wrong content type
+        ├── RegistryContentError      malformed JSON, or content that is not what it claims
+        │   └── DigestMismatchError   content whose sha256 differs from the digest asked for
+        └── RegistryTooLargeError     a manifest or blob above its size cap
+
+Messages name the registry, the repository and what was asked, never a credential: an admin
+reading one knows which registry to look at and what to fix.
+"""
+
+from __future__ import annotations
+
+from shared.errors import PicStoreError
+
+
+class RegistryError(PicStoreError):
+    key = "registry_error"
+
+
+class InvalidReferenceError(RegistryError):
+    key = "invalid_image_reference"
+
+
+class RegistryUnreachableError(RegistryError):
+    key = "registry_unreachable"
+
+
+class RegistryAuthError(RegistryError):
+    key = "registry_auth"
+
+
+class RegistryNotFoundError(RegistryError):
+    key = "registry_not_found"
+
+
+class RegistryProtocolError(RegistryError):
+    key = "registry_protocol"
+
+
+class RegistryContentError(RegistryError):
+    key = "registry_bad_content"
+
+
+class DigestMismatchError(RegistryContentError):
+    key = "registry_digest_mismatch"
+
+
+class RegistryTooLargeError(RegistryError):
+    key = "registry_too_large"
