@@ -1,0 +1,1 @@
+"""One module per `pic-store` command, each with `register(subparsers) -> None`."""

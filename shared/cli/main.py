@@ -1,0 +1,63 @@
+"""`pic-store`: the command line for admins and store authors.
+
+Each command is a module in shared/cli/commands with `register(subparsers)`; add a command
+by appending its module to COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol, TypeAlias
+
+from shared.cli.commands import render, review, validate
+from shared.cli.output import EXIT_INTERNAL, EXIT_USAGE
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class Command(Protocol):
+    """A command module: `register` adds its subparser and sets `func(args) -> int`."""
+
+    def register(self, subparsers: Subparsers) -> None: ...
+
+
+COMMANDS: list[Command] = [validate, render, review]
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pic-store",
+        description="Validate, review, render and run PIC store services.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in commands:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) and usage errors (2), as a return code
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("PIC_STORE_DEBUG"):
+            raise
+        # The message may hold values (secrets) from the input: name the error type only.
+        sys.stderr.write(
+            f"pic-store: internal error ({type(exc).__name__}); "
+            "run again with PIC_STORE_DEBUG=1 for the traceback, and please report it\n"
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Join a filled-in template to the cell: the cell network for every service, and the
+manifest's image, env and named volumes for the main container."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.compose.const import CELL_NETWORK
+from shared.manifest import Manifest, normalise_absolute
+
+
+def attach(
+    document: dict[str, Any], manifest: Manifest, env: dict[str, str], service_ip: str | None
+) -> None:
+    """Join the cell network, and give the main container its image, env and volumes."""
+    for service in document["services"].values():
+        main = service.get("container_name") == manifest.container_name
+        networks = service.get("networks")
+        if isinstance(networks, list):
+            networks = {str(name): {} for name in networks}
+        networks = dict(networks) if isinstance(networks, dict) else {}
+        networks[CELL_NETWORK] = {"ipv4_address": service_ip} if main and service_ip else {}
+        service["networks"] = networks
+        if main:
+            service["image"] = manifest.image
+            _merge_env(service, env)
+            _merge_volumes(service, manifest)
+    document["networks"] = {**(document.get("networks") or {}), CELL_NETWORK: {"external": True}}
+    if manifest.volumes:
+        declared = document.get("volumes") or {}
+        document["volumes"] = {
+            **declared,
+            **{v.name: declared.get(v.name) or {} for v in manifest.volumes},
+        }
+    document_items = list(document.items())
+    document.clear()
+    document.update([("name", manifest.id), *((k, v) for k, v in document_items if k != "name")])
+
+
+def _merge_env(service: dict[str, Any], env: dict[str, str]) -> None:
+    current = service.get("environment")
+    if isinstance(current, list):
+        current = dict(str(item).partition("=")[::2] for item in current)
+    merged = {**(current if isinstance(current, dict) else {}), **env}  # the manifest wins
+    if merged:
+        service["environment"] = merged
+
+
+def _merge_volumes(service: dict[str, Any], manifest: Manifest) -> None:
+    mounts = {normalise_absolute(v.mount) for v in manifest.volumes}
+    kept = [v for v in service.get("volumes") or [] if _target(v) not in mounts]
+    service["volumes"] = kept + [
+        f"{v.name}:{normalise_absolute(v.mount)}" for v in manifest.volumes
+    ]
+    if not service["volumes"]:
+        del service["volumes"]
+
+
+def _target(volume: object) -> str | None:
+    if isinstance(volume, str):
+        parts = volume.split(":")
+        target = parts[1] if len(parts) > 1 else parts[0]
+    elif isinstance(volume, dict):
+        target = str(volume.get("target", ""))
+    else:
+        return None
+    return normalise_absolute(target) if target.startswith("/") else target

@@ -1,0 +1,79 @@
+"""Cross-field rules of the optional blocks: backup, accounts with peer_config_template,
+and egress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shared.manifest import fields
+from shared.manifest.const import EGRESS_CHOICES
+from shared.manifest.issues import Issue, json_path, show
+from shared.manifest.placeholders import placeholder_problems
+from shared.manifest.raw import Raw, backends, no_repeats, valid
+
+
+def backup(raw: Raw) -> Iterator[Issue]:
+    block = raw.get("backup")
+    if not isinstance(block, dict):
+        return
+    if not block.get("volumes") and not block.get("config_paths"):
+        yield Issue(json_path("backup"), "has nothing to back up: list volumes or config_paths")
+    yield from no_repeats(block.get("volumes"), "backup.volumes", "name", "backup name")
+    own = valid(raw.get("container_name"), fields.container_name)
+    entries = block.get("volumes")
+    if own is None or not isinstance(entries, list):
+        return
+    containers = {own} | {backend.rpartition(":")[0] for _, backend in backends(raw)}
+    for index, entry in enumerate(entries):
+        container = entry.get("container") if isinstance(entry, dict) else None
+        if isinstance(container, str) and container not in containers:
+            yield Issue(
+                json_path("backup", "volumes", index, "container"),
+                f"container {show(container)} is not one of this service's containers "
+                f"({', '.join(sorted(containers))})",
+            )
+
+
+def accounts(raw: Raw) -> Iterator[Issue]:
+    block = raw.get("accounts")
+    credentials = block.get("credentials") if isinstance(block, dict) else None
+    if isinstance(credentials, list):
+        if not credentials:
+            yield Issue(json_path("accounts", "credentials"), "must list at least one credential")
+        seen: set[object] = set()
+        for index, kind in enumerate(credentials):
+            if isinstance(kind, str) and kind in seen:
+                yield Issue(
+                    json_path("accounts", "credentials", index), f"{show(kind)} is listed twice"
+                )
+            seen.add(kind if isinstance(kind, str) else index)
+    template = raw.get("peer_config_template")
+    if not isinstance(template, dict):
+        return
+    service_id = valid(raw.get("id"), fields.service_id)
+    known = (
+        {c for c in credentials if isinstance(c, str)} if isinstance(credentials, list) else None
+    )
+    for key, value in template.items():
+        if isinstance(value, str):
+            reported = placeholder_problems(value, None, None)  # by the field rule already
+            for problem in placeholder_problems(value, service_id, known):
+                if problem not in reported:
+                    yield Issue(json_path("peer_config_template", str(key)), problem)
+
+
+def egress(raw: Raw) -> Iterator[Issue]:
+    block = raw.get("egress")
+    if not isinstance(block, dict) or not isinstance(block.get("allowed"), list):
+        return
+    allowed = block["allowed"]
+    if "default" not in allowed:
+        yield Issue(json_path("egress", "allowed"), 'must include "default"')
+    default = block.get("default")
+    if isinstance(default, str) and default in EGRESS_CHOICES and default not in allowed:
+        yield Issue(
+            json_path("egress", "default"), f"{show(default)} must be one of the allowed choices"
+        )
+    yield from no_repeats(
+        [{"v": v} for v in allowed], "egress.allowed", "v", "egress choice", item_path=True
+    )

@@ -1,0 +1,72 @@
+"""Constants of manifest schema v3: the fixed vocabularies and formats the seed names.
+
+Every set here is documented in docs/manifest.md; change both together.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+SCHEMA_VERSION: Final = 3
+KIND: Final = "store"
+
+DEFAULT_ALLOWED_REGISTRY: Final = "git.pic.ngo/roof/"
+# Where PIC itself is installed on the host; cells override it through ValidationOptions.
+DEFAULT_PIC_ROOT: Final = "/opt/pic"
+
+MAX_MANIFEST_BYTES: Final = 1024 * 1024
+
+RESERVED_SUBDOMAINS: Final = frozenset(
+    {"api", "webui", "admin", "www", "ns1", "ns2", "git", "registry", "install"}
+)
+
+# A mount equal to one of these or below it is rejected ("/" only when equal: everything is
+# below it).
+SYSTEM_PATHS: Final = ("/", "/etc", "/var", "/proc", "/sys", "/dev", "/app", "/run", "/boot")
+
+EGRESS_CHOICES: Final = ("default", "wireguard_ext", "openvpn", "tor", "sshuttle", "proxy")
+
+# Named account managers built into PIC (the reference services); "http" is the store one.
+HTTP_MANAGER: Final = "http"
+INTERNAL_MANAGERS: Final = frozenset({"email", "calendar", "files"})
+CREDENTIAL_KINDS: Final = frozenset({"password", "token", "ssh_key"})
+
+CAPABILITY_FLAGS: Final = (
+    "has_subdomain",
+    "has_accounts",
+    "has_admin_config",
+    "has_storage",
+    "has_egress",
+    "has_api_hooks",
+)
+# Blocks a true flag requires, and blocks that are only allowed when the flag is true.
+REQUIRED_BLOCKS: Final = {
+    "has_subdomain": ("subdomain", "backend"),
+    "has_accounts": ("accounts",),
+    "has_admin_config": ("config_schema",),
+    "has_storage": ("backup",),
+    "has_egress": ("egress",),
+}
+OPTIONAL_BLOCKS: Final = {
+    "has_subdomain": ("extra_subdomains", "extra_backends"),
+    "has_accounts": ("peer_config_template",),
+}
+
+CONFIG_TYPES: Final = ("string", "int", "bool", "enum", "secret")
+
+ID_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
+CONTAINER_NAME_RE: Final = re.compile(r"cell-[a-z0-9][a-z0-9-]{0,30}")
+DNS_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+VOLUME_NAME_RE: Final = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
+ENV_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+CONFIG_KEY_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Container paths: no spaces, colons or commas (they would change a Compose volume spec).
+MOUNT_PATH_RE: Final = re.compile(r"/[A-Za-z0-9._@+/-]*")
+BACKUP_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+PORT_RE: Final = re.compile(r"[1-9][0-9]{0,4}")
+
+MAX_NAME_LENGTH: Final = 100
+MAX_DESCRIPTION_LENGTH: Final = 2000
+MAX_VALUE_LENGTH: Final = 4096
+MAX_PATTERN_LENGTH: Final = 200

@@ -1,0 +1,58 @@
+"""Validate a manifest: field formats (pydantic) and cross-field rules, every issue at once."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from shared.manifest.issues import Issue, ManifestInvalidError, describe, show, unique
+from shared.manifest.model import Manifest
+from shared.manifest.options import DEFAULT_OPTIONS, ValidationOptions
+from shared.manifest.rules import cross_field_issues
+from shared.manifest.translate import issues_from_error
+
+_TOP_FIELD = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_FIELD_ORDER = {name: index for index, name in enumerate(Manifest.model_fields)}
+
+
+def check_manifest(
+    data: object, options: ValidationOptions = DEFAULT_OPTIONS
+) -> tuple[Manifest | None, list[Issue]]:
+    """(the manifest, []) when valid, else (None, every issue in manifest field order)."""
+    if not isinstance(data, dict):
+        return None, [Issue("$", f"a manifest must be a JSON object, got {describe(data)}")]
+    odd_keys = [key for key in data if not isinstance(key, str)]
+    if odd_keys:
+        return None, [Issue("$", f"object keys must be text, got {show(odd_keys[0])}")]
+    manifest: Manifest | None = None
+    issues: list[Issue] = []
+    try:
+        manifest = Manifest.model_validate(data, strict=True, context={"options": options})
+    except ValidationError as exc:
+        issues.extend(issues_from_error(exc))
+    except RecursionError:
+        issues.append(Issue("$", "the manifest is nested too deeply"))
+    issues.extend(cross_field_issues(data))
+    issues = sorted(unique(issues), key=_field_position)
+    return (None if issues else manifest), issues
+
+
+def validate_manifest(data: object, options: ValidationOptions = DEFAULT_OPTIONS) -> list[Issue]:
+    """Every issue of a manifest (already parsed from JSON); [] when it is valid."""
+    return check_manifest(data, options)[1]
+
+
+def parse_manifest(data: object, options: ValidationOptions = DEFAULT_OPTIONS) -> Manifest:
+    """The valid Manifest, or ManifestInvalidError carrying every issue."""
+    manifest, issues = check_manifest(data, options)
+    if manifest is None:
+        raise ManifestInvalidError(issues)
+    return manifest
+
+
+def _field_position(issue: Issue) -> int:
+    match = _TOP_FIELD.match(issue.path)
+    if match is None:
+        return -1 if issue.path == "$" else len(_FIELD_ORDER)
+    return _FIELD_ORDER.get(match.group(1), len(_FIELD_ORDER))
