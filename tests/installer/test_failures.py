@@ -12,7 +12,7 @@ from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
 from shared.participants import Presence, announce, serve_steps
-from tests.installer.conftest import Stack
+from tests.parts.stack import Stack
 from tests.installer.helpers import containers_of, install, inspect, remove, service_id, volumes_of
 from tests.parts.docker_engine import docker
 from tests.parts.store import web_manifest, web_template, write_store

@@ -9,7 +9,7 @@ import pytest
 
 from shared.client import StoreClient
 from shared.events import ProgressEvent
-from tests.installer.conftest import Stack
+from tests.parts.stack import Stack
 from tests.installer.helpers import (
     containers_of,
     env_of,

@@ -1,4 +1,5 @@
-"""An installer started as a real process against the session's NATS, Docker and registry.
+"""pic-store services started as real processes against the session's NATS, Docker and
+registry (a pytest plugin, loaded by tests/conftest.py).
 
 Each stack gets its own cell token (so its subjects, and nothing else, are its own), its own
 data dir and Docker network; everything it created is removed afterwards, even on failure.
@@ -37,19 +38,28 @@ class Stack:
     env: dict[str, str]
     processes: list[ManagedProcess] = field(default_factory=list)
 
-    def start_installer(self) -> ManagedProcess:
+    def start(self, service: str, **env: str) -> ManagedProcess:
+        """Start `python -m services.<service>`; returns once its HTTP port answers."""
         port = free_port()
-        env = {**self.env, "PIC_INSTALLER_HTTP_PORT": str(port)}
+        name = f"{service}-{len(self.processes)}"
         proc = ManagedProcess(
-            f"installer-{len(self.processes)}", [sys.executable, "-m", "services.installer"],
-            port, self.data_dir / f"installer-{len(self.processes)}.log", env=env)
+            name, [sys.executable, "-m", f"services.{service}"], port,
+            self.data_dir / f"{name}.log",
+            env={**self.env, **env, f"PIC_{service.upper()}_HTTP_PORT": str(port)})
         proc.start(timeout=30)
         self.processes.append(proc)
         return proc
 
+    def start_installer(self) -> ManagedProcess:
+        return self.start("installer")
+
+    def running(self, service: str) -> ManagedProcess:
+        return next(p for p in reversed(self.processes)
+                    if p.running() and p.name.startswith(service + "-"))
+
     @property
     def installer(self) -> ManagedProcess:
-        return next(p for p in reversed(self.processes) if p.running())
+        return self.running("installer")
 
     def log(self) -> str:
         return "\n".join(p.log_path.read_text()[-4000:] for p in self.processes
