@@ -104,6 +104,7 @@ class Bus:
             await on_message(decoded)
 
         sub = await self.nc.subscribe(channel.wildcard(cell=self.cell, **tokens), cb=deliver)
+        await self.nc.flush()  # the server knows of the subscription before we go on
         try:
             yield
         finally:
