@@ -2,8 +2,8 @@
 
 A participant announces itself in the `pic_participants` bucket (entries expire unless
 renewed), answers `StepRequest`s on its own subject and publishes a `StepResult` for each.
-The installer asks a step of a participant only when one is present; otherwise the step is
-reported as skipped (or, for verification in `enforce`, fails), never silently waited on.
+The installer asks a step of a participant only when one is present and says it handles that
+step (`Presence.steps`); otherwise the step is reported as skipped (or, for verification in `enforce`, fails), never silently waited on.
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ async def announce(bus: Bus, presence: Presence, stop: asyncio.Event) -> None:
         await bucket.delete(presence.service)
 
 
-async def present(bus: Bus, service: str) -> bool:
+async def handles(bus: Bus, service: str, step: str) -> bool:
+    """Is `service` running, and does it say it handles `step`?"""
     bucket = await bus.bucket(PRESENCE_BUCKET, Presence, history=1, ttl=PRESENCE_TTL)
-    return await bucket.get(service) is not None
+    record = await bucket.get(service)
+    return record is not None and step in record.value.steps
 
 
 StepHandler = Callable[[StepRequest], Awaitable[StepResultPayload]]

@@ -10,7 +10,7 @@ from shared.config import VerificationMode
 from shared.errors import OperationError
 from shared.events import StepRequest
 from shared.events.messages import StepAction, StepName
-from shared.participants import present
+from shared.participants import handles
 from services.installer.context import OpContext
 from services.installer.remote import ask
 from services.installer.saga import Step, StepData, StepSkipped
@@ -50,7 +50,7 @@ async def verify(ctx: OpContext) -> StepData:
     mode = ctx.cell.image_verification.mode
     if mode == VerificationMode.off:
         raise StepSkipped("image verification is off in the cell config")
-    if not await present(ctx.deps.bus, OWNERS[StepName.verify]):
+    if not await handles(ctx.deps.bus, OWNERS[StepName.verify], StepName.verify.value):
         if mode == VerificationMode.enforce:
             raise VerificationRefusedError(
                 "image verification is enforced but no verifier is running on this cell")
@@ -73,9 +73,8 @@ def remote_step(step: StepName, title: str) -> Step[OpContext]:
     owner = OWNERS[step]
 
     async def apply(ctx: OpContext) -> StepData:
-        if not await present(ctx.deps.bus, owner):
-            raise StepSkipped(f"no {owner} is running on this cell; it will catch up "
-                              "from the installed services when it starts")
+        if not await handles(ctx.deps.bus, owner, step.value):
+            raise StepSkipped(f"no {owner} handling {step.value} is running on this cell")
         result = await ask(ctx.deps.bus, owner, _request(ctx, step, StepAction.apply),
                            ctx.deps.settings.step_timeout)
         if not result.ok:
@@ -91,7 +90,7 @@ def remote_step(step: StepName, title: str) -> Step[OpContext]:
 async def withdraw(ctx: OpContext, step: StepName) -> str | None:
     """Ask the owner to undo a step; a warning (not a failure) when it cannot."""
     owner = OWNERS[step]
-    if not await present(ctx.deps.bus, owner):
+    if not await handles(ctx.deps.bus, owner, step.value):
         return f"no {owner} is running to undo {step.value}"
     try:
         result = await ask(ctx.deps.bus, owner, _request(ctx, step, StepAction.compensate),

@@ -90,7 +90,7 @@ async def test_a_refused_remote_step_rolls_back_everything(stack: Stack, client:
 
     stop = asyncio.Event()
     bus = await Bus.connect(stack.nats_url, stack.cell, name="stand-in-router")
-    tasks = [asyncio.create_task(announce(bus, Presence(service="router"), stop)),
+    tasks = [asyncio.create_task(announce(bus, Presence(service="router", steps=["routes"]), stop)),
              asyncio.create_task(serve_steps(bus, "router", refuse, stop))]
     try:
         await asyncio.sleep(0.5)
@@ -118,7 +118,7 @@ async def test_a_silent_participant_times_out_and_rolls_back(stack: Stack, clien
     store = write_store(tmp_path / "silent", [(manifest, web_template(manifest))])
     stop = asyncio.Event()
     bus = await Bus.connect(stack.nats_url, stack.cell, name="silent-backup")
-    task = asyncio.create_task(announce(bus, Presence(service="backup"), stop))
+    task = asyncio.create_task(announce(bus, Presence(service="backup", steps=["backup"]), stop))
     try:
         await asyncio.sleep(0.5)
         result = await install(client, store, sid)

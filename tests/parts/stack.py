@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,12 +84,15 @@ def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
     made: list[Stack] = []
     used_ids: list[str] = []
 
-    def make(mode: VerificationMode = VerificationMode.off, **env: str) -> Stack:
+    def make(mode: VerificationMode = VerificationMode.off,
+             cell_config: dict[str, Any] | None = None, **env: str) -> Stack:
+        """A new cell; `cell_config` overrides fields of its cell_config.json."""
         cell = f"t{uuid.uuid4().hex[:10]}"
         data_dir = tmp_path / cell
-        CellConfig(cell_name=cell, domain=f"{cell}.test", cell_address="127.0.0.1",
-                   allowed_image_prefix=f"{registry_host}/roof/",
-                   image_verification=ImageVerification(mode=mode)).write(data_dir)
+        config = CellConfig(cell_name=cell, domain=f"{cell}.test", cell_address="127.0.0.1",
+                            allowed_image_prefix=f"{registry_host}/roof/",
+                            image_verification=ImageVerification(mode=mode))
+        CellConfig.model_validate({**config.model_dump(), **(cell_config or {})}).write(data_dir)
         network = f"pic-{cell}"
         base = {
             "PATH": os.environ["PATH"], "PIC_NATS_URL": nats_url, "PIC_CELL": cell,
