@@ -53,7 +53,8 @@ class ServiceView(BaseModel):
 
 def secret_keys(manifest: dict[str, Any]) -> set[str]:
     schema = manifest.get("config_schema") or []
-    return {f.get("key") for f in schema if isinstance(f, dict) and f.get("type") == "secret"}
+    return {str(f.get("key")) for f in schema
+            if isinstance(f, dict) and f.get("type") == "secret"}
 
 
 def view(record: ServiceRecord) -> ServiceView:

@@ -3,7 +3,8 @@
 A participant announces itself in the `pic_participants` bucket (entries expire unless
 renewed), answers `StepRequest`s on its own subject and publishes a `StepResult` for each.
 The installer asks a step of a participant only when one is present and says it handles that
-step (`Presence.steps`); otherwise the step is reported as skipped (or, for verification in `enforce`, fails), never silently waited on.
+step (`Presence.steps`); otherwise the step is reported as skipped (or, for verification in
+`enforce`, fails), never silently waited on.
 """
 
 from __future__ import annotations

@@ -8,9 +8,6 @@ from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
 
-from shared.bus import Bus
-from shared.docker import DockerEngine
-from shared.service import Health, run_service
 from services.installer.api import build_api
 from services.installer.context import Deps
 from services.installer.handlers import consumers
@@ -19,6 +16,9 @@ from services.installer.manager import InstallerManager
 from services.installer.settings import InstallerSettings
 from services.installer.state import Buckets
 from services.installer.upkeep import start_upkeep
+from shared.bus import Bus
+from shared.docker import DockerEngine
+from shared.service import Health, run_service
 
 SETTINGS = InstallerSettings()
 
@@ -33,7 +33,11 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     manager = InstallerManager(deps)
     await start_upkeep(deps, manager, stack, stop)
     tasks = consumers(bus, manager, SETTINGS, stop)
-    stack.push_async_callback(asyncio.gather, *tasks)
+
+    async def finish_consumers() -> None:
+        await asyncio.gather(*tasks)
+
+    stack.push_async_callback(finish_consumers)
     return build_api(bus, buckets, SETTINGS.docker_host, health)
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
+from services.installer.state import Buckets, OperationRecord
 from shared.bus import Bus
 from shared.events import (
     InstallCommand,
@@ -22,9 +23,8 @@ from shared.events import (
 )
 from shared.events.channels import INSTALL, PROGRESS, RECONFIGURE, REMOVE, RESULT, SERVICE_STATE
 from shared.events.messages import ConfigValue
-from shared.service import Health, base_app
-from services.installer.state import Buckets, OperationRecord
 from shared.installed import ServiceView, view
+from shared.service import Health, base_app
 
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
@@ -126,9 +126,8 @@ async def _stream(bus: Bus, operation_id: str | None) -> AsyncIterator[dict[str,
     queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=1000)
 
     async def enqueue(event: Message) -> None:
-        if operation_id is None or event.operation_id == operation_id:
-            if not queue.full():
-                queue.put_nowait(event)
+        if (operation_id is None or event.operation_id == operation_id) and not queue.full():
+            queue.put_nowait(event)
 
     async with bus.watch(PROGRESS, enqueue), bus.watch(RESULT, enqueue), \
             bus.watch(SERVICE_STATE, enqueue):

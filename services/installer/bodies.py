@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 
-from shared.config import CellConfig
-from shared.errors import OperationError, PicStoreError
-from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
-from shared.events.messages import ServiceState, StepStatus
-from shared.manifest import parse_manifest
 from services.installer import steps_local as local
 from services.installer.context import Deps, OpContext
 from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
 from services.installer.operations import Operations
 from services.installer.plan import build_plan, removal_plan
+from services.installer.preflight import require_preflight
 from services.installer.prepare import (
     Change,
     decide,
@@ -22,16 +18,20 @@ from services.installer.prepare import (
     options_for,
     validate_config,
 )
-from services.installer.preflight import require_preflight
 from services.installer.runtime import project_containers
-from services.installer.saga import Step, run
-from shared.installed import ServiceRecord
+from services.installer.saga import Journal, Report, Step, run
 from services.installer.state import OperationRecord, OpStatus, now
+from shared.config import CellConfig
+from shared.errors import OperationError, PicStoreError
+from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
+from shared.events.messages import ServiceState, StepStatus
+from shared.installed import ServiceRecord
+from shared.manifest import parse_manifest
 
 Outcome = tuple[OpStatus, str, Plan | None]
 
 
-def _reporter(ops: Operations, record: OperationRecord):  # type: ignore[no-untyped-def]
+def _reporter(ops: Operations, record: OperationRecord) -> tuple[Report, Journal]:
     async def report(step: str, status: StepStatus, index: int, total: int, msg: str) -> None:
         await ops.progress(record, step, status, index, total, msg)
 

@@ -200,8 +200,8 @@ def _spec(service: str, body: dict[str, Any], project: str, network: str,
     for key, api in (("command", "Cmd"), ("entrypoint", "Entrypoint")):
         if key in body:
             value = body[key]
-            config[api] = ["/bin/sh", "-c", value] if isinstance(value, str) and key == "command" \
-                else _list(value, f"{where}.{key}")
+            shell_form = isinstance(value, str) and key == "command"
+            config[api] = ["/bin/sh", "-c", value] if shell_form else _list(value, f"{where}.{key}")
     for key, api in (("user", "User"), ("working_dir", "WorkingDir"), ("hostname", "Hostname"),
                      ("stop_signal", "StopSignal")):
         if key in body:
@@ -218,7 +218,7 @@ def _spec(service: str, body: dict[str, Any], project: str, network: str,
                         LABEL_HASH: digest, LABEL_OWNER: project,
                         LABEL_OPERATION: operation_id}
     depends = body.get("depends_on") or []
-    depends_on = tuple(depends) if isinstance(depends, list) else tuple(depends)
+    depends_on = tuple(str(d) for d in depends)  # a list, or a mapping of service: condition
     return ContainerSpec(service, name, image, config, digest, depends_on, tuple(named))
 
 

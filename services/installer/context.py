@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.installer.containers import ContainerSpec
+from services.installer.ipam import IpPool
+from services.installer.settings import InstallerSettings
+from services.installer.state import Buckets
 from shared.bus import Bus
 from shared.config import CellConfig
 from shared.docker import DockerEngine
 from shared.events.messages import ConfigValue, OperationKind
-from services.installer.containers import ContainerSpec
-from services.installer.ipam import IpPool
-from services.installer.settings import InstallerSettings
 from shared.installed import ServiceRecord
-from services.installer.state import Buckets
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from services.installer.manager import InstallerManager
+from services.installer.settings import InstallerSettings
 from shared.bus import Bus
 from shared.events import InstallCommand, ReconfigureCommand, RemoveCommand
 from shared.events.channels import INSTALL, RECONFIGURE, REMOVE
-from services.installer.manager import InstallerManager
-from services.installer.settings import InstallerSettings
 
 
 def consumers(bus: Bus, manager: InstallerManager, settings: InstallerSettings,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from services.installer.state import IpLease
 from shared.bus import Conflict, TypedBucket
 from shared.errors import OperationError
-from services.installer.state import IpLease
 
 
 class PoolExhaustedError(OperationError):

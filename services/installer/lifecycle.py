@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-from shared.events.messages import StepName
 from services.installer import steps_local as local
 from services.installer.context import OpContext
 from services.installer.runtime import project_containers
 from services.installer.saga import Step, StepData, StepSkipped
 from services.installer.steps_remote import remote_step, verify, wanted_remote_steps, withdraw
+from shared.events.messages import StepName
 
 S = Step[OpContext]
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import structlog
 
+from services.installer import bodies
+from services.installer.context import Deps, OpContext
+from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
+from services.installer.operations import Operations, new_record
+from services.installer.saga import Step, StepFailed, compensate
+from services.installer.state import OperationRecord, OpStatus
 from shared.bus import Retry
 from shared.config import CellConfig
 from shared.errors import PicStoreError
@@ -11,12 +17,6 @@ from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveComman
 from shared.events.messages import OperationKind, ServiceState
 from shared.manifest import ManifestInvalidError
 from shared.metrics import OPERATIONS
-from services.installer import bodies
-from services.installer.context import Deps, OpContext
-from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
-from services.installer.operations import Operations, new_record
-from services.installer.saga import Step, StepFailed, compensate
-from services.installer.state import OperationRecord, OpStatus
 
 log = structlog.get_logger("installer")
 

@@ -14,12 +14,12 @@ from contextlib import asynccontextmanager
 
 import structlog
 
+from services.installer.context import Deps
+from services.installer.state import JournalEntry, Lock, OperationRecord, OpStatus, now
 from shared.bus import Conflict, Retry
 from shared.events import OperationResult, ProgressEvent, ServiceStateChanged
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
 from shared.events.messages import OperationKind, ServiceState, StepStatus
-from services.installer.context import Deps
-from services.installer.state import JournalEntry, Lock, OperationRecord, OpStatus, now
 
 log = structlog.get_logger("installer")
 

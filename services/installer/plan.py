@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from shared.events import Plan
-from shared.events.messages import OperationKind
 from services.installer.context import OpContext
 from services.installer.preflight import hosts_of
 from services.installer.runtime import changed, project_containers
 from services.installer.saga import Step
+from shared.events import Plan
+from shared.events.messages import OperationKind
 
 
 async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[str]) -> Plan:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.errors import OperationError
-from shared.events.messages import ServiceState
 from services.installer.containers import LABEL_PROJECT
 from services.installer.context import OpContext
+from shared.errors import OperationError
+from shared.events.messages import ServiceState
 
 
 class PreflightError(OperationError):

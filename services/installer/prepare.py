@@ -8,6 +8,9 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from services.installer.containers import container_specs
+from services.installer.context import OpContext
+from services.installer.store import fetch_service
 from shared.errors import OperationError, PicStoreError
 from shared.events.messages import ConfigValue, ServiceState
 from shared.manifest import (
@@ -18,9 +21,6 @@ from shared.manifest import (
     parse_version,
     validate_config_values,
 )
-from services.installer.containers import container_specs
-from services.installer.context import OpContext
-from services.installer.store import fetch_service
 
 
 class ConfigInvalidError(OperationError):

@@ -8,17 +8,18 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import asyncio
+from pathlib import Path, PurePosixPath
 
 import yaml
 
-from shared.events import ReconcileReport
-from shared.events.channels import RECONCILED
-from shared.events.messages import Correction, ServiceState
-from shared.errors import PicStoreError
 from services.installer.containers import LABEL_OWNER, container_specs
 from services.installer.context import Deps
 from services.installer.runtime import create_and_start
+from shared.errors import PicStoreError
+from shared.events import ReconcileReport
+from shared.events.channels import RECONCILED
+from shared.events.messages import Correction, ServiceState
 
 SETTLED = (ServiceState.installed, ServiceState.failed)
 
@@ -71,8 +72,8 @@ async def _recreate(deps: Deps, service_id: str, compose_path: str | None,
     if not compose_path:
         return [Correction(service_id=service_id, what="containers missing and no compose file")]
     try:
-        with open(compose_path) as handle:
-            document = yaml.safe_load(handle)
+        text = await asyncio.to_thread(Path(compose_path).read_text)
+        document = yaml.safe_load(text)
         specs = container_specs(document, service_id, deps.settings.network,
                                 PurePosixPath(compose_path).parent, operation_id)
     except (OSError, yaml.YAMLError, PicStoreError) as exc:

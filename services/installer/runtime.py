@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from services.installer.containers import LABEL_HASH, LABEL_PROJECT, ContainerSpec
 from shared.docker import ContainerInfo, DockerEngine
 from shared.errors import OperationError
-from services.installer.containers import LABEL_HASH, LABEL_PROJECT, ContainerSpec
 
 
 class UnhealthyError(OperationError):

@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
-from shared.events.messages import StepStatus
 from shared.errors import PicStoreError
+from shared.events.messages import StepStatus
 from shared.metrics import STEP_SECONDS
 
 C = TypeVar("C")
@@ -24,7 +24,7 @@ log = structlog.get_logger("saga")
 StepData = dict[str, Any]
 
 
-class StepSkipped(Exception):  # noqa: N818 - a decision, not a failure
+class StepSkipped(Exception):
     """Raised by a step that has nothing to do here; the reason is shown as progress."""
 
 
@@ -66,9 +66,10 @@ async def run(steps: list[Step[C]], ctx: C, kind: str, report: Report,
             await report(step.name, StepStatus.skipped, index, total, str(skipped))
             continue
         except Exception as exc:
-            reason = exc.message if isinstance(exc, PicStoreError) else f"{type(exc).__name__}: {exc}"
-            key = exc.key if isinstance(exc, PicStoreError) else "internal_error"
-            if not isinstance(exc, PicStoreError):
+            if isinstance(exc, PicStoreError):
+                reason, key = exc.message, exc.key
+            else:
+                reason, key = f"{type(exc).__name__}: {exc}", "internal_error"
                 log.exception("step_crashed", step=step.name)
             await report(step.name, StepStatus.failed, index, total, reason)
             await compensate(steps, done, ctx, report)

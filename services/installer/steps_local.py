@@ -7,20 +7,19 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from shared.bus import Conflict
 import yaml
 
-from shared.compose import CELL_NETWORK, RenderContext, render_compose
-from shared.errors import OperationError
 from services.installer.containers import (
     LABEL_PROJECT,
     container_specs,
-    volume_name,
 )
 from services.installer.context import OpContext
 from services.installer.runtime import changed, create_and_start, project_containers, wait_healthy
 from services.installer.saga import StepData, StepSkipped
 from services.installer.state import Secrets
+from shared.bus import Conflict
+from shared.compose import CELL_NETWORK, RenderContext, render_compose
+from shared.errors import OperationError
 
 
 async def allocate_ip(ctx: OpContext) -> StepData:
@@ -171,7 +170,7 @@ async def start_containers(ctx: OpContext) -> StepData:
     created: list[str] = []
     previous: dict[str, dict[str, object]] = {}
     wanted = {spec.name for spec in ctx.specs}
-    for name, info in current.items():
+    for name in current:
         if name not in wanted:
             previous[name] = await _config_of(ctx, name)
             await engine.remove_container(name)

@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import structlog
 
+from services.installer.context import OpContext
+from services.installer.remote import ask
+from services.installer.saga import Step, StepData, StepSkipped
 from shared.config import VerificationMode
 from shared.errors import OperationError
 from shared.events import StepRequest
 from shared.events.messages import StepAction, StepName
 from shared.participants import handles
-from services.installer.context import OpContext
-from services.installer.remote import ask
-from services.installer.saga import Step, StepData, StepSkipped
 
 log = structlog.get_logger("installer")
 

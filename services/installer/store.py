@@ -82,10 +82,13 @@ async def fetch_service(store: str, service_id: str) -> FetchedService:
         tmp = Path(tempfile.mkdtemp(prefix="pic-store-"))
         try:
             await _clone(store, tmp / "store")
-            return read_folder(tmp / "store", service_id, store)
+            return await asyncio.to_thread(read_folder, tmp / "store", service_id, store)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    root = Path(store)
+    return await asyncio.to_thread(_read_local, Path(store), service_id, store)
+
+
+def _read_local(root: Path, service_id: str, source: str) -> FetchedService:
     if not root.is_dir():
-        raise StoreError(f"the store {store} is not a folder or a git repository URL")
-    return read_folder(root, service_id, store)
+        raise StoreError(f"the store {source} is not a folder or a git repository URL")
+    return read_folder(root, service_id, source)

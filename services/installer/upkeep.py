@@ -8,11 +8,11 @@ from contextlib import AsyncExitStack
 
 import structlog
 
-from shared.metrics import SERVICES_BY_STATE
-from shared.events.messages import ServiceState
 from services.installer.context import Deps
 from services.installer.manager import InstallerManager
 from services.installer.reconcile import reconcile
+from shared.events.messages import ServiceState
+from shared.metrics import SERVICES_BY_STATE
 
 log = structlog.get_logger("installer")
 EVERY = 30.0

@@ -6,7 +6,7 @@ that does not decode) and it goes to the dead-letter subject with the reason, ne
 """
 
 from shared.bus.client import Bus
-from shared.bus.consumer import Retry, Reject
+from shared.bus.consumer import Reject, Retry
 from shared.bus.kv import Conflict, Record, TypedBucket
 
 __all__ = ["Bus", "Conflict", "Record", "Reject", "Retry", "TypedBucket"]

@@ -44,7 +44,7 @@ class Bus:
         try:
             nc = await nats.connect(url, name=name, connect_timeout=timeout,
                                     max_reconnect_attempts=-1, allow_reconnect=True)
-        except (NoServersError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NoServersError, OSError) as exc:
             raise PartUnavailableError(f"NATS does not answer at {url}: {exc}") from exc
         bus = cls(nc, cell, replicas)
         await bus.ensure_streams()

@@ -28,7 +28,7 @@ HEARTBEAT_SECONDS = 5.0
 DEAD_LETTER_SAMPLE = 2000
 
 
-class Retry(Exception):  # noqa: N818 - it names the decision, like faststream's NackMessage
+class Retry(Exception):
     """The work could not be done now; deliver the message again after `delay` seconds."""
 
     def __init__(self, reason: str, delay: float = 2.0) -> None:
@@ -36,7 +36,7 @@ class Retry(Exception):  # noqa: N818 - it names the decision, like faststream's
         self.delay = delay
 
 
-class Reject(Exception):  # noqa: N818
+class Reject(Exception):
     """The message can never be handled; send it to the dead-letter subject."""
 
 
@@ -59,7 +59,7 @@ async def consume(bus: Bus, channel: Channel, durable: str, handler: Handler[Any
             await slots.acquire()
             try:
                 batch = await sub.fetch(1, timeout=1.0)
-            except (NatsTimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeoutError):
                 slots.release()
                 continue
             for msg in batch:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 R = TypeVar("R", bound=BaseModel)
 
 
-class Conflict(Exception):  # noqa: N818
+class Conflict(Exception):
     """Someone else wrote the key since we read it (or created it first)."""
 
 

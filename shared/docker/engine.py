@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,10 +223,8 @@ class DockerEngine:
             if exc.status == 404:
                 return False
             raise DockerError(f"could not find container {name}: {_describe(exc)}") from exc
-        try:
+        with contextlib.suppress(AioDockerError):  # already stopped: removal is what matters
             await container.stop(t=stop_timeout)
-        except AioDockerError:
-            pass  # already stopped or dying; removal below is what matters
         try:
             await container.delete(force=True, v=False)
         except AioDockerError as exc:

@@ -22,7 +22,8 @@ def find_binary(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise PartUnavailableError(f"{name} is not installed (looked beside {sys.executable} and on PATH)")
+        raise PartUnavailableError(
+            f"{name} is not installed (looked beside {sys.executable} and on PATH)")
     return found
 
 

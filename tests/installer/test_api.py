@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
-from tests.parts.stack import Stack
 from tests.installer.helpers import containers_of, service_id
+from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
 from tests.parts.test_images import ImageSet
 

@@ -12,9 +12,9 @@ from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
 from shared.participants import Presence, announce, serve_steps
-from tests.parts.stack import Stack
-from tests.installer.helpers import containers_of, install, inspect, remove, service_id, volumes_of
+from tests.installer.helpers import containers_of, inspect, install, remove, service_id, volumes_of
 from tests.parts.docker_engine import docker
+from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
 from tests.parts.test_images import ImageSet
 
@@ -25,7 +25,7 @@ async def leases(client: StoreClient) -> list[str]:
     bucket = await client.bus.js.key_value(f"pic_ipam_{client.bus.cell}")
     try:
         return list(await bucket.keys())
-    except Exception:  # noqa: BLE001 - NoKeysError: nothing held
+    except Exception:
         return []
 
 

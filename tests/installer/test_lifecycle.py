@@ -9,7 +9,6 @@ import pytest
 
 from shared.client import StoreClient
 from shared.events import ProgressEvent
-from tests.parts.stack import Stack
 from tests.installer.helpers import (
     containers_of,
     env_of,
@@ -21,6 +20,7 @@ from tests.installer.helpers import (
     service_id,
     volumes_of,
 )
+from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
 from tests.parts.test_images import ImageSet
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def fetch(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - container IP
+    with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
 
 

@@ -9,9 +9,9 @@ import pytest
 from shared.client import StoreClient
 from shared.events import Message, ProgressEvent, ReconcileReport
 from shared.events.channels import RECONCILED
-from tests.parts.stack import Stack
 from tests.installer.helpers import containers_of, install, service_id, volumes_of
 from tests.parts.docker_engine import docker
+from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
 from tests.parts.test_images import ImageSet
 
@@ -23,7 +23,7 @@ async def leases(client: StoreClient) -> dict[str, str]:
     out = {}
     try:
         keys = await kv.keys()
-    except Exception:  # noqa: BLE001 - NoKeysError
+    except Exception:
         return {}
     for key in keys:
         entry = await kv.get(key)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 
 
-def docker(*args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, input=input_bytes, check=False)
+def docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, check=False)
     if check and done.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
+        err = done.stderr.decode(errors="replace")
+        raise RuntimeError(f"docker {' '.join(args)} failed: {err}")
     return done.stdout.decode(errors="replace").strip()
 
 

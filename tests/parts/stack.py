@@ -120,10 +120,10 @@ def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
 
 
 @pytest.fixture
-async def stack(stack_factory) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+async def stack(stack_factory) -> Stack:  # type: ignore[no-untyped-def]
     s = stack_factory()
     s.start_installer()
-    yield s
+    return s
 
 
 @pytest.fixture
