@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import nats
+import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import NoServersError
@@ -25,6 +26,7 @@ from shared.events.channels import STREAMS, Channel, Kind
 M = TypeVar("M", bound=Message)
 R = TypeVar("R", bound=BaseModel)
 
+log = structlog.get_logger("bus")
 STREAM_MAX_AGE = {Kind.command: 7 * 86400.0, Kind.event: 7 * 86400.0,
                   Kind.dead_letter: 30 * 86400.0}
 
@@ -40,10 +42,18 @@ class Bus:
 
     @classmethod
     async def connect(cls, url: str, cell: str, *, name: str = "pic-store",
-                      timeout: float = 5.0, replicas: int = 1) -> Bus:
+                      timeout: float = 5.0, replicas: int = 1,
+                      reconnect_attempts: int = -1) -> Bus:
+        """Connect; a service keeps reconnecting for ever, a command line gives up early."""
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats_error", url=url, error=str(exc) or type(exc).__name__)
+
         try:
             nc = await nats.connect(url, name=name, connect_timeout=timeout,
-                                    max_reconnect_attempts=-1, allow_reconnect=True)
+                                    max_reconnect_attempts=reconnect_attempts,
+                                    reconnect_time_wait=0.5, error_cb=on_error,
+                                    allow_reconnect=True)
         except (TimeoutError, NoServersError, OSError) as exc:
             raise PartUnavailableError(f"NATS does not answer at {url}: {exc}") from exc
         bus = cls(nc, cell, replicas)

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
 from shared.cli.commands import render, review, validate
+from shared.cli.commands import install, reconfigure, remove, services, up
+from shared.cli.commands import keygen, publish, sign, verify
+from shared.cli.commands import routes
 from shared.cli.output import EXIT_INTERNAL, EXIT_USAGE
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -25,6 +28,9 @@ class Command(Protocol):
 
 
 COMMANDS: list[Command] = [validate, render, review]
+COMMANDS += [up, install, reconfigure, remove, services]
+COMMANDS += [keygen, sign, verify, publish]
+COMMANDS += [routes]
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:

@@ -36,13 +36,14 @@ def free_port() -> int:
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return True
         except OSError:
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.05)
-    return False
 
 
 @dataclass
@@ -58,6 +59,10 @@ class ManagedProcess:
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     def start(self, timeout: float = 15.0) -> ManagedProcess:
+        if wait_for_port(self.port, timeout=0):
+            raise PartUnavailableError(
+                f"{self.name}: port {self.port} on 127.0.0.1 is already in use (another "
+                "pic-store up, or another program?)")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(

@@ -1,40 +1,19 @@
-"""Test images, built locally from Debian's busybox-static: no pulls from the internet.
-
-`build_base` makes a one-layer image with busybox and its applets; the test services add
-a small layer on top (a web root, an entrypoint) through `docker build` with no network.
-"""
+"""Test images, built locally FROM the busybox base (shared.embedded.base_image): the test
+services add a small layer on top through `docker build` with no network."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
+from shared.embedded import base_image
 from tests.parts.docker_engine import docker
 
-BUSYBOX = Path("/bin/busybox")
-APPLETS = ["sh", "httpd", "echo", "cat", "sleep", "wget", "nc", "ls", "env", "tar", "mkdir",
-           "rm", "cp", "mv", "gzip", "id", "test", "true", "false", "printf", "grep", "ip"]
 BASE_TAG = "pic-store-test/busybox:base"
 
 
 def build_base() -> str:
-    """Import a busybox rootfs as an image (idempotent) and return its tag."""
-    if docker("images", "-q", BASE_TAG):
-        return BASE_TAG
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "rootfs"
-        (root / "bin").mkdir(parents=True)
-        (root / "tmp").mkdir()
-        (root / "etc").mkdir()
-        (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-        shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-        for applet in APPLETS:
-            (root / "bin" / applet).symlink_to("busybox")
-        tarball = Path(tmp) / "rootfs.tar"
-        shutil.make_archive(str(tarball.with_suffix("")), "tar", root_dir=root)
-        docker("import", "-c", 'CMD ["/bin/sh"]', str(tarball), BASE_TAG)
-    return BASE_TAG
+    return base_image.build_base(BASE_TAG)
 
 
 def build_image(tag: str, dockerfile: str, files: dict[str, str] | None = None) -> str:

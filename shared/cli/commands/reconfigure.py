@@ -1,0 +1,38 @@
+"""`pic-store reconfigure ID --set KEY=VALUE`: new settings, same secrets, IP and volumes."""
+
+from __future__ import annotations
+
+import argparse
+
+from shared.cli.connect import add_bus_options, parse_settings, print_progress, report, with_client
+from shared.cli.output import EXIT_USAGE, fail
+from shared.client import StoreClient
+from shared.events import ReconfigureCommand, new_operation_id
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "reconfigure", help="apply new admin settings to an installed service",
+        description="Render the service with new settings; only changed containers are "
+        "recreated. Secrets, the IP and the volumes stay.")
+    parser.add_argument("service_id", metavar="ID")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="KEY=VALUE", help="an admin setting (repeat for more)")
+    parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
+    add_bus_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = parse_settings(args.settings)
+    except argparse.ArgumentTypeError as exc:
+        fail(str(exc))
+        return EXIT_USAGE
+
+    async def work(client: StoreClient) -> int:
+        command = ReconfigureCommand(operation_id=new_operation_id(), service_id=args.service_id,
+                                     payload={"config": settings, "plan_only": args.plan})
+        return report(await client.run(command, print_progress, timeout=args.timeout))
+
+    return with_client(args, work)

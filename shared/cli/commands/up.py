@@ -1,0 +1,77 @@
+"""`pic-store up`: run the embedded stack in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+from shared.cli.output import EXIT_OK, fail
+from shared.config import CellConfig, VerificationMode
+from shared.embedded.stack import EmbeddedStack
+from shared.errors import PicStoreError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "up", help="run the embedded stack (NATS, registry, Caddy, the services) here",
+        description="Start nats-server (JetStream), a local registry, Caddy and every "
+        "pic-store service on loopback, in the foreground. Ctrl-C stops them all.")
+    parser.add_argument("--data-dir", type=Path, default=Path("var/pic"),
+                        help="where state, logs and service files live (default var/pic)")
+    parser.add_argument("--cell", default="cell", help="the cell's name (default 'cell')")
+    parser.add_argument("--domain", default="cell.pic.test", help="the cell's domain")
+    parser.add_argument("--nats-port", type=int, default=4222)
+    parser.add_argument("--registry-port", type=int, default=5050)
+    parser.add_argument("--install-example", action="store_true",
+                        help="publish and install the example Notes service once started")
+    parser.set_defaults(func=run)
+
+
+def _first_config(args: argparse.Namespace, registry: str) -> None:
+    path = args.data_dir / "config" / "api" / "cell_config.json"
+    if path.exists():
+        return
+    CellConfig(cell_name=args.cell, domain=args.domain, cell_address="127.0.0.1",
+               allowed_image_prefix=f"{registry}/roof/",
+               image_verification={"mode": VerificationMode.warn,  # type: ignore[arg-type]
+                                   "insecure_registries": [registry]},
+               ).write(args.data_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    args.data_dir = args.data_dir.resolve()
+    stack = EmbeddedStack(args.data_dir, args.cell, args.nats_port, args.registry_port)
+    _first_config(args, stack.registry)
+    try:
+        stack.start()
+    except PicStoreError as exc:
+        stack.stop()
+        return fail(exc.message)
+    except BaseException:
+        stack.stop()
+        raise
+    for name, process in stack.processes.items():
+        print(f"  {name:<16} 127.0.0.1:{process.port}   log {process.log_path}")
+    print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
+    try:
+        if args.install_example:
+            from shared.embedded.example import install_example
+
+            code = install_example(stack)
+            if code != EXIT_OK:
+                return code
+        print("Ctrl-C stops the stack.", flush=True)
+        asyncio.run(_wait_for_signal())
+    finally:
+        stack.stop()
+    return EXIT_OK
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,83 @@
+"""What the commands that talk to a running cell share: bus options, progress, results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from shared.bus import Bus
+from shared.cli.output import EXIT_INVALID, EXIT_OK, fail
+from shared.client import StoreClient
+from shared.errors import PicStoreError
+from shared.events import OperationResult, ProgressEvent
+from shared.events.messages import ConfigValue, StepStatus
+from shared.logging import configure_logging
+
+T = TypeVar("T")
+MARK = {StepStatus.started: "…", StepStatus.done: "✓", StepStatus.failed: "✗",
+        StepStatus.skipped: "-", StepStatus.rolled_back: "↺"}
+
+
+def add_bus_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nats", metavar="URL",
+                        default=os.environ.get("PIC_NATS_URL", "nats://127.0.0.1:4222"),
+                        help="the cell's NATS server (default $PIC_NATS_URL or 127.0.0.1:4222)")
+    parser.add_argument("--cell", default=os.environ.get("PIC_CELL", "cell"),
+                        help="the cell's name (default $PIC_CELL or 'cell')")
+    parser.add_argument("--host", default=os.environ.get("PIC_DOCKER_HOST", "local"),
+                        help="the Docker host to act on (default 'local')")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="seconds to wait for the result (default 900)")
+
+
+def with_client(args: argparse.Namespace,
+                work: Callable[[StoreClient], Awaitable[int]]) -> int:
+    configure_logging("pic-store-cli", "ERROR")  # the command speaks for itself
+
+    async def run() -> int:
+        try:
+            bus = await Bus.connect(args.nats, args.cell, name="pic-store-cli", timeout=3.0,
+                                    reconnect_attempts=1)
+        except PicStoreError as exc:
+            return fail(f"{exc.message}; is the cell running (`pic-store up`)?")
+        try:
+            return await work(StoreClient(bus, host=args.host))
+        except PicStoreError as exc:
+            return fail(exc.message)
+        finally:
+            await bus.close()
+
+    return asyncio.run(run())
+
+
+def print_progress(event: ProgressEvent) -> None:
+    p = event.payload
+    if p.status == StepStatus.started:
+        return
+    detail = f": {p.message}" if p.message else ""
+    print(f"  [{p.index}/{p.total}] {MARK[p.status]} {p.step} {p.status.value}{detail}",
+          flush=True)
+
+
+def report(result: OperationResult) -> int:
+    p = result.payload
+    if p.plan is not None and p.status.value == "planned":
+        print(p.plan.model_dump_json(indent=2, exclude_defaults=True))
+    stream = sys.stdout if p.status.value != "failed" else sys.stderr
+    stream.write(f"{p.kind.value} {result.service_id}: {p.status.value}: {p.message}\n")
+    return EXIT_INVALID if p.status.value == "failed" else EXIT_OK
+
+
+def parse_settings(pairs: list[str]) -> dict[str, ConfigValue]:
+    """`--set KEY=VALUE` pairs; the installer types them by the manifest's config_schema."""
+    values: dict[str, ConfigValue] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--set {pair!r} is not KEY=VALUE")
+        values[key.strip().lower()] = value
+    return values

@@ -1,0 +1,79 @@
+"""The embedded stack of `pic-store up`: the real parts and the services, on loopback.
+
+Services are started as `python -m services.<name>` child processes (shared/ never imports
+a service), each with the same environment: the NATS URL, the cell, the data dir.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.config import CellConfig
+from shared.embedded.parts import start_caddy, start_nats, start_registry
+from shared.embedded.process import ManagedProcess, free_port
+
+SERVICES = ("installer", "verifier", "router", "backup", "accounts")
+HTTP_PORTS = {"installer": 8470, "verifier": 8471, "router": 8472, "backup": 8473,
+              "accounts": 8474}
+
+
+def available_services() -> list[str]:
+    return [name for name in SERVICES if importlib.util.find_spec(f"services.{name}") and
+            importlib.util.find_spec(f"services.{name}.__main__")]
+
+
+@dataclass
+class EmbeddedStack:
+    data_dir: Path
+    cell: str = "cell"
+    nats_port: int = 4222
+    registry_port: int = 5050
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def registry(self) -> str:
+        return f"127.0.0.1:{self.registry_port}"
+
+    def config(self) -> CellConfig:
+        return CellConfig.load(self.data_dir)
+
+    def _keep(self, process: ManagedProcess) -> ManagedProcess:
+        self.processes[process.name] = process
+        self._stack.callback(process.stop)
+        return process
+
+    def start_parts(self) -> None:
+        self._keep(start_nats(self.data_dir / "nats", self.nats_port))
+        self._keep(start_registry(self.data_dir / "registry", self.registry_port))
+        self._keep(start_caddy(self.data_dir / "caddy", free_port()))
+
+    def service_env(self) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PIC_NATS_URL": self.nats_url,
+                "PIC_CELL": self.cell, "PIC_DATA_DIR": str(self.data_dir),
+                "PIC_CADDY_ADMIN": f"http://127.0.0.1:{self.processes['caddy'].port}"}
+
+    def start_service(self, name: str, **env: str) -> ManagedProcess:
+        port = int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT", HTTP_PORTS[name]))
+        process = ManagedProcess(
+            name, [sys.executable, "-m", f"services.{name}"], port,
+            self.data_dir / "logs" / f"{name}.log",
+            env={**self.service_env(), **env, f"PIC_{name.upper()}_HTTP_PORT": str(port)})
+        return self._keep(process.start(timeout=60))
+
+    def start(self) -> None:
+        self.start_parts()
+        for name in available_services():
+            self.start_service(name)
+
+    def stop(self) -> None:
+        self._stack.close()
