@@ -10,6 +10,9 @@ from shared.docker import ContainerInfo, DockerEngine
 from shared.errors import OperationError
 
 
+POLL_SECONDS = 0.05
+
+
 class UnhealthyError(OperationError):
     key = "unhealthy"
 
@@ -63,7 +66,7 @@ async def wait_healthy(engine: DockerEngine, name: str, timeout: float,
             steady_since = steady_since or time.monotonic()
             if time.monotonic() - steady_since >= 1.0:
                 return "running"
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(POLL_SECONDS)
     state = f"status {info.status}, health {info.health}" if info else "no state"
     what = f"port {probe[1]} never answered" if probe and not (info and info.health) else state
     raise UnhealthyError(f"container {name} did not become healthy within {timeout:.0f} s ({what})")

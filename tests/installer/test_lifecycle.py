@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 
 from shared.client import StoreClient
 from shared.events import ProgressEvent
@@ -25,6 +28,20 @@ from tests.parts.store import web_manifest, web_template, write_store
 from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def compose_ps(project: str, compose: Path) -> str:
+    """What Docker Compose lists for the project. Debian ships Compose v1, which reads only
+    versioned files: a copy gets `version: "2.4"` (the compose-spec `name` key dropped)."""
+    document = yaml.safe_load(compose.read_text())
+    document.pop("name", None)
+    legacy = compose.with_name("compose-v1.yml")
+    legacy.write_text(yaml.safe_dump({"version": "2.4", **document}))
+    done = subprocess.run(["docker-compose", "-p", project, "-f", str(legacy), "ps"],
+                          capture_output=True, text=True, check=False)
+    legacy.unlink()
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def fetch(url: str) -> str:
@@ -68,6 +85,7 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
     assert (compose.stat().st_mode & 0o077) == 0
     view = await client.service(sid)
     assert view is not None and view.state == "installed" and view.service_ip == ip
+    assert f"cell-{sid}" in compose_ps(sid, compose)
 
     first_id = info["Id"]
     result = await reconfigure(client, sid, config={"greeting": "bonjour"})

@@ -16,8 +16,6 @@ from nats.aio.client import Client as NATS
 from shared.embedded import ManagedProcess, start_nats, start_registry
 from tests.parts.docker_engine import engine_answers
 
-pytest_plugins = ["tests.parts.stack"]
-
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
