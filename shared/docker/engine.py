@@ -10,6 +10,7 @@ from typing import Any
 import aiodocker
 import aiohttp
 from aiodocker.exceptions import DockerError as AioDockerError
+from aiodocker.jsonstream import json_stream_list
 
 from shared.errors import OperationError, PartUnavailableError
 
@@ -28,6 +29,7 @@ class ContainerInfo:
     status: str
     health: str | None
     ip_addresses: dict[str, str]
+    exit_code: int = 0
 
     @classmethod
     def from_inspect(cls, data: dict[str, Any]) -> ContainerInfo:
@@ -42,6 +44,7 @@ class ContainerInfo:
             status=state.get("Status", "unknown"),
             health=(state.get("Health") or {}).get("Status"),
             ip_addresses={n: v.get("IPAddress", "") for n, v in networks.items()},
+            exit_code=int(state.get("ExitCode") or 0),
         )
 
 
@@ -108,6 +111,47 @@ class DockerEngine:
                 return False
             raise DockerError(f"could not inspect image {image}: {_describe(exc)}") from exc
         return True
+
+    async def build(self, context_tar: bytes, tag: str, timeout: float = 600.0) -> str:
+        """Build the image of a tar build context (its `Dockerfile` at the root) with no
+        network access and without pulling; return the image id."""
+        docker = await self._client()
+        params = {"t": tag, "rm": "1", "forcerm": "1", "pull": "0", "networkmode": "none"}
+        try:
+            async with asyncio.timeout(timeout), docker._query(
+                "build", "POST", params=params, data=context_tar,
+                headers={"content-type": "application/x-tar"},
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+            ) as response:
+                chunks = await json_stream_list(response)
+        except AioDockerError as exc:
+            raise DockerError(f"could not build {tag}: {_describe(exc)}") from exc
+        except TimeoutError as exc:
+            raise DockerError(f"building {tag} took longer than {timeout:.0f} s") from exc
+        built = [c["aux"]["ID"] for c in chunks
+                 if isinstance(c.get("aux"), dict) and c["aux"].get("ID")]
+        if built:
+            return str(built[-1])
+        return str((await docker.images.inspect(tag))["Id"])
+
+    async def push(self, image: str, timeout: float = 600.0) -> str:
+        """Push `repository:tag` to its registry; return the manifest digest it was stored as."""
+        docker = await self._client()
+        repository, _, tag = image.rpartition(":")
+        if not repository or "/" in tag:
+            raise DockerError(f"push needs repository:tag, got {image}")
+        try:
+            async with asyncio.timeout(timeout):
+                chunks = await docker.images.push(repository, tag=tag)
+        except AioDockerError as exc:
+            raise DockerError(f"could not push {image}: {_describe(exc)}") from exc
+        except TimeoutError as exc:
+            raise DockerError(f"pushing {image} took longer than {timeout:.0f} s") from exc
+        digests = [c["aux"]["Digest"] for c in chunks
+                   if isinstance(c.get("aux"), dict) and c["aux"].get("Digest")]
+        if not digests:
+            raise DockerError(f"the Docker engine pushed {image} but reported no digest")
+        return str(digests[-1])
 
     # -- networks -------------------------------------------------------------------------
 
