@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,6 +32,53 @@ class ImageVerification(BaseModel):
     insecure_registries: list[str] = Field(default_factory=list)
 
 
+class UpstreamSetting(StrEnum):
+    """How Caddy reaches a service: by container name (Caddy on the Docker network) or by the
+    service's allocated IP (Caddy on the host, the embedded default)."""
+
+    ip = "ip"
+    container = "container"
+
+
+class TlsSetting(StrEnum):
+    internal = "internal"  # a private domain: Caddy's own CA
+    acme = "acme"  # a public domain: certificates from an ACME CA
+    off = "off"  # plain HTTP (a loopback test or development listener)
+
+
+class RouterDns(BaseModel):
+    """Where the router keeps the services' DNS records. `hostsdir`: hosts files that dnsmasq
+    (`--hostsdir`) reloads by itself; `rfc2136`: TSIG-signed dynamic updates to BIND & co."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["hostsdir", "rfc2136"] = "hostsdir"
+    hostsdir: str = Field(default="dns/hosts.d",
+                          description="hostsdir: the directory, absolute or in the data dir")
+    server: str | None = Field(default=None, description="IP address the DNS server answers on "
+                               "(rfc2136: required; hostsdir: optional, queried to check)")
+    port: int = Field(default=53, ge=1, le=65535)
+    zone: str | None = Field(default=None, description="rfc2136: the zone (default: the domain)")
+    tsig_key_name: str = "pic-store"
+    tsig_algorithm: str = "hmac-sha256"
+    tsig_secret: str = Field(default="", repr=False, description="base64, as tsig-keygen prints")
+    tsig_key_file: str | None = Field(default=None,
+                                      description="a key file as tsig-keygen writes it")
+
+
+class RouterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caddy_admin_url: str = "http://127.0.0.1:2019"
+    server: str = Field(default="pic_store", pattern=r"^[a-z0-9_]{1,64}$")
+    listen: list[str] = Field(default_factory=lambda: [":443"])
+    upstream_mode: UpstreamSetting = UpstreamSetting.ip
+    tls: TlsSetting = TlsSetting.internal
+    acme_email: str | None = None
+    acme_directory: str | None = None
+    dns: RouterDns = Field(default_factory=RouterDns)
+
+
 class CellConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -39,6 +87,7 @@ class CellConfig(BaseModel):
     cell_address: str = "127.0.0.1"
     allowed_image_prefix: str = DEFAULT_IMAGE_PREFIX
     image_verification: ImageVerification = Field(default_factory=ImageVerification)
+    router: RouterConfig = Field(default_factory=RouterConfig)
 
     @classmethod
     def load(cls, data_dir: Path) -> CellConfig:

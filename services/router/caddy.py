@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,7 +54,9 @@ class CaddyAdmin:
         server: str = "pic_store",
         automatic_https: bool = True,
         timeout: float = 10.0,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
+        """`observe(method, seconds)` is told the duration of every admin API request."""
         if _SERVER_NAME.fullmatch(server) is None:
             raise InvalidRouteError(f"server name {server!r} is not [a-z0-9_]+")
         parts = urlsplit(admin_url)
@@ -70,6 +73,7 @@ class CaddyAdmin:
         self.server = server
         self.listen = list(listen)
         self.automatic_https = automatic_https
+        self._observe = observe
         self._server_path = f"/config/apps/http/servers/{server}"
 
     async def __aenter__(self) -> CaddyAdmin:
@@ -180,16 +184,21 @@ class CaddyAdmin:
                     route_id: str | None = None) -> httpx.Response:
         failure: httpx.HTTPError | None = None
         for attempt in range(_ATTEMPTS):
+            started = time.perf_counter()
             try:
-                return await self._http.request(method, path, json=json)
+                resp = await self._http.request(method, path, json=json)
             except _UNANSWERED as exc:
                 # Caddy swaps its admin server after each change and answers the request in
                 # flight; one that reaches the old server as it closes dies unanswered, undone.
                 failure = exc
                 await asyncio.sleep(0.05 * (attempt + 1))
+                continue
             except httpx.HTTPError as exc:
                 failure = exc
                 break
+            if self._observe is not None:
+                self._observe(method, time.perf_counter() - started)
+            return resp
         subject = f" (route {route_id})" if route_id else ""
         raise CaddyUnavailableError(
             f"Caddy admin API at {self.admin_url} did not answer {method} {path}{subject}: "

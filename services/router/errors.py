@@ -3,7 +3,8 @@
     PicStoreError
     ├── RouterError                 Caddy refused a change; names the route id and Caddy's answer
     │   ├── CaddyUnavailableError   the admin API did not answer (worth a retry)
-    │   └── InvalidRouteError       a host, upstream or id is unsafe (also a ValueError)
+    │   ├── InvalidRouteError       a host, upstream or id is unsafe (also a ValueError)
+    │   └── HostTakenError          a subdomain is already routed for another service
     └── DnsError                    the DNS server refused an update; names the rcode
         └── DnsUnavailableError     the DNS server did not answer (worth a retry)
 
@@ -34,6 +35,12 @@ class InvalidRouteError(RouterError, ValueError):
     """Refused before anything reaches Caddy or DNS: the input could inject or misroute."""
 
     key = "invalid_route"
+
+
+class HostTakenError(RouterError):
+    """Refused at install time; the message names the service (or route) holding the host."""
+
+    key = "host_taken"
 
 
 class DnsError(PicStoreError):

@@ -114,6 +114,15 @@ def is_ours(route: object) -> bool:
     return isinstance(rid, str) and rid.startswith(ROUTE_ID_PREFIX)
 
 
+def service_of(route: object) -> str | None:
+    """The service id in one of our route ids (`pic-store.<service_id>.<n>`), else None."""
+    rid = route.get("@id") if isinstance(route, dict) else route
+    if not isinstance(rid, str) or not rid.startswith(ROUTE_ID_PREFIX):
+        return None
+    service_id, dot, index = rid[len(ROUTE_ID_PREFIX):].rpartition(".")
+    return service_id if dot and _LABEL.fullmatch(service_id) and index.isdigit() else None
+
+
 def build_route(service_id: str, host: str, upstream: str, index: int) -> Route:
     """The Caddy JSON route proxying `host` to `upstream`, with our `@id`."""
     rid = route_id(service_id, index)

@@ -24,6 +24,7 @@ from shared.events.messages import (
     ReconcileReport,
     ReconfigureCommand,
     RemoveCommand,
+    RoutesReconciled,
     ServiceStateChanged,
     StepRequest,
     StepResult,
@@ -103,6 +104,10 @@ RECONCILED = _c("installer.reconciled", "pic.{cell}.evt.installer.reconciled",
                 ReconcileReport, Kind.event,
                 "What the installer corrected when it compared its state with Docker.",
                 "installer", "gateway")
+ROUTES_RECONCILED = _c("router.reconciled", "pic.{cell}.evt.router.reconciled",
+                       RoutesReconciled, Kind.event,
+                       "What the router corrected in Caddy and DNS to match the installed "
+                       "services.", "router", "gateway")
 STEP_RESULT = _c("step.result", "pic.{cell}.evt.step.result", StepResult, Kind.event,
                  "The outcome of a saga step.", "verifier, router, accounts, backup",
                  "installer")
@@ -113,6 +118,7 @@ DEAD_LETTER = _c("dead_letter", "pic.{cell}.dlq.{consumer}", DeadLetter, Kind.de
 CHANNELS: tuple[Channel, ...] = (
     INSTALL, RECONFIGURE, REMOVE, STEP_REQUEST,
     PROGRESS, RESULT, SERVICE_STATE, RECONCILED, STEP_RESULT, DEAD_LETTER,
+    ROUTES_RECONCILED,
 )
 
 

@@ -164,6 +164,18 @@ class ReconcileReport(Message):
     payload: ReconcilePayload
 
 
+class RoutesReconciledPayload(Payload):
+    trigger: str = Field(description="start-up, service-state, caddy-restart, retry or period")
+    corrections: list[Correction] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+
+class RoutesReconciled(Message):
+    type: Literal["router.reconciled"] = "router.reconciled"
+    version: Literal[1] = 1
+    payload: RoutesReconciledPayload
+
+
 # -- saga steps owned by other services ---------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import pytest
 from services.router.caddy import CaddyAdmin
 from services.router.dns import HostsDirBackend, Rfc2136Backend
 from shared.embedded import ManagedProcess, free_port, start_caddy
+from shared.embedded.parts import start_dnsmasq
 from tests.router.dns_parts import ZONE, named_config, sbin, tsig_key, wait_for_zone
 
 # --- Caddy -------------------------------------------------------------------------------
@@ -151,16 +152,11 @@ class DnsServer:
 
 @pytest.fixture
 def dnsmasq(tmp_path: Path) -> Iterator[DnsServer]:
+    # Started as `pic-store up` starts it (shared.embedded.parts.start_dnsmasq).
     hostsdir = tmp_path / "hosts.d"
-    hostsdir.mkdir()
     port = free_port()
-    argv = [sbin("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-            "--no-hosts", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-            f"--hostsdir={hostsdir}", f"--local=/{ZONE}/", "--user=root", "--pid-file=",
-            "--log-facility=-"]
-    proc = ManagedProcess("dnsmasq", argv, port, tmp_path / "dnsmasq.log")
+    proc = start_dnsmasq(tmp_path / "dnsmasq", port, hostsdir, ZONE)
     try:
-        proc.start()
         yield DnsServer("hostsdir", port, HostsDirBackend(hostsdir), proc)
     finally:
         proc.stop()

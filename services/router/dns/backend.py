@@ -25,6 +25,9 @@ class DnsBackend(Protocol):
     async def list(self) -> dict[str, str]:
         """Every name pic-store holds in this backend, with its address."""
 
+    async def by_service(self) -> dict[str, dict[str, str]]:
+        """The names each service holds: service id -> name -> address."""
+
 
 def records_for(service: ServiceRoutes, address: str) -> dict[str, str]:
     """The DNS records of a service: each of its hosts points to the cell's address."""

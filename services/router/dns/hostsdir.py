@@ -43,6 +43,9 @@ class HostsDirBackend:
     async def list(self) -> dict[str, str]:
         return await asyncio.to_thread(self._list)
 
+    async def by_service(self) -> dict[str, dict[str, str]]:
+        return await asyncio.to_thread(self._by_service)
+
     def path_of(self, service_id: str) -> Path:
         return self.directory / f"{_PREFIX}{service_id}{_SUFFIX}"
 

@@ -103,6 +103,14 @@ class Rfc2136Backend:
             if held.owner is not None and held.addresses
         }
 
+    async def by_service(self) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for name, held in (await self._snapshot()).items():
+            if held.owner is not None and held.addresses:
+                names = found.setdefault(held.owner, {})
+                names[name.to_text(omit_final_dot=True)] = str(min(held.addresses, key=str))
+        return found
+
     def _name(self, text: str) -> dns.name.Name:
         name = dns.name.from_text(text)
         if not name.is_subdomain(self.origin) or name == self.origin:

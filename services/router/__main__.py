@@ -1,0 +1,45 @@
+"""`python -m services.router`: Caddy routes and DNS records of the installed services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.router.api import build_api
+from services.router.handlers import start
+from services.router.manager import RouterManager
+from services.router.metrics import observe_admin
+from services.router.parts import PartsCache
+from services.router.settings import RouterSettings
+from services.router.upkeep import Upkeep
+from shared.bus import Bus
+from shared.events.channels import ROUTES_RECONCILED
+from shared.installed import services_bucket
+from shared.service import Health, run_service
+
+SETTINGS = RouterSettings()
+
+
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per probe otherwise
+    parts = PartsCache(SETTINGS.data_dir, observe_admin, SETTINGS.caddy_admin)
+    stack.push_async_callback(parts.aclose)
+    manager = RouterManager(parts, await services_bucket(bus), SETTINGS.validation_options)
+    upkeep = Upkeep(manager, SETTINGS, partial(bus.publish, ROUTES_RECONCILED))
+    tasks = start(bus, manager, upkeep, stop)
+
+    async def finish() -> None:
+        await asyncio.gather(*tasks)
+
+    stack.push_async_callback(finish)
+    health.checks["caddy"] = lambda: upkeep.caddy_ok
+    health.checks["dns"] = lambda: upkeep.dns_ok
+    return build_api(health, manager)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_service(SETTINGS, main))

@@ -1,0 +1,163 @@
+"""The router's verbs: route a service (apply), withdraw it (compensate), reconcile, report.
+
+Every request is checked again here, whoever checked it before: the manifest is parsed with
+the cell's rules, and each host and upstream goes through routes.py before it reaches Caddy
+or DNS. Changes of one process never interleave (one lock); `apply` and `withdraw` take
+Caddy and DNS from any state to the wanted one, so a redelivered request changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from services.router.desired import claimed_elsewhere, service_routes
+from services.router.dns import checked_records, records_for
+from services.router.errors import HostTakenError, InvalidRouteError, RouterError
+from services.router.metrics import STEPS
+from services.router.parts import Parts, PartsCache
+from services.router.routes import Route, diff, service_of
+from services.router.status import RoutesReport, build_report
+from services.router.sync import Report, ensure_tls, reconcile_once
+from shared.bus import TypedBucket
+from shared.config import CellConfig
+from shared.errors import PicStoreError
+from shared.events import StepRequest
+from shared.events.messages import StepAction, StepName, StepResultPayload
+from shared.installed import ServiceRecord
+from shared.manifest import ValidationOptions, parse_manifest
+
+log = structlog.get_logger("router")
+Options = Callable[[CellConfig], ValidationOptions]
+
+
+class RouterManager:
+    def __init__(self, parts: PartsCache, services: TypedBucket[ServiceRecord],
+                 options: Options) -> None:
+        self.parts = parts
+        self.services = services
+        self.options = options
+        self._lock = asyncio.Lock()
+
+    async def handle(self, request: StepRequest) -> StepResultPayload:
+        step, action = request.payload.step, request.payload.action
+        with structlog.contextvars.bound_contextvars(operation_id=request.operation_id,
+                                                     service_id=request.service_id):
+            try:
+                if step is not StepName.routes:
+                    raise RouterError(f"the router does not handle the {step.value} step")
+                if action is StepAction.apply:
+                    details = await self.apply(request)
+                else:
+                    details = await self.withdraw(request.service_id)
+            except PicStoreError as exc:
+                return self._failed(request, exc.message, exc.key)
+            except Exception as exc:  # a bug: fail the step rather than leave the saga waiting
+                log.exception("step_crashed", step=step.value, action=action.value)
+                return self._failed(request, f"internal error ({type(exc).__name__})",
+                                    "internal_error")
+            STEPS.labels(action.value, "ok").inc()
+            log.info("step_done", step=step.value, action=action.value, **details)
+        return StepResultPayload(step=step, action=action, ok=True, details=details)
+
+    async def apply(self, request: StepRequest) -> dict[str, str]:
+        sid, payload = request.service_id, request.payload
+        parts = await self.parts.current()
+        config = parts.config
+        manifest = parse_manifest(payload.manifest, self.options(config))
+        if manifest.id != sid:
+            raise InvalidRouteError(f"the manifest is of {manifest.id!r}, not {sid!r}")
+        service = service_routes(sid, payload.manifest, config.domain,
+                                 config.router.upstream_mode.value, payload.service_ip)
+        if service is None:
+            return {"routes": "0"}
+        records = records_for(service, config.cell_address)
+        checked_records(sid, records)  # before anything changes
+        wanted = service.routes()
+        async with self._lock:
+            await self._prepare(parts)
+            actual = await parts.caddy.list_routes()
+            holders = {k: r.value for k, r in (await self.services.items()).items()}
+            reason = claimed_elsewhere(service, actual, holders, config.domain)
+            if reason:
+                raise HostTakenError(reason)
+            before = {str(r["@id"]): r for r in actual if service_of(r) == sid}
+            try:
+                plan = diff(wanted, list(before.values()))
+                for rid in plan.remove:
+                    await parts.caddy.remove_route(rid)
+                for route in (*plan.replace, *plan.add):
+                    await parts.caddy.put_route(route)
+                await parts.dns.set_records(sid, records)
+            except PicStoreError:
+                await self._restore(parts, before, wanted)
+                raise
+        return {"routes": str(len(wanted)), "hosts": " ".join(service.hosts),
+                "address": config.cell_address}
+
+    async def withdraw(self, service_id: str) -> dict[str, str]:
+        """Remove the service's routes and records; what is already gone is fine."""
+        parts = await self.parts.current()
+        problems: list[str] = []
+        removed: list[str] = []
+        async with self._lock:
+            try:
+                await parts.caddy.ensure_server()
+                for route in await parts.caddy.list_routes():
+                    if service_of(route) == service_id:
+                        await parts.caddy.remove_route(str(route["@id"]))
+                        removed.append(str(route["@id"]))
+            except RouterError as exc:
+                problems.append(exc.message)
+            try:
+                await parts.dns.remove(service_id)
+            except PicStoreError as exc:
+                problems.append(exc.message)
+        if problems:
+            raise RouterError("; ".join(problems))
+        return {"removed_routes": " ".join(removed)}
+
+    async def reconcile(self) -> Report:
+        parts = await self.parts.current()
+        async with self._lock:
+            records = {k: r.value for k, r in (await self.services.items()).items()}
+            return await reconcile_once(parts, records)
+
+    async def caddy_holds_our_config(self) -> bool:
+        """One cheap request: False when Caddy lost our config (a restart, a wipe)."""
+        parts = await self.parts.current()
+        return await parts.caddy.get_route("pic-store-fallback") is not None
+
+    async def report(self) -> RoutesReport:
+        parts = await self.parts.current()
+        records = {k: r.value for k, r in (await self.services.items()).items()}
+        return await build_report(parts, records)
+
+    async def _prepare(self, parts: Parts) -> None:
+        if await parts.caddy.ensure_server():
+            log.warning("caddy_server_created", server=parts.caddy.server)
+        await parts.caddy.ensure_fallback(await parts.caddy.list_routes())
+        await ensure_tls(parts.caddy, parts.tls)
+
+    async def _restore(self, parts: Parts, before: dict[str, Route],
+                       wanted: dict[str, Route]) -> None:
+        """Undo a half-done apply: the service's routes as they were before it."""
+        try:
+            for rid in wanted:
+                if rid not in before:
+                    await parts.caddy.remove_route(rid)
+            for route in before.values():
+                await parts.caddy.put_route(route)
+        except PicStoreError as exc:
+            # The next reconciliation puts right what is left.
+            log.warning("restore_failed", reason=exc.message)
+
+    def _failed(self, request: StepRequest, reason: str, key: str) -> StepResultPayload:
+        payload = request.payload
+        STEPS.labels(payload.action.value, "failed").inc()
+        log.warning("step_failed", step=payload.step.value, action=payload.action.value,
+                    reason=reason, key=key)
+        return StepResultPayload(step=payload.step, action=payload.action, ok=False,
+                                 reason=reason)
