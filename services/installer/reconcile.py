@@ -9,62 +9,69 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path, PurePosixPath
 
 import yaml
 
 from services.installer.containers import LABEL_OWNER, container_specs
 from services.installer.context import Deps
+from services.installer.operations import Operations
 from services.installer.runtime import create_and_start
+from shared.bus import Retry
 from shared.errors import PicStoreError
 from shared.events import ReconcileReport
 from shared.events.channels import RECONCILED
 from shared.events.messages import Correction, ServiceState
 
-SETTLED = (ServiceState.installed, ServiceState.failed)
 
-
-async def reconcile(deps: Deps) -> list[Correction]:
-    corrections: list[Correction] = []
-    services = {k: r.value for k, r in (await deps.buckets.services.items()).items()}
-    busy = set(await deps.buckets.locks.keys())
+async def reconcile(deps: Deps, ops: Operations) -> list[Correction]:
+    """Correct each service under its own lock, so no running operation is disturbed."""
+    services = await deps.buckets.services.keys()
     containers = await deps.engine.list_containers(LABEL_OWNER)
-    by_service: dict[str, list[str]] = {}
-    for info in containers:
-        sid = info.labels.get(LABEL_OWNER, "")
-        if sid in busy:
-            continue
-        record = services.get(sid)
-        if record is None or record.state not in (ServiceState.installed,):
-            await deps.engine.remove_container(info.name, stop_timeout=2)
-            corrections.append(Correction(service_id=sid,
-                                          what=f"removed orphan container {info.name}"))
-            continue
-        by_service.setdefault(sid, []).append(info.name)
-        if not info.running and info.status != "restarting":
-            await deps.engine.start(info.name)
-            corrections.append(Correction(service_id=sid,
-                                          what=f"started stopped container {info.name}"))
-    for sid, record in services.items():
-        if sid in busy or record.state != ServiceState.installed:
-            continue
-        missing = [n for n in record.containers if n not in by_service.get(sid, [])]
-        if missing:
-            corrections += await _recreate(deps, sid, record.compose_path, missing,
-                                           record.last_operation or "reconcile")
-    for address, lease in (await deps.pool.leases()).items():
-        record = services.get(lease.service_id)
-        if lease.service_id in busy:
-            continue
-        if record is None or (record.state != ServiceState.installed
-                              and record.service_ip != address):
-            await deps.pool.release(lease.service_id, address)
-            corrections.append(Correction(service_id=lease.service_id,
-                                          what=f"released leaked IP {address}"))
+    leases = await deps.pool.leases()
+    candidates = set(services) | {c.labels.get(LABEL_OWNER, "") for c in containers}
+    candidates |= {lease.service_id for lease in leases.values()}
+    corrections: list[Correction] = []
+    for sid in sorted(candidates - {""}):
+        operation_id = f"reconcile-{uuid.uuid4().hex[:12]}"
+        try:
+            await ops.acquire(sid, operation_id)
+        except Retry:
+            continue  # an operation is working on it: it is not ours to correct now
+        async with ops.holding(sid, operation_id):
+            corrections += await _reconcile_one(deps, sid)
     if corrections:
         await deps.bus.publish(RECONCILED, ReconcileReport(
             operation_id="reconcile", payload={"corrections": corrections}))
     return corrections
+
+
+async def _reconcile_one(deps: Deps, sid: str) -> list[Correction]:
+    found = await deps.buckets.services.get(sid)
+    record = found.value if found else None
+    installed = record is not None and record.state == ServiceState.installed
+    out: list[Correction] = []
+    present = []
+    for info in await deps.engine.list_containers(f"{LABEL_OWNER}={sid}"):
+        if not installed:
+            await deps.engine.remove_container(info.name, stop_timeout=2)
+            out.append(Correction(service_id=sid, what=f"removed orphan container {info.name}"))
+            continue
+        present.append(info.name)
+        if not info.running and info.status != "restarting":
+            await deps.engine.start(info.name)
+            out.append(Correction(service_id=sid, what=f"started stopped container {info.name}"))
+    if record is not None and installed:
+        missing = [n for n in record.containers if n not in present]
+        if missing:
+            out += await _recreate(deps, sid, record.compose_path, missing,
+                                   record.last_operation or "reconcile")
+    held = await deps.pool.held_by(sid)
+    if held is not None and not installed:
+        await deps.pool.release(sid, held)
+        out.append(Correction(service_id=sid, what=f"released leaked IP {held}"))
+    return out
 
 
 async def _recreate(deps: Deps, service_id: str, compose_path: str | None,

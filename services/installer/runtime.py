@@ -9,7 +9,6 @@ from services.installer.containers import LABEL_HASH, LABEL_PROJECT, ContainerSp
 from shared.docker import ContainerInfo, DockerEngine
 from shared.errors import OperationError
 
-
 POLL_SECONDS = 0.05
 
 
@@ -53,7 +52,8 @@ async def wait_healthy(engine: DockerEngine, name: str, timeout: float,
         if info is None:
             raise UnhealthyError(f"container {name} disappeared while starting")
         if info.status in ("exited", "dead"):
-            raise UnhealthyError(f"container {name} exited while starting (status {info.status})")
+            raise UnhealthyError(f"container {name} exited while starting "
+                                 f"(exit code {info.exit_code})")
         if info.health is not None:
             if info.health == "healthy":
                 return "healthcheck"

@@ -14,6 +14,7 @@ from services.installer.containers import (
     container_specs,
 )
 from services.installer.context import OpContext
+from services.installer.prepare import options_for
 from services.installer.runtime import changed, create_and_start, project_containers, wait_healthy
 from services.installer.saga import StepData, StepSkipped
 from services.installer.state import Secrets
@@ -39,6 +40,7 @@ async def render(ctx: OpContext) -> StepData:
         domain=ctx.cell.domain, cell_name=ctx.cell.cell_name,
         data_dir=str(ctx.deps.settings.data_dir), service_ip=ctx.service_ip,
         config=ctx.config, secrets=stored.value.values if stored else {},
+        options=options_for(ctx),
     ))
     ctx.compose, ctx.secrets = result.document, result.secrets
     retarget_network(ctx.compose, CELL_NETWORK, ctx.deps.settings.network)

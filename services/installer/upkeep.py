@@ -20,7 +20,7 @@ EVERY = 30.0
 
 async def upkeep_once(deps: Deps, manager: InstallerManager) -> None:
     reaped = await manager.reap()
-    corrections = await reconcile(deps)
+    corrections = await reconcile(deps, manager.ops)
     for correction in corrections:
         log.warning("reconciled", service_id=correction.service_id, what=correction.what)
     if reaped:

@@ -12,10 +12,21 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
-from shared.cli.commands import render, review, validate
-from shared.cli.commands import install, reconfigure, remove, services, up
-from shared.cli.commands import keygen, publish, sign, verify
-from shared.cli.commands import routes
+from shared.cli.commands import (
+    install,
+    keygen,
+    publish,
+    reconfigure,
+    remove,
+    render,
+    review,
+    routes,
+    services,
+    sign,
+    up,
+    validate,
+    verify,
+)
 from shared.cli.output import EXIT_INTERNAL, EXIT_USAGE
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -27,10 +38,16 @@ class Command(Protocol):
     def register(self, subparsers: Subparsers) -> None: ...
 
 
-COMMANDS: list[Command] = [validate, render, review]
-COMMANDS += [up, install, reconfigure, remove, services]
-COMMANDS += [keygen, sign, verify, publish]
-COMMANDS += [routes]
+COMMANDS: list[Command] = [
+    # store authors: no running cell needed
+    validate, render, review,
+    # the running cell
+    up, install, reconfigure, remove, services,
+    # image trust
+    keygen, sign, verify, publish,
+    # the router
+    routes,
+]
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:

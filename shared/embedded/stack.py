@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.config import CellConfig
-from shared.embedded.parts import start_caddy, start_nats, start_registry
+from shared.embedded.parts import start_caddy, start_dnsmasq, start_nats, start_registry
 from shared.embedded.process import ManagedProcess, free_port
 
 SERVICES = ("installer", "verifier", "router", "backup", "accounts")
@@ -33,6 +33,7 @@ class EmbeddedStack:
     cell: str = "cell"
     nats_port: int = 4222
     registry_port: int = 5050
+    dns_port: int = 5354
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     _stack: ExitStack = field(default_factory=ExitStack)
 
@@ -56,6 +57,9 @@ class EmbeddedStack:
         self._keep(start_nats(self.data_dir / "nats", self.nats_port))
         self._keep(start_registry(self.data_dir / "registry", self.registry_port))
         self._keep(start_caddy(self.data_dir / "caddy", free_port()))
+        config = self.config()
+        hostsdir = self.data_dir / config.router.dns.hostsdir
+        self._keep(start_dnsmasq(self.data_dir / "dns", self.dns_port, hostsdir, config.domain))
 
     def service_env(self) -> dict[str, str]:
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PIC_NATS_URL": self.nats_url,

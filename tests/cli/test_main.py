@@ -12,7 +12,9 @@ from tests.manifest.helpers import DATA, NOTES_DIR, REPO
 
 @pytest.mark.unit
 def test_commands_are_modules_with_register():
-    assert [c.__name__.rsplit(".", 1)[-1] for c in COMMANDS] == ["validate", "render", "review"]
+    names = [c.__name__.rsplit(".", 1)[-1] for c in COMMANDS]
+    assert names == ["validate", "render", "review", "up", "install", "reconfigure", "remove",
+                     "services", "keygen", "sign", "verify", "publish", "routes"]
 
     def register(subparsers):
         parser = subparsers.add_parser("hello")

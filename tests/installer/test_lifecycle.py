@@ -117,6 +117,30 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
     assert result.payload.status == "succeeded", result.payload.message
     assert containers_of(sid) == [] and volumes_of(sid) == []
     assert not (stack.data_dir / "services" / sid).exists()
+    assert secret not in stack.log(), "a generated secret reached the logs"
+
+
+async def test_reconfigure_recreates_only_changed_containers(
+        stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory) -> None:
+    sid = service_id()
+    stack_factory.used_ids.append(sid)
+    manifest = web_manifest(sid, images.web)
+    template = web_template(manifest) + (
+        f"  side:\n    image: {images.web}\n    init: true\n"
+        "    environment:\n      APP_ROLE: sidecar\n")
+    store = write_store(tmp_path / "two", [(manifest, template)])
+    result = await install(client, store, sid)
+    assert result.payload.status == "succeeded", result.payload.message
+    assert sorted(containers_of(sid)) == sorted([f"cell-{sid}", f"{sid}-side-1"])
+    app, side = inspect(f"cell-{sid}"), inspect(f"{sid}-side-1")
+    assert app is not None and side is not None
+    assert ip_of(side, stack.network).startswith("172.20.1"), "sidecars stay out of the pool"
+    result = await reconfigure(client, sid, config={"greeting": "salut"})
+    assert result.payload.status == "succeeded", result.payload.message
+    assert result.payload.plan is not None
+    assert result.payload.plan.recreate == [f"cell-{sid}"]
+    assert inspect(f"cell-{sid}")["Id"] != app["Id"]  # type: ignore[index]
+    assert inspect(f"{sid}-side-1")["Id"] == side["Id"]  # type: ignore[index]
 
 
 async def test_plan_shows_everything_and_changes_nothing(stack: Stack, client: StoreClient,

@@ -29,21 +29,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def _first_config(args: argparse.Namespace, registry: str) -> None:
+HTTP_LISTEN = "127.0.0.1:8480"
+
+
+def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
+    """The embedded cell's config, written once: local registry, Caddy on loopback, dnsmasq."""
     path = args.data_dir / "config" / "api" / "cell_config.json"
     if path.exists():
         return
-    CellConfig(cell_name=args.cell, domain=args.domain, cell_address="127.0.0.1",
-               allowed_image_prefix=f"{registry}/roof/",
-               image_verification={"mode": VerificationMode.warn,  # type: ignore[arg-type]
-                                   "insecure_registries": [registry]},
-               ).write(args.data_dir)
+    CellConfig.model_validate({
+        "cell_name": args.cell, "domain": args.domain, "cell_address": "127.0.0.1",
+        "allowed_image_prefix": f"{stack.registry}/roof/",
+        "image_verification": {"mode": VerificationMode.warn,
+                               "insecure_registries": [stack.registry]},
+        "router": {"listen": [HTTP_LISTEN], "tls": "off", "upstream_mode": "ip",
+                   "dns": {"backend": "hostsdir", "hostsdir": "dns/hosts.d",
+                           "server": "127.0.0.1", "port": stack.dns_port}},
+    }).write(args.data_dir)
 
 
 def run(args: argparse.Namespace) -> int:
     args.data_dir = args.data_dir.resolve()
     stack = EmbeddedStack(args.data_dir, args.cell, args.nats_port, args.registry_port)
-    _first_config(args, stack.registry)
+    _first_config(args, stack)
     try:
         stack.start()
     except PicStoreError as exc:
@@ -55,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     for name, process in stack.processes.items():
         print(f"  {name:<16} 127.0.0.1:{process.port}   log {process.log_path}")
     print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
+    print(f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
+          f"DNS at 127.0.0.1:{stack.dns_port}")
     try:
         if args.install_example:
             from shared.embedded.example import install_example
