@@ -1,55 +1,70 @@
-"""`pic-store up --install-example`: build, push and install the example Notes service.
+"""`pic-store up --install-example`: publish, trust and install the example Notes service.
 
-The image is built locally FROM the busybox base and pushed to the stack's own registry;
-the store is copied with the manifest's image pinned to the pushed digest, as the store's
-pipeline would, and installed through the bus like any other install.
+The image is built locally FROM the busybox base, pushed to the stack's own registry and
+signed with the cell's example key (the seed's store pipeline, in small); the cell config is
+set to `enforce` with that key, and the service is installed through the bus like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import secrets
 import shutil
-import subprocess
 from pathlib import Path
 
 from shared.bus import Bus
 from shared.cli.connect import print_progress, report
 from shared.client import StoreClient
+from shared.config import VerificationMode
+from shared.cosign import PrivateKey, generate_key_pair, load_private_key
 from shared.embedded.base_image import build_base
 from shared.embedded.stack import EmbeddedStack
-from shared.errors import PartUnavailableError
 from shared.events import InstallCommand, new_operation_id
+from shared.publish import PublishRequest, publish
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "examples" / "store"
 SERVICE = "notes"
 
 
-def _docker(*args: str) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, check=False)
-    if done.returncode != 0:
-        raise PartUnavailableError(f"docker {args[0]} failed: "
-                                   f"{done.stderr.decode(errors='replace').strip()}")
-    return done.stdout.decode().strip()
+def example_key(stack: EmbeddedStack) -> PrivateKey:
+    """The embedded cell's own store key (made once), standing in for the store pipeline's."""
+    folder = stack.data_dir / "keys"
+    key_path, password_path = folder / "cosign.key", folder / "cosign.password"
+    if not key_path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        private_pem, public_pem = generate_key_pair(password.encode())
+        for path, data in ((password_path, password.encode()), (key_path, private_pem)):
+            path.write_bytes(data)
+            path.chmod(0o600)
+        (folder / "cosign.pub").write_bytes(public_pem)
+    return load_private_key(key_path.read_bytes(), password_path.read_bytes())
+
+
+def trust_example_key(stack: EmbeddedStack) -> None:
+    """Enforce verification with the example key, as a cell trusting its store would."""
+    config = stack.config()
+    verification = config.image_verification.model_copy(update={
+        "mode": VerificationMode.enforce,
+        "public_keys": [str(stack.data_dir / "keys" / "cosign.pub")],
+        "insecure_registries": sorted({*config.image_verification.insecure_registries,
+                                       stack.registry}),
+    })
+    config.model_copy(update={"image_verification": verification}).write(stack.data_dir)
 
 
 def publish_example(stack: EmbeddedStack) -> Path:
-    """Build and push the example image; return a store copy pinned to its digest."""
+    """Build, push and sign the example image; return a store copy pinned to its digest."""
     build_base()
-    source = EXAMPLE_STORE / "services" / SERVICE
-    repository = f"{stack.registry}/roof/pic-notes"
-    _docker("build", "--network", "none", "-q", "-t", f"{repository}:1.0.0", str(source))
-    _docker("push", "-q", f"{repository}:1.0.0")
-    digests = _docker("inspect", "--format", "{{join .RepoDigests \"\\n\"}}",
-                      f"{repository}:1.0.0").splitlines()
-    pinned = next(d for d in digests if d.startswith(repository + "@"))
     store = stack.data_dir / "example-store"
     shutil.rmtree(store, ignore_errors=True)
     shutil.copytree(EXAMPLE_STORE, store)
-    manifest_path = store / "services" / SERVICE / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["image"] = pinned
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    published = asyncio.run(publish(PublishRequest(
+        service_dir=store / "services" / SERVICE, registry=f"{stack.registry}/roof",
+        key=example_key(stack), insecure=True)))
+    print(f"example: published and signed {published.image} (key {published.key_id[:16]})",
+          flush=True)
+    trust_example_key(stack)
     return store
 
 

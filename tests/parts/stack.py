@@ -84,6 +84,12 @@ def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
     made: list[Stack] = []
     used_ids: list[str] = []
 
+    overlapping = docker("network", "ls", "-q", "--filter", "label=ngo.pic.store.network=cell")
+    if overlapping:
+        pytest.fail("a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
+                    "exists, and the test cells need that subnet: remove its services and "
+                    "the network (`docker network ls --filter label=ngo.pic.store.network`)")
+
     def make(mode: VerificationMode = VerificationMode.off,
              cell_config: dict[str, Any] | None = None, **env: str) -> Stack:
         """A new cell; `cell_config` overrides fields of its cell_config.json."""
