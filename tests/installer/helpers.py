@@ -18,7 +18,7 @@ from shared.events import (
 from tests.parts.docker_engine import docker
 
 
-async def install(client: StoreClient, store: Path, service_id: str,
+async def install(client: StoreClient, store: Path | str, service_id: str,
                   progress: list[ProgressEvent] | None = None, timeout: float = 120,
                   **payload: Any) -> OperationResult:
     command = InstallCommand(operation_id=payload.pop("operation_id", new_operation_id()),

@@ -44,6 +44,13 @@ def compose_ps(project: str, compose: Path) -> str:
     return done.stdout
 
 
+def commit_to_git(folder: Path) -> Path:
+    git = ["git", "-C", str(folder), "-c", "user.email=t@example.test", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "store"]):
+        subprocess.run([*git, *args], check=True)
+    return folder
+
+
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
@@ -185,3 +192,17 @@ async def test_concurrent_installs_get_distinct_ips(stack: Stack, client: StoreC
     addresses = [ip_of(inspect(f"cell-{sid}"), stack.network) for sid in ids]  # type: ignore[arg-type]
     assert len(set(addresses)) == 10
     assert all(a.startswith("172.20.0.") for a in addresses)
+
+
+async def test_install_from_a_git_store(stack: Stack, client: StoreClient, tmp_path,
+                                        images: ImageSet, stack_factory) -> None:
+    sid = service_id()
+    stack_factory.used_ids.append(sid)
+    manifest = web_manifest(sid, images.web)
+    store = commit_to_git(write_store(tmp_path / "repo", [(manifest, web_template(manifest))]))
+    result = await install(client, f"file://{store}", sid)
+    assert result.payload.status == "succeeded", result.payload.message
+    assert containers_of(sid) == [f"cell-{sid}"]
+    missing = await install(client, f"file://{tmp_path}/nothing.git", service_id())
+    assert missing.payload.status == "failed"
+    assert "could not clone the store" in missing.payload.message
