@@ -190,3 +190,33 @@ async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
     assert confirmed.payload.status == "succeeded", confirmed.payload.message
     assert docker("exec", f"cell-{sid}", "cat", "/data/notes/user-file") == "keep-me"
     assert json.loads(json.dumps(view.model_dump()))["state"] == "installed"
+
+
+async def test_a_full_ip_pool_is_refused_up_front(stack_factory, tmp_path, images: ImageSet,
+                                                  ) -> None:
+    stack = stack_factory(PIC_POOL_FIRST="172.20.0.20", PIC_POOL_LAST="172.20.0.20")
+    stack.start_installer()
+    first, second = service_id(), service_id()
+    stack_factory.used_ids.extend([first, second])
+    manifests = [web_manifest(sid, images.web) for sid in (first, second)]
+    store = write_store(tmp_path / "pool", [(m, web_template(m)) for m in manifests])
+    bus = await Bus.connect(stack.nats_url, stack.cell, name="pool-test")
+    try:
+        client = StoreClient(bus)
+        assert (await install(client, store, first)).payload.status == "succeeded"
+        refused = await install(client, store, second)
+    finally:
+        await bus.close()
+    assert refused.payload.status == "failed"
+    assert "no free cell IP address" in refused.payload.message
+    assert containers_of(second) == [] and volumes_of(second) == []
+
+
+async def test_an_unreachable_docker_engine_is_named() -> None:
+    from shared.docker import DockerEngine
+    from shared.errors import PartUnavailableError
+
+    engine = DockerEngine("unix:///nonexistent/docker.sock")
+    with pytest.raises(PartUnavailableError, match="the Docker engine does not answer"):
+        await engine.ping()
+    await engine.close()
