@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 import structlog
 import uvicorn
@@ -26,10 +27,21 @@ from shared.errors import PicStoreError
 from shared.logging import configure_logging
 
 log = structlog.get_logger("service")
+T = TypeVar("T")
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def from_env(name: str, default: T, parse: Callable[[str], T]) -> T:
+    """A settings field read from the environment variable `name` when the settings are made."""
+
+    def make() -> T:
+        raw = os.environ.get(name)
+        return default if raw is None or raw == "" else parse(raw)
+
+    return field(default_factory=make)
 
 
 @dataclass
@@ -45,10 +57,13 @@ class ServiceSettings:
     http_port: int = 0
     log_level: str = field(default_factory=lambda: _env("PIC_LOG_LEVEL", "INFO"))
 
+    # Each service's own port; PIC_<NAME>_HTTP_PORT overrides it (0: any free port).
+    default_http_port: ClassVar[int] = 0
+
     def __post_init__(self) -> None:
         if not self.http_port:
             key = f"PIC_{self.name.upper()}_HTTP_PORT"
-            self.http_port = int(_env(key, "0"))
+            self.http_port = int(_env(key, str(self.default_http_port)))
 
 
 @dataclass

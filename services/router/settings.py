@@ -7,39 +7,29 @@ rhythm is set here.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from shared.config import CellConfig
 from shared.manifest import DEFAULT_PIC_ROOT, ValidationOptions
-from shared.service import ServiceSettings
+from shared.service import ServiceSettings, from_env
 
 DEFAULT_HTTP_PORT = 8472
 RECONCILE_PERIOD = 60.0  # a full comparison of Caddy and DNS with the installed services
 PROBE_PERIOD = 2.0  # a one-request check that Caddy still holds our config
 
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
 @dataclass
 class RouterSettings(ServiceSettings):
     name: str = "router"
-    reconcile_period: float = field(
-        default_factory=lambda: _float("PIC_ROUTER_RECONCILE_PERIOD", RECONCILE_PERIOD))
-    probe_period: float = field(
-        default_factory=lambda: _float("PIC_ROUTER_PROBE_PERIOD", PROBE_PERIOD))
+    reconcile_period: float = from_env("PIC_ROUTER_RECONCILE_PERIOD", RECONCILE_PERIOD, float)
+    probe_period: float = from_env("PIC_ROUTER_PROBE_PERIOD", PROBE_PERIOD, float)
     # The embedded stack starts Caddy on a new admin port each run: it says where, here.
-    caddy_admin: str | None = field(default_factory=lambda: os.environ.get("PIC_CADDY_ADMIN"))
-    pic_root: Path | None = field(
-        default_factory=lambda: Path(p) if (p := os.environ.get("PIC_ROOT")) else None)
+    caddy_admin: str | None = from_env("PIC_CADDY_ADMIN", None, str)
+    pic_root: Path | None = from_env("PIC_ROOT", None, Path)
 
-    def __post_init__(self) -> None:
-        if not os.environ.get("PIC_ROUTER_HTTP_PORT") and not self.http_port:
-            self.http_port = DEFAULT_HTTP_PORT
-        super().__post_init__()
+    default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
 
     def validation_options(self, config: CellConfig) -> ValidationOptions:
         """The rules the installer applied to the manifest, applied again."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-from shared.service import ServiceSettings
+from shared.service import ServiceSettings, from_env
 
 DEFAULT_HTTP_PORT = 8471
 CACHE_ENTRIES = 1024
@@ -13,23 +13,14 @@ CACHE_TTL = 3600.0
 VERIFY_TIMEOUT = 45.0
 
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
 @dataclass
 class VerifierSettings(ServiceSettings):
     name: str = "verifier"
     # A per-replica memo of successful checks (see cache.py); 0 entries turns it off.
-    cache_entries: int = field(
-        default_factory=lambda: int(os.environ.get("PIC_VERIFIER_CACHE_ENTRIES", CACHE_ENTRIES)))
-    cache_ttl: float = field(default_factory=lambda: _float("PIC_VERIFIER_CACHE_TTL", CACHE_TTL))
+    cache_entries: int = from_env("PIC_VERIFIER_CACHE_ENTRIES", CACHE_ENTRIES, int)
+    cache_ttl: float = from_env("PIC_VERIFIER_CACHE_TTL", CACHE_TTL, float)
     # One verification, all registry requests included; keep it under the installer's
     # PIC_STEP_TIMEOUT so that a slow registry gives a reason, not a step timeout.
-    verify_timeout: float = field(
-        default_factory=lambda: _float("PIC_VERIFIER_TIMEOUT", VERIFY_TIMEOUT))
+    verify_timeout: float = from_env("PIC_VERIFIER_TIMEOUT", VERIFY_TIMEOUT, float)
 
-    def __post_init__(self) -> None:
-        if not os.environ.get("PIC_VERIFIER_HTTP_PORT") and not self.http_port:
-            self.http_port = DEFAULT_HTTP_PORT
-        super().__post_init__()
+    default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT

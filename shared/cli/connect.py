@@ -72,12 +72,15 @@ def report(result: OperationResult) -> int:
     return EXIT_INVALID if p.status.value == "failed" else EXIT_OK
 
 
-def parse_settings(pairs: list[str]) -> dict[str, ConfigValue]:
-    """`--set KEY=VALUE` pairs; the installer types them by the manifest's config_schema."""
-    values: dict[str, ConfigValue] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--set {pair!r} is not KEY=VALUE")
-        values[key.strip().lower()] = value
-    return values
+def add_settings_option(parser: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE`, repeatable; the installer types values by the config_schema."""
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        type=_setting, metavar="KEY=VALUE",
+                        help="an admin setting (repeat for more)")
+
+
+def _setting(pair: str) -> tuple[str, ConfigValue]:
+    key, sep, value = pair.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{pair!r} is not KEY=VALUE")
+    return key.strip().lower(), value

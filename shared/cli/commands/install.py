@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from shared.cli.connect import add_bus_options, parse_settings, print_progress, report, with_client
-from shared.cli.output import EXIT_USAGE, fail
+from shared.cli.connect import (
+    add_bus_options,
+    add_settings_option,
+    print_progress,
+    report,
+    with_client,
+)
 from shared.client import StoreClient
 from shared.events import InstallCommand, new_operation_id
 
@@ -17,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "progress is shown as it happens. Exit 0 when installed, 1 with the reason when not.")
     parser.add_argument("service_id", metavar="ID")
     parser.add_argument("--store", required=True, help="store folder or git repository URL")
-    parser.add_argument("--set", dest="settings", action="append", default=[],
-                        metavar="KEY=VALUE", help="an admin setting (repeat for more)")
+    add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
     parser.add_argument("--confirm-downgrade", action="store_true",
                         help="allow installing an older version than the installed one")
@@ -27,11 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = parse_settings(args.settings)
-    except argparse.ArgumentTypeError as exc:
-        fail(str(exc))
-        return EXIT_USAGE
+    settings = dict(args.settings)
 
     async def work(client: StoreClient) -> int:
         command = InstallCommand(

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from shared.cli.connect import add_bus_options, parse_settings, print_progress, report, with_client
-from shared.cli.output import EXIT_USAGE, fail
+from shared.cli.connect import (
+    add_bus_options,
+    add_settings_option,
+    print_progress,
+    report,
+    with_client,
+)
 from shared.client import StoreClient
 from shared.events import ReconfigureCommand, new_operation_id
 
@@ -16,19 +21,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Render the service with new settings; only changed containers are "
         "recreated. Secrets, the IP and the volumes stay.")
     parser.add_argument("service_id", metavar="ID")
-    parser.add_argument("--set", dest="settings", action="append", default=[],
-                        metavar="KEY=VALUE", help="an admin setting (repeat for more)")
+    add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
     add_bus_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = parse_settings(args.settings)
-    except argparse.ArgumentTypeError as exc:
-        fail(str(exc))
-        return EXIT_USAGE
+    settings = dict(args.settings)
 
     async def work(client: StoreClient) -> int:
         command = ReconfigureCommand(operation_id=new_operation_id(), service_id=args.service_id,
