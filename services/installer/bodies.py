@@ -24,7 +24,7 @@ from services.installer.state import OperationRecord, OpStatus, now
 from shared.config import CellConfig
 from shared.errors import OperationError, PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
-from shared.events.messages import ServiceState, StepStatus
+from shared.events.messages import OperationKind, ServiceState, StepStatus
 from shared.installed import ServiceRecord
 from shared.manifest import parse_manifest
 
@@ -43,7 +43,8 @@ def _reporter(ops: Operations, record: OperationRecord) -> tuple[Report, Journal
 
 def _snapshot(ctx: OpContext) -> dict[str, object]:
     return {"store": ctx.store, "manifest": ctx.manifest_data, "config": ctx.config,
-            "service_ip": ctx.service_ip, "image": ctx.image}
+            "service_ip": ctx.service_ip, "image": ctx.image,
+            "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None}
 
 
 async def _dry_render(ctx: OpContext) -> None:
@@ -90,8 +91,8 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     load_previous_specs(ctx)
     await _dry_render(ctx)
     steps = install_steps(ctx)
-    notes = [f"{change.value} {ctx.previous.version if ctx.previous else ''} -> "
-             f"{ctx.manifest.version}".replace("  ", " ")]
+    before = f"{ctx.previous.version} -> " if ctx.previous and ctx.previous.version else ""
+    notes = [f"{change.value}: {before}{ctx.manifest.version}"]
     plan = await build_plan(ctx, steps, notes)
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
@@ -180,18 +181,27 @@ async def remove(ctx: OpContext, cmd: RemoveCommand, ops: Operations,
 
 async def after_failure(ctx: OpContext, ops: Operations, record: OperationRecord,
                         reason: str) -> None:
-    """Leave the service in a state that tells the truth about the failure."""
-    existing = await ctx.deps.buckets.services.get(ctx.service_id)
-    if existing is None:
-        if ctx.kind.value == "install" and ctx.manifest is not None:
-            await _set_state(ctx, ops, ServiceState.failed, version=ctx.manifest.version,
-                             name=ctx.manifest.name, last_error=reason, service_ip=None)
-        return
+    """Leave the service in a state that tells the truth about the failure.
+
+    A service that ran before the operation runs again after the rollback: its record comes
+    back as it was, with the reason; anything else ends `failed` with the reason.
+    """
     previous = ctx.previous
-    if previous is not None and previous.state == ServiceState.installed:
-        await _set_state(ctx, ops, ServiceState.installed, last_error=reason)
-    else:
-        await _set_state(ctx, ops, ServiceState.failed, last_error=reason, service_ip=None)
+    if previous is not None and previous.state == ServiceState.installed \
+            and ctx.kind != OperationKind.remove:
+        restored = previous.model_copy(update={"last_error": reason, "updated": now(),
+                                               "last_operation": ctx.operation_id})
+        await ctx.deps.buckets.services.put(ctx.service_id, restored)
+        await ops.state(ctx.service_id, ctx.operation_id, ServiceState.installed, None,
+                        previous.version, reason)
+        return
+    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    if existing is None and (ctx.kind != OperationKind.install or ctx.manifest is None):
+        return
+    fields: dict[str, object] = {"last_error": reason, "service_ip": None}
+    if existing is None:
+        fields.update(version=ctx.manifest.version, name=ctx.manifest.name)
+    await _set_state(ctx, ops, ServiceState.failed, **fields)
 
 
 async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContext:
@@ -205,8 +215,8 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContex
     ctx.config = dict(snap.get("config") or {})
     ctx.service_ip = snap.get("service_ip")
     ctx.image = snap.get("image")
-    existing = await deps.buckets.services.get(record.service_id)
-    ctx.previous = existing.value if existing else None
+    previous = snap.get("previous")
+    ctx.previous = ServiceRecord.model_validate(previous) if previous else None
     load_previous_specs(ctx)
     return ctx
 
@@ -215,11 +225,6 @@ async def mark_interrupted(deps: Deps, ops: Operations, record: OperationRecord,
                            reason: str) -> None:
     ctx = await context_from_snapshot(deps, record)
     existing = await deps.buckets.services.get(record.service_id)
-    if existing is None:
-        return
-    if existing.value.state in (ServiceState.installing, ServiceState.reconfiguring,
-                                ServiceState.removing):
-        # A service that ran before the operation runs again after the rollback.
-        was_installed = existing.value.image is not None and record.kind.value != "remove"
-        restored = ServiceState.installed if was_installed else ServiceState.failed
-        await _set_state(ctx, ops, restored, last_error=reason)
+    if existing is not None and existing.value.state in (
+            ServiceState.installing, ServiceState.reconfiguring, ServiceState.removing):
+        await after_failure(ctx, ops, record, reason)

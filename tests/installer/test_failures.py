@@ -183,6 +183,18 @@ async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
     view = await client.service(sid)
     assert view is not None and view.version == "1.1.0"
 
+    broken = web_manifest(sid, images.unhealthy, version="2.0.0")
+    bad = await install(client, write_store(tmp_path / "v3", [(broken, web_template(broken))]),
+                        sid)
+    assert bad.payload.status == "failed" and "unhealthy" in bad.payload.message
+    view = await client.service(sid)
+    assert view is not None and (view.state, view.version) == ("installed", "1.1.0")
+    assert "unhealthy" in view.last_error
+    info = inspect(f"cell-{sid}")
+    assert info is not None and info["State"]["Running"], "the old version runs again"
+    assert info["Config"]["Image"] == images.web_v2
+    assert docker("exec", f"cell-{sid}", "cat", "/data/notes/user-file") == "keep-me"
+
     down = await install(client, tmp_path / "v1", sid)
     assert down.payload.status == "failed" and "must be confirmed" in down.payload.message
     assert inspect(f"cell-{sid}")["Config"]["Image"] == images.web_v2  # type: ignore[index]
