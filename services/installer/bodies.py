@@ -100,13 +100,13 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     await _set_state(ctx, ops, ServiceState.installing, version=ctx.manifest.version,
                      name=ctx.manifest.name, last_error="")
     await _saga(ctx, ops, record, steps)
+    _keep_sources(ctx)
     await _set_state(ctx, ops, ServiceState.installed, version=ctx.manifest.version,
                      name=ctx.manifest.name, manifest=ctx.manifest_data, store=ctx.store,
                      config=ctx.config, service_ip=ctx.service_ip, image=ctx.image,
                      compose_path=str(ctx.compose_path),
                      containers=[s.name for s in ctx.specs],
                      volumes=sorted({v for s in ctx.specs for v in s.volumes}), last_error="")
-    _keep_sources(ctx)
     return OpStatus.succeeded, f"{ctx.service_id} {ctx.manifest.version} installed " \
         f"at {ctx.service_ip}", plan
 

@@ -54,11 +54,12 @@ class InstallerManager:
             structlog.contextvars.unbind_contextvars("operation_id", "service_id")
 
     async def _run(self, command: Command, record: OperationRecord) -> None:
+        """Run the body; whatever happens, the service's state is told, then the result."""
         ctx = OpContext(deps=self.deps, operation_id=record.operation_id, kind=record.kind,
-                        service_id=record.service_id,
-                        cell=CellConfig.load(self.deps.settings.data_dir))
+                        service_id=record.service_id, cell=CellConfig())
         plan: Plan | None = None
         try:
+            ctx.cell = CellConfig.load(self.deps.settings.data_dir)
             if isinstance(command, InstallCommand):
                 outcome = await bodies.install(ctx, command, self.ops, record)
             elif isinstance(command, ReconfigureCommand):
@@ -70,16 +71,25 @@ class InstallerManager:
                 message = message + " (warnings: " + "; ".join(ctx.warnings) + ")"
             await self.ops.finish(record, status, message)
         except StepFailed as exc:
-            await self.ops.finish(record, OpStatus.failed, exc.message, exc.error_key)
-            await bodies.after_failure(ctx, self.ops, record, exc.message)
+            await self._failed(ctx, record, exc.message, exc.error_key)
         except ManifestInvalidError as exc:
             await self.ops.finish(record, OpStatus.failed, exc.message, exc.key)
         except PicStoreError as exc:
-            await self.ops.finish(record, OpStatus.failed, exc.message, exc.key)
-            await bodies.after_failure(ctx, self.ops, record, exc.message)
+            await self._failed(ctx, record, exc.message, exc.key)
+        except Exception as exc:
+            log.exception("operation_crashed")
+            await self._failed(ctx, record, f"internal error ({type(exc).__name__}); see the "
+                               "installer's log", "internal_error")
         OPERATIONS.labels(record.kind.value, record.status.value).inc()
         log.info("operation_finished", status=record.status.value, detail=record.message)
         await self.ops.result(record, plan)
+
+    async def _failed(self, ctx: OpContext, record: OperationRecord, reason: str,
+                      key: str) -> None:
+        # The service's state first: a crash between the two leaves the operation open,
+        # and its recovery tells the state again.
+        await bodies.after_failure(ctx, self.ops, record, reason)
+        await self.ops.finish(record, OpStatus.failed, reason, key)
 
     async def recover(self, operation_id: str) -> None:
         """Roll back what a dead attempt journaled; mark it interrupted."""
