@@ -94,6 +94,15 @@ def base_app(name: str, health: Health) -> FastAPI:
     return app
 
 
+def finish_on_exit(stack: AsyncExitStack, tasks: list[asyncio.Task[None]]) -> None:
+    """On shutdown, wait for the consumers: they stop taking work and finish what they hold."""
+
+    async def finish() -> None:
+        await asyncio.gather(*tasks)
+
+    stack.push_async_callback(finish)
+
+
 Main = Callable[[Bus, AsyncExitStack, asyncio.Event, Health], Awaitable[FastAPI | None]]
 
 

@@ -18,7 +18,7 @@ from services.installer.state import Buckets
 from services.installer.upkeep import start_upkeep
 from shared.bus import Bus
 from shared.docker import DockerEngine
-from shared.service import Health, run_service
+from shared.service import Health, finish_on_exit, run_service
 
 SETTINGS = InstallerSettings()
 
@@ -34,10 +34,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     await start_upkeep(deps, manager, stack, stop)
     tasks = consumers(bus, manager, SETTINGS, stop)
 
-    async def finish_consumers() -> None:
-        await asyncio.gather(*tasks)
-
-    stack.push_async_callback(finish_consumers)
+    finish_on_exit(stack, tasks)
     return build_api(bus, buckets, SETTINGS.docker_host, health)
 
 

@@ -19,7 +19,7 @@ from services.router.upkeep import Upkeep
 from shared.bus import Bus
 from shared.events.channels import ROUTES_RECONCILED
 from shared.installed import services_bucket
-from shared.service import Health, run_service
+from shared.service import Health, finish_on_exit, run_service
 
 SETTINGS = RouterSettings()
 
@@ -32,10 +32,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     upkeep = Upkeep(manager, SETTINGS, partial(bus.publish, ROUTES_RECONCILED))
     tasks = start(bus, manager, upkeep, stop)
 
-    async def finish() -> None:
-        await asyncio.gather(*tasks)
-
-    stack.push_async_callback(finish)
+    finish_on_exit(stack, tasks)
     health.checks["caddy"] = lambda: upkeep.caddy_ok
     health.checks["dns"] = lambda: upkeep.dns_ok
     return build_api(health, manager)

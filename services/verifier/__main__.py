@@ -11,7 +11,7 @@ from services.verifier.handlers import consumers
 from services.verifier.manager import VerifierManager
 from services.verifier.settings import VerifierSettings
 from shared.bus import Bus
-from shared.service import Health, run_service
+from shared.service import Health, finish_on_exit, run_service
 
 SETTINGS = VerifierSettings()
 
@@ -22,10 +22,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event,
     stack.push_async_callback(manager.close)
     tasks = consumers(bus, manager, stop)
 
-    async def finish() -> None:
-        await asyncio.gather(*tasks)
-
-    stack.push_async_callback(finish)
+    finish_on_exit(stack, tasks)
     return None
 
 
