@@ -1,5 +1,5 @@
 """pic-store services started as real processes against the session's NATS, Docker and
-registry (a pytest plugin, loaded by tests/conftest.py).
+registry (a pytest plugin, loaded by the root conftest.py).
 
 Each stack gets its own cell token (so its subjects, and nothing else, are its own), its own
 data dir and Docker network; everything it created is removed afterwards, even on failure.
