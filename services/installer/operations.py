@@ -1,22 +1,19 @@
 """One operation per service at a time, idempotent by operation id, journaled for recovery.
 
-The lock lives in the `pic_locks` bucket with a lease the holder renews; a holder that dies
-stops renewing, and whoever finds the lease expired (the redelivered command, or the reaper)
+The lock lives in the `pic_locks` bucket (shared.bus.LeaseLocks); a holder that dies stops
+renewing its lease, and whoever finds the lease expired (the redelivered command, or the reaper)
 rolls back the dead operation's journal before anything else touches the service.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import structlog
 
 from services.installer.context import Deps
-from services.installer.state import JournalEntry, Lock, OperationRecord, OpStatus, now
-from shared.bus import Conflict, Retry
+from services.installer.state import JournalEntry, OperationRecord, OpStatus, now
+from shared.bus import Busy, Lease, LeaseLocks, Retry
 from shared.events import OperationResult, ProgressEvent, ServiceStateChanged
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
 from shared.events.messages import OperationKind, ServiceState, StepStatus
@@ -28,68 +25,23 @@ class Operations:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.buckets = deps.buckets
+        self.locks = LeaseLocks(deps.buckets.locks, deps.instance, deps.settings.lock_lease)
 
     # -- locks ----------------------------------------------------------------------------
 
-    def _lock(self, operation_id: str) -> Lock:
-        return Lock(operation_id=operation_id, holder=self.deps.instance,
-                    expires=now() + self.deps.settings.lock_lease)
-
-    async def acquire(self, service_id: str, operation_id: str) -> Lock | None:
-        """Take the service's lock; returns the expired lock we took over, if any."""
-        for _ in range(5):
-            try:
-                await self.buckets.locks.create(service_id, self._lock(operation_id))
-                return None
-            except Conflict:
-                current = await self.buckets.locks.get(service_id)
-            if current is None:
-                continue
-            if not current.value.expired():
-                raise Retry(f"{service_id} is busy with {current.value.operation_id}", delay=1.0)
-            try:
-                await self.buckets.locks.update(service_id, self._lock(operation_id),
-                                                current.revision)
-            except Conflict:
-                continue
-            log.warning("lock_taken_over", service_id=service_id,
-                        dead_operation=current.value.operation_id, dead_holder=current.value.holder)
-            return current.value
-        raise Retry(f"could not take the lock of {service_id}", delay=1.0)
-
-    async def release(self, service_id: str, operation_id: str) -> None:
-        current = await self.buckets.locks.get(service_id)
-        if current is not None and current.value.operation_id == operation_id \
-                and current.value.holder == self.deps.instance:
-            with contextlib.suppress(Conflict):
-                await self.buckets.locks.delete(service_id, revision=current.revision)
-
-    @asynccontextmanager
-    async def holding(self, service_id: str, operation_id: str) -> AsyncIterator[None]:
-        renew = asyncio.create_task(self._renew(service_id, operation_id))
+    async def acquire(self, service_id: str, operation_id: str) -> Lease | None:
+        """Take the service's lock (Retry when busy); returns the dead lease taken over."""
         try:
-            yield
-        finally:
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
-            await self.release(service_id, operation_id)
+            return await self.locks.acquire(service_id, operation_id)
+        except Busy as exc:
+            raise Retry(str(exc), delay=1.0) from exc
 
-    async def _renew(self, service_id: str, operation_id: str) -> None:
-        every = self.deps.settings.lock_lease / 3
-        while True:
-            await asyncio.sleep(every)
-            current = await self.buckets.locks.get(service_id)
-            if current is None or current.value.operation_id != operation_id:
-                log.error("lock_lost", service_id=service_id, operation_id=operation_id)
-                return
-            with contextlib.suppress(Conflict):
-                await self.buckets.locks.update(service_id, self._lock(operation_id),
-                                                current.revision)
+    def holding(self, service_id: str,
+                operation_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.locks.holding(service_id, operation_id)
 
-    async def expired_locks(self) -> dict[str, Lock]:
-        locks = await self.buckets.locks.items()
-        return {sid: rec.value for sid, rec in locks.items() if rec.value.expired()}
+    async def expired_locks(self) -> dict[str, Lease]:
+        return await self.locks.expired()
 
     # -- operation records ----------------------------------------------------------------
 

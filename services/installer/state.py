@@ -2,7 +2,7 @@
 
     pic_services     service id -> ServiceRecord (shared.installed: what is installed)
     pic_operations   operation id -> OperationRecord (status and the saga journal)
-    pic_locks        service id -> Lock (one operation per service at a time, with a lease)
+    pic_locks        service id -> Lease (one operation per service at a time)
     pic_ipam         address -> IpLease (which service holds which cell IP)
     pic_secrets      service id -> Secrets (generated once, reused on every render)
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.bus import Bus, TypedBucket
+from shared.bus import Bus, Lease, TypedBucket
 from shared.events.messages import OperationKind
 from shared.installed import ServiceRecord, services_bucket
 
@@ -58,15 +58,6 @@ class OperationRecord(BaseModel):
     finished: float | None = None
 
 
-class Lock(BaseModel):
-    operation_id: str
-    holder: str
-    expires: float
-
-    def expired(self) -> bool:
-        return self.expires < now()
-
-
 class IpLease(BaseModel):
     service_id: str
     operation_id: str
@@ -85,7 +76,7 @@ class Secrets(BaseModel):
 class Buckets:
     services: TypedBucket[ServiceRecord]
     operations: TypedBucket[OperationRecord]
-    locks: TypedBucket[Lock]
+    locks: TypedBucket[Lease]
     ipam: TypedBucket[IpLease]
     secrets: TypedBucket[Secrets]
 
@@ -94,7 +85,7 @@ class Buckets:
         return cls(
             services=await services_bucket(bus),
             operations=await bus.bucket("pic_operations", OperationRecord, history=1),
-            locks=await bus.bucket("pic_locks", Lock, history=1),
+            locks=await bus.bucket("pic_locks", Lease, history=1),
             ipam=await bus.bucket("pic_ipam", IpLease, history=1),
             secrets=await bus.bucket("pic_secrets", Secrets),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from contextlib import AsyncExitStack
 from functools import partial
 
@@ -11,12 +12,12 @@ from fastapi import FastAPI
 
 from services.router.api import build_api
 from services.router.handlers import start
-from services.router.manager import RouterManager
+from services.router.manager import LOCK_BUCKET, LOCK_LEASE, RouterManager
 from services.router.metrics import observe_admin
 from services.router.parts import PartsCache
 from services.router.settings import RouterSettings
 from services.router.upkeep import Upkeep
-from shared.bus import Bus
+from shared.bus import Bus, Lease, LeaseLocks
 from shared.events.channels import ROUTES_RECONCILED
 from shared.installed import services_bucket
 from shared.service import Health, finish_on_exit, run_service
@@ -28,7 +29,10 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per probe otherwise
     parts = PartsCache(SETTINGS.data_dir, observe_admin, SETTINGS.caddy_admin)
     stack.push_async_callback(parts.aclose)
-    manager = RouterManager(parts, await services_bucket(bus), SETTINGS.validation_options)
+    locks = LeaseLocks(await bus.bucket(LOCK_BUCKET, Lease, history=1),
+                       f"router-{uuid.uuid4().hex[:8]}", LOCK_LEASE)
+    manager = RouterManager(parts, await services_bucket(bus), SETTINGS.validation_options,
+                            locks)
     upkeep = Upkeep(manager, SETTINGS, partial(bus.publish, ROUTES_RECONCILED))
     tasks = start(bus, manager, upkeep, stop)
 

@@ -2,14 +2,16 @@
 
 Every request is checked again here, whoever checked it before: the manifest is parsed with
 the cell's rules, and each host and upstream goes through routes.py before it reaches Caddy
-or DNS. Changes of one process never interleave (one lock); `apply` and `withdraw` take
-Caddy and DNS from any state to the wanted one, so a redelivered request changes nothing.
+or DNS. Changes never interleave, whichever router replica makes them: each holds the leased
+lock `caddy` in the cell's `pic_router_lock` bucket. `apply` and `withdraw` take Caddy and
+DNS from any state to the wanted one, so a redelivered request changes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 
@@ -21,7 +23,7 @@ from services.router.parts import Parts, PartsCache
 from services.router.routes import Route, diff, service_of
 from services.router.status import RoutesReport, build_report
 from services.router.sync import Report, ensure_tls, reconcile_once
-from shared.bus import TypedBucket
+from shared.bus import LeaseLocks, TypedBucket
 from shared.config import CellConfig
 from shared.errors import PicStoreError
 from shared.events import StepRequest
@@ -30,16 +32,23 @@ from shared.installed import ServiceRecord
 from shared.manifest import ValidationOptions, parse_manifest
 
 log = structlog.get_logger("router")
+LOCK_BUCKET = "pic_router_lock"
+LOCK_KEY = "caddy"
+LOCK_LEASE = 15.0  # renewed every 5 s while held; a dead holder blocks others this long
+LOCK_WAIT = 40.0  # under the installer's step timeout, so a busy router gives a reason
 Options = Callable[[CellConfig], ValidationOptions]
 
 
 class RouterManager:
     def __init__(self, parts: PartsCache, services: TypedBucket[ServiceRecord],
-                 options: Options) -> None:
+                 options: Options, locks: LeaseLocks) -> None:
         self.parts = parts
         self.services = services
         self.options = options
-        self._lock = asyncio.Lock()
+        self.locks = locks
+
+    def _exclusive(self, operation_id: str) -> AbstractAsyncContextManager[object]:
+        return self.locks.waiting(LOCK_KEY, operation_id, LOCK_WAIT)
 
     async def handle(self, request: StepRequest) -> StepResultPayload:
         step, action = request.payload.step, request.payload.action
@@ -51,7 +60,7 @@ class RouterManager:
                 if action is StepAction.apply:
                     details = await self.apply(request)
                 else:
-                    details = await self.withdraw(request.service_id)
+                    details = await self.withdraw(request.service_id, request.operation_id)
             except PicStoreError as exc:
                 return self._failed(request, exc.message, exc.key)
             except Exception as exc:  # a bug: fail the step rather than leave the saga waiting
@@ -76,7 +85,7 @@ class RouterManager:
         records = records_for(service, config.cell_address)
         checked_records(sid, records)  # before anything changes
         wanted = service.routes()
-        async with self._lock:
+        async with self._exclusive(request.operation_id):
             await self._prepare(parts)
             actual = await parts.caddy.list_routes()
             holders = {k: r.value for k, r in (await self.services.items()).items()}
@@ -97,12 +106,12 @@ class RouterManager:
         return {"routes": str(len(wanted)), "hosts": " ".join(service.hosts),
                 "address": config.cell_address}
 
-    async def withdraw(self, service_id: str) -> dict[str, str]:
+    async def withdraw(self, service_id: str, operation_id: str) -> dict[str, str]:
         """Remove the service's routes and records; what is already gone is fine."""
         parts = await self.parts.current()
         problems: list[str] = []
         removed: list[str] = []
-        async with self._lock:
+        async with self._exclusive(operation_id):
             try:
                 await parts.caddy.ensure_server()
                 for route in await parts.caddy.list_routes():
@@ -121,7 +130,7 @@ class RouterManager:
 
     async def reconcile(self) -> Report:
         parts = await self.parts.current()
-        async with self._lock:
+        async with self._exclusive(f"reconcile-{uuid.uuid4().hex[:12]}"):
             records = {k: r.value for k, r in (await self.services.items()).items()}
             return await reconcile_once(parts, records)
 

@@ -8,5 +8,7 @@ that does not decode) and it goes to the dead-letter subject with the reason, ne
 from shared.bus.client import Bus
 from shared.bus.consumer import Reject, Retry
 from shared.bus.kv import Conflict, Record, TypedBucket
+from shared.bus.lease import Busy, Lease, LeaseLocks
 
-__all__ = ["Bus", "Conflict", "Record", "Reject", "Retry", "TypedBucket"]
+__all__ = ["Bus", "Busy", "Conflict", "Lease", "LeaseLocks", "Record", "Reject", "Retry",
+           "TypedBucket"]
