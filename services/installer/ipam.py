@@ -32,10 +32,6 @@ class IpPool:
     def size(self) -> int:
         return int(self.last) - int(self.first) + 1
 
-    async def holder_of(self, address: str) -> IpLease | None:
-        record = await self.bucket.get(_key(address))
-        return record.value if record else None
-
     async def held_by(self, service_id: str) -> str | None:
         leases = await self.leases()
         for address, lease in leases.items():
