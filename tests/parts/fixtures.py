@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 
 from shared.embedded import ManagedProcess, start_nats, start_registry
 from tests.parts.docker_engine import engine_answers
+from tests.parts.images import forget_registry_images
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +48,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProces
     server = start_registry(tmp_path_factory.mktemp("registry"))
     yield server
     server.stop()
+    if engine_answers():
+        forget_registry_images(f"127.0.0.1:{server.port}")
 
 
 @pytest.fixture(scope="session")
