@@ -111,7 +111,7 @@ async def serve(settings: ServiceSettings, main: Main) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # loops without signal support
             loop.add_signal_handler(sig, stop.set)
     health = Health()
     async with AsyncExitStack() as stack:

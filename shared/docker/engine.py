@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,22 @@ def _describe(exc: AioDockerError) -> str:
     return f"{message} (HTTP {exc.status})"
 
 
+@contextlib.contextmanager
+def _translated(action: str, absent_ok: bool = False, timeout: float | None = None,
+                ) -> Iterator[None]:
+    """aiodocker's errors as DockerError naming the action; `absent_ok`: a 404 is success."""
+    try:
+        yield
+    except AioDockerError as exc:
+        if absent_ok and exc.status == 404:
+            return
+        raise DockerError(f"could not {action}: {_describe(exc)}") from exc
+    except TimeoutError as exc:
+        if timeout is None:
+            raise
+        raise DockerError(f"{action} took longer than {timeout:.0f} s") from exc
+
+
 class DockerEngine:
     """One Docker engine; `url` None means the local socket."""
 
@@ -95,12 +112,8 @@ class DockerEngine:
 
     async def pull(self, image: str, timeout: float = 600.0) -> None:
         docker = await self._client()
-        try:
+        with _translated(f"pull {image}", timeout=timeout):
             await asyncio.wait_for(docker.images.pull(image), timeout)
-        except AioDockerError as exc:
-            raise DockerError(f"could not pull {image}: {_describe(exc)}") from exc
-        except TimeoutError as exc:
-            raise DockerError(f"pulling {image} took longer than {timeout:.0f} s") from exc
 
     async def image_exists(self, image: str) -> bool:
         docker = await self._client()
@@ -117,17 +130,13 @@ class DockerEngine:
         network access and without pulling; return the image id."""
         docker = await self._client()
         params = {"t": tag, "rm": "1", "forcerm": "1", "pull": "0", "networkmode": "none"}
-        try:
+        with _translated(f"build {tag}", timeout=timeout):
             async with asyncio.timeout(timeout), docker._query(
                 "build", "POST", params=params, data=context_tar,
                 headers={"content-type": "application/x-tar"},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
             ) as response:
                 chunks = await json_stream_list(response)
-        except AioDockerError as exc:
-            raise DockerError(f"could not build {tag}: {_describe(exc)}") from exc
-        except TimeoutError as exc:
-            raise DockerError(f"building {tag} took longer than {timeout:.0f} s") from exc
         built = [c["aux"]["ID"] for c in chunks
                  if isinstance(c.get("aux"), dict) and c["aux"].get("ID")]
         if built:
@@ -140,13 +149,9 @@ class DockerEngine:
         repository, _, tag = image.rpartition(":")
         if not repository or "/" in tag:
             raise DockerError(f"push needs repository:tag, got {image}")
-        try:
+        with _translated(f"push {image}", timeout=timeout):
             async with asyncio.timeout(timeout):
                 chunks = await docker.images.push(repository, tag=tag)
-        except AioDockerError as exc:
-            raise DockerError(f"could not push {image}: {_describe(exc)}") from exc
-        except TimeoutError as exc:
-            raise DockerError(f"pushing {image} took longer than {timeout:.0f} s") from exc
         digests = [c["aux"]["Digest"] for c in chunks
                    if isinstance(c.get("aux"), dict) and c["aux"].get("Digest")]
         if not digests:
@@ -189,11 +194,8 @@ class DockerEngine:
 
     async def remove_network(self, name: str) -> None:
         docker = await self._client()
-        try:
+        with _translated(f"remove network {name}", absent_ok=True):
             await (await docker.networks.get(name)).delete()
-        except AioDockerError as exc:
-            if exc.status != 404:
-                raise DockerError(f"could not remove network {name}: {_describe(exc)}") from exc
 
     # -- volumes --------------------------------------------------------------------------
 
@@ -202,10 +204,8 @@ class DockerEngine:
         docker = await self._client()
         if await self.volume_exists(name):
             return False
-        try:
+        with _translated(f"create volume {name}"):
             await docker.volumes.create({"Name": name, "Labels": labels})
-        except AioDockerError as exc:
-            raise DockerError(f"could not create volume {name}: {_describe(exc)}") from exc
         return True
 
     async def volume_exists(self, name: str) -> bool:
@@ -225,28 +225,21 @@ class DockerEngine:
 
     async def remove_volume(self, name: str) -> None:
         docker = await self._client()
-        try:
+        with _translated(f"remove volume {name}", absent_ok=True):
             await (await docker.volumes.get(name)).delete()
-        except AioDockerError as exc:
-            if exc.status != 404:
-                raise DockerError(f"could not remove volume {name}: {_describe(exc)}") from exc
 
     # -- containers -----------------------------------------------------------------------
 
     async def create_container(self, name: str, config: dict[str, Any]) -> str:
         docker = await self._client()
-        try:
+        with _translated(f"create container {name}"):
             container = await docker.containers.create(config, name=name)
-        except AioDockerError as exc:
-            raise DockerError(f"could not create container {name}: {_describe(exc)}") from exc
         return str(container.id)
 
     async def start(self, name: str) -> None:
         docker = await self._client()
-        try:
+        with _translated(f"start container {name}"):
             await (await docker.containers.get(name)).start()
-        except AioDockerError as exc:
-            raise DockerError(f"could not start container {name}: {_describe(exc)}") from exc
 
     async def inspect(self, name: str) -> ContainerInfo | None:
         docker = await self._client()
