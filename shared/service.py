@@ -7,7 +7,6 @@ drain on shutdown (nats.py's service pattern), so each `__main__.py` stays a few
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -111,8 +110,7 @@ async def serve(settings: ServiceSettings, main: Main) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # loops without signal support
-            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)
     health = Health()
     async with AsyncExitStack() as stack:
         bus = await Bus.connect(settings.nats_url, settings.cell, name=settings.name)
