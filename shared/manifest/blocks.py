@@ -9,7 +9,7 @@ from shared.manifest import fields
 from shared.manifest.const import EGRESS_CHOICES
 from shared.manifest.issues import Issue, json_path, show
 from shared.manifest.placeholders import placeholder_problems
-from shared.manifest.raw import Raw, backends, no_repeats, valid
+from shared.manifest.raw import Raw, no_repeats, valid
 
 
 def backup(raw: Raw) -> Iterator[Issue]:
@@ -23,15 +23,20 @@ def backup(raw: Raw) -> Iterator[Issue]:
     entries = block.get("volumes")
     if own is None or not isinstance(entries, list):
         return
-    containers = {own} | {backend.rpartition(":")[0] for _, backend in backends(raw)}
     for index, entry in enumerate(entries):
         container = entry.get("container") if isinstance(entry, dict) else None
-        if isinstance(container, str) and container not in containers:
+        if isinstance(container, str) and not _is_own_container(container, own):
             yield Issue(
                 json_path("backup", "volumes", index, "container"),
-                f"container {show(container)} is not one of this service's containers "
-                f"({', '.join(sorted(containers))})",
+                f"container {show(container)} is not one of this service's containers: "
+                f"use {own} or {own}-<name> (a sidecar)",
             )
+
+
+def _is_own_container(container: str, own: str) -> bool:
+    """The shapes backends may point at too (rules.backends_are_own): a sidecar such as a
+    database needs no backend to have its volume backed up."""
+    return container == own or container.startswith(own + "-")
 
 
 def accounts(raw: Raw) -> Iterator[Issue]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from shared.manifest.config_fields import pattern_matches
 from shared.manifest.const import CONFIG_TYPES, MAX_VALUE_LENGTH
 from shared.manifest.issues import Issue, json_path, show
 from shared.manifest.model import ConfigField, ConfigValue
@@ -91,6 +92,15 @@ def _field_issues(index: int, item: dict[str, object]) -> list[Issue]:
             if problem:
                 add("default", f"the default {problem}")
     return out
+
+
+def _is_unicode(value: str) -> bool:
+    """False for a lone surrogate (JSON's "\\ud800"): no UTF-8 file or RE2 match can hold it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_int(value: object) -> bool:
@@ -187,6 +197,8 @@ def _check_text(field: ConfigField, value: str) -> tuple[ConfigValue | None, str
         return None, f"must be at most {limit} characters"
     if "\x00" in value:
         return None, "must not contain NUL characters"
-    if field.pattern is not None and value and not re.fullmatch(field.pattern, value):
+    if not _is_unicode(value):
+        return None, "must be Unicode text (it contains a lone surrogate)"
+    if field.pattern is not None and value and not pattern_matches(field.pattern, value):
         return None, f"does not match the pattern {field.pattern}{shown}"
     return value, None

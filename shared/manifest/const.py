@@ -6,6 +6,8 @@ Every set here is documented in docs/manifest.md; change both together.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 SCHEMA_VERSION: Final = 3
@@ -21,9 +23,24 @@ RESERVED_SUBDOMAINS: Final = frozenset(
     {"api", "webui", "admin", "www", "ns1", "ns2", "git", "registry", "install"}
 )
 
-# A mount equal to one of these or below it is rejected ("/" only when equal: everything is
-# below it).
-SYSTEM_PATHS: Final = ("/", "/etc", "/var", "/proc", "/sys", "/dev", "/app", "/run", "/boot")
+# Container paths a named volume may not be mounted at, and whether their whole subtree is
+# refused too. Kernel and runtime filesystems (True) are refused below as well; images keep
+# their data below /var, /etc and /app (/var/lib/postgresql/data, /app/data), so there only
+# the path itself is refused. "/" only as itself: everything is below it.
+SYSTEM_PATH_SUBTREES: Final[Mapping[str, bool]] = MappingProxyType(
+    {
+        "/": False,
+        "/etc": False,
+        "/var": False,
+        "/proc": True,
+        "/sys": True,
+        "/dev": True,
+        "/app": False,
+        "/run": True,
+        "/boot": True,
+    }
+)
+SYSTEM_PATHS: Final = tuple(SYSTEM_PATH_SUBTREES)
 
 EGRESS_CHOICES: Final = ("default", "wireguard_ext", "openvpn", "tor", "sshuttle", "proxy")
 

@@ -1,11 +1,11 @@
-"""Path rules: volume mounts (absolute, not a system path, not the PIC root) and the
-relative paths of backups (never escaping their root)."""
+"""Path rules: volume mounts (absolute, not a system path nor below a kernel or runtime one,
+not the PIC root) and the relative paths of backups (never escaping their root)."""
 
 from __future__ import annotations
 
 import posixpath
 
-from shared.manifest.const import MOUNT_PATH_RE, SYSTEM_PATHS
+from shared.manifest.const import MOUNT_PATH_RE, SYSTEM_PATH_SUBTREES, SYSTEM_PATHS
 
 MAX_PATH_LENGTH = 4096
 
@@ -42,14 +42,27 @@ def mount_problem(mount: str, pic_root: str) -> str | None:
     if not MOUNT_PATH_RE.fullmatch(mount):
         return "may only use letters, digits and . _ @ + - / (no spaces, colons or commas)"
     path = normalise_absolute(mount)
-    system = system_path_of(path)
-    if system == path:
-        return f"is the system path {system}"
-    if system is not None:
-        return f"is inside the system path {system}"
+    problem = _system_path_problem(path)
+    if problem:
+        return problem
     root = normalise_absolute(pic_root)
     if overlaps(path, root):
         return f"overlaps the PIC project root {root}"
+    return None
+
+
+def _system_path_problem(path: str) -> str | None:
+    """Why a mount at or below a system path is refused; None when it is neither, or below a
+    system path whose subtree is allowed (SYSTEM_PATH_SUBTREES)."""
+    system = system_path_of(path)
+    if system is None:
+        return None
+    subtree_refused = SYSTEM_PATH_SUBTREES[system]
+    if path == system:
+        hint = "" if subtree_refused else " (a data folder below it is fine)"
+        return f"is the system path {system}{hint}"
+    if subtree_refused:
+        return f"is inside the system path {system} (a kernel or runtime filesystem)"
     return None
 
 

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from shared.manifest import parse_manifest, validate_config_values
@@ -43,7 +45,9 @@ def test_good_fields(attributes):
         ({"default": 3}, "default", ["must be text"]),
         ({"default": "abcd", "max_length": 3}, "default", ["at most 3"]),
         ({"default": "ABC", "pattern": "[a-z]+"}, "default", ["pattern"]),
-        ({"pattern": "("}, "pattern", ["regular expression"]),
+        ({"pattern": "("}, "pattern", ["regular expression", "missing )"]),
+        ({"pattern": "a{1001}"}, "pattern", ["RE2", "repetition"]),
+        ({"pattern": r"\p{L}{1000}"}, "pattern", ["RE2", "too large", "smaller repetition"]),
         ({"pattern": "a" * 201}, "pattern", ["at most 200"]),
         ({"max_length": 0}, "max_length", ["from 1 to"]),
         ({"type": "int", "default": "5"}, "default", ["whole number"]),
@@ -160,3 +164,61 @@ def test_required_values_and_secret_values_never_echoed():
     assert "lowercase-secret" not in issues[0].message
     typed, issues = validate_config_values(fields, {"token": "ABC"})
     assert (typed, issues) == ({"token": "ABC"}, [])
+
+
+def text_field(pattern):
+    return parse_manifest(schema(field(key="code", pattern=pattern))).config_fields
+
+
+@pytest.mark.timeout(60)  # Python's backtracking re would take years: fail fast instead
+def test_a_catastrophic_pattern_is_matched_in_linear_time():
+    fields = text_field("(a+)+$")
+    started = time.monotonic()
+    _, refused = validate_config_values(fields, {"code": "a" * 4000 + "!"})
+    typed, accepted = validate_config_values(fields, {"code": "a" * 4000})
+    assert time.monotonic() - started < 10
+    assert [i.path for i in refused] == ["config.code"]
+    assert "does not match the pattern (a+)+$" in refused[0].message
+    assert (typed, accepted) == ({"code": "a" * 4000}, [])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        (r"(a)\1", ["backreferences", r"\1"]),
+        ("(?=a)a", ["lookaround", "(?="]),
+        ("(?<!a)b", ["lookaround"]),
+        (r"a\Z", ["RE2", r"\z"]),
+    ],
+)
+def test_patterns_only_python_understands_are_refused_at_validate_time(pattern, words):
+    data = schema(field(), field(key="y", pattern=pattern))
+    issue = only_issue_at(data, "$.config_schema[1].pattern", "RE2", *words)
+    assert "linear time" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        (".{4}", "café", True),
+        (".{5}", "café", False),
+        ("[a-zé]+", "café", True),
+        (r"\p{L}+", "Zürich", True),
+        (r"\p{L}+", "Zürich1", False),
+        ("[^a-z]+", "日本", True),
+        ("(?i)ÉTÉ", "été", True),
+    ],
+)
+def test_patterns_match_unicode_text_character_by_character(pattern, value, matches):
+    _, issues = validate_config_values(text_field(pattern), {"code": value})
+    assert (issues == []) is matches, issues
+
+
+def test_a_value_that_is_not_unicode_text_is_refused_not_crashed():
+    _, issues = validate_config_values(text_field("[a-z]+"), {"code": "ab\ud800"})
+    assert [i.path for i in issues] == ["config.code"]
+    assert "Unicode" in issues[0].message
+
+
+def test_a_pattern_that_is_not_unicode_text_is_refused():
+    only_issue_at(schema(field(pattern="a\udfff")), "$.config_schema[0].pattern", "Unicode")

@@ -78,14 +78,33 @@ def test_backup_paths_are_absolute_container_paths(path):
     only_issue_at(data, "$.backup.volumes[0].path")
 
 
-def test_backup_containers_are_the_services_own():
-    data = with_backup(volumes=[{"container": "cell-api", "path": "/data", "name": "x"}])
-    only_issue_at(
-        data, "$.backup.volumes[0].container", "cell-api", "not one of this service's containers"
+def backup_from(container):
+    return with_backup(volumes=[{"container": container, "path": "/data", "name": "x"}])
+
+
+@pytest.mark.parametrize("container", ["cell-notes", "cell-notes-db", "cell-notes-worker-2"])
+def test_backup_containers_may_be_the_service_or_its_sidecars(container):
+    """A sidecar's volume (the database of cell-notes-db) is backed up without it being a
+    backend: a database never gets a subdomain."""
+    assert issues_of(backup_from(container)) == []
+
+
+@pytest.mark.parametrize("container", ["cell-api", "cell-notesdb", "cell-note", "cell-caddy"])
+def test_backup_containers_of_other_services_are_refused(container):
+    issue = only_issue_at(
+        backup_from(container),
+        "$.backup.volumes[0].container",
+        f'"{container}"',
+        "not one of this service's containers",
     )
-    data = with_backup(volumes=[{"container": "cell-notes-db", "path": "/data", "name": "x"}])
-    data["extra_subdomains"], data["extra_backends"] = ["db"], ["cell-notes-db:5432"]
-    assert issues_of(data) == []
+    assert "cell-notes or cell-notes-<name>" in issue.message
+
+
+def test_a_backend_does_not_make_another_services_container_backupable():
+    data = backup_from("cell-other")
+    data["extra_subdomains"], data["extra_backends"] = ["db"], ["cell-other:5432"]
+    found = by_path(issues_of(data))
+    assert set(found) == {"$.extra_backends[0]", "$.backup.volumes[0].container"}
 
 
 def test_backup_names_do_not_repeat_and_backups_are_not_empty():

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.manifest import ValidationOptions
+from shared.manifest import SYSTEM_PATHS, ValidationOptions
 from tests.manifest.helpers import by_path, issues_of, minimal, notes, only_issue_at
 
 pytestmark = pytest.mark.unit
@@ -24,9 +24,13 @@ def with_volume(mount, name="data"):
         ("/app", ["/app"]),
         ("/run", ["/run"]),
         ("/boot", ["/boot"]),
-        ("/etc/nginx", ["inside the system path /etc"]),
-        ("/var/lib/docker", ["inside the system path /var"]),
         ("/run/docker.sock", ["inside the system path /run"]),
+        ("/proc/self", ["inside the system path /proc"]),
+        ("/sys/fs/cgroup", ["inside the system path /sys"]),
+        ("/dev/shm", ["inside the system path /dev"]),
+        ("/boot/efi", ["inside the system path /boot"]),
+        ("/var/../dev/x", ["inside the system path /dev"]),
+        ("//run//lock/", ["inside the system path /run"]),
         ("/opt/pic", ["overlaps the PIC project root"]),
         ("/opt/pic/config", ["overlaps the PIC project root"]),
         ("/opt", ["overlaps the PIC project root"]),
@@ -44,11 +48,52 @@ def test_volume_mounts_that_are_refused(mount, words):
     assert mount.strip() in issue.message or not mount.strip()
 
 
+@pytest.mark.parametrize("system", SYSTEM_PATHS)
+def test_every_system_path_itself_is_refused(system):
+    only_issue_at(with_volume(system + "/."), "$.volumes[0].mount", f"system path {system}")
+
+
 @pytest.mark.parametrize(
-    "mount", ["/data/notes", "/srv/notes", "/etcetera", "/variable", "/opt/picture", "/home/notes"]
+    "mount",
+    [
+        "/data/notes",
+        "/srv/notes",
+        "/etcetera",
+        "/variable",
+        "/opt/picture",
+        "/home/notes",
+        "/runner",
+        "/device",
+    ],
 )
 def test_volume_mounts_that_pass(mount):
     assert issues_of(with_volume(mount)) == []
+
+
+@pytest.mark.parametrize(
+    "mount",
+    [
+        "/var/lib/postgresql/data",
+        "/var/lib/mysql",
+        "/var/www/html",
+        "/var/lib/docker",
+        "/etc/nginx",
+        "/etc/letsencrypt/",
+        "/app/data",
+        "/app/data/storage",
+        "/app/./data",
+    ],
+)
+def test_data_folders_below_var_etc_and_app_pass(mount):
+    """Official images keep their data there (postgres, mysql, php, node apps)."""
+    assert issues_of(with_volume(mount)) == []
+
+
+def test_a_system_path_itself_suggests_a_folder_below_it_when_one_is_allowed():
+    issue = only_issue_at(with_volume("/var"), "$.volumes[0].mount", "system path /var")
+    assert "below it" in issue.message
+    issue = only_issue_at(with_volume("/proc"), "$.volumes[0].mount", "system path /proc")
+    assert "below it" not in issue.message
 
 
 def test_the_pic_root_is_configurable():
@@ -58,6 +103,15 @@ def test_the_pic_root_is_configurable():
     ]
     assert [i.path for i in issues_of(with_volume("/srv"), options)] == ["$.volumes[0].mount"]
     assert issues_of(with_volume("/opt/pic"), options) == []
+
+
+def test_a_pic_root_below_var_is_still_protected_while_other_data_folders_pass():
+    options = ValidationOptions(pic_root="/var/lib/pic")
+    issues = issues_of(with_volume("/var/lib/pic/data"), options)
+    assert [(i.path, "overlaps the PIC project root" in i.message) for i in issues] == [
+        ("$.volumes[0].mount", True)
+    ]
+    assert issues_of(with_volume("/var/lib/mysql"), options) == []
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "-x", "", "x y", "a" * 129])
