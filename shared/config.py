@@ -86,6 +86,9 @@ class CellConfig(BaseModel):
     domain: str = "cell.local"
     cell_address: str = "127.0.0.1"
     allowed_image_prefix: str = DEFAULT_IMAGE_PREFIX
+    allow_local_stores: bool = Field(
+        default=False, description="Install from folders on this machine and file:// "
+        "repositories; for development and tests")
     image_verification: ImageVerification = Field(default_factory=ImageVerification)
     router: RouterConfig = Field(default_factory=RouterConfig)
 

@@ -97,6 +97,7 @@ def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
         data_dir = tmp_path / cell
         config = CellConfig(cell_name=cell, domain=f"{cell}.test", cell_address="127.0.0.1",
                             allowed_image_prefix=f"{registry_host}/roof/",
+                            allow_local_stores=True,  # the tests install from folders
                             image_verification=ImageVerification(mode=mode))
         CellConfig.model_validate({**config.model_dump(), **(cell_config or {})}).write(data_dir)
         network = f"pic-{cell}"

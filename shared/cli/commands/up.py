@@ -33,13 +33,16 @@ HTTP_LISTEN = "127.0.0.1:8480"
 
 
 def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
-    """The embedded cell's config, written once: local registry, Caddy on loopback, dnsmasq."""
+    """The embedded cell's config, written once: local registry, Caddy on loopback, dnsmasq,
+    and local stores allowed (a development cell)."""
     path = args.data_dir / "config" / "api" / "cell_config.json"
     if path.exists():
         return
     CellConfig.model_validate({
         "cell_name": args.cell, "domain": args.domain, "cell_address": "127.0.0.1",
         "allowed_image_prefix": f"{stack.registry}/roof/",
+        # `--install-example` (and `make run`) install the example from the repository folder.
+        "allow_local_stores": True,
         "image_verification": {"mode": VerificationMode.warn,
                                "insecure_registries": [stack.registry]},
         "router": {"listen": [HTTP_LISTEN], "tls": "off", "upstream_mode": "ip",
