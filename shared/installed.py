@@ -27,11 +27,17 @@ class ServiceRecord(BaseModel):
     store: str = ""
     config: dict[str, ConfigValue] = Field(default_factory=dict)
     service_ip: str | None = None
+    # Container name -> its address on the cell network: only the main container has the
+    # fixed service_ip, so the router needs these to reach the sidecars.
+    addresses: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
     compose_path: str | None = None
     containers: list[str] = Field(default_factory=list)
     volumes: list[str] = Field(default_factory=list)
     last_error: str = ""
+    # What the last operation could not do, e.g. a wanted capability no running service
+    # carries out.
+    warnings: list[str] = Field(default_factory=list)
     last_operation: str | None = None
     updated: float = Field(default_factory=time.time)
 
@@ -47,6 +53,7 @@ class ServiceView(BaseModel):
     volumes: list[str]
     config: dict[str, ConfigValue]
     last_error: str
+    warnings: list[str] = Field(default_factory=list)
     last_operation: str | None
     updated: float
 
@@ -64,8 +71,8 @@ def view(record: ServiceRecord) -> ServiceView:
         service_id=record.service_id, name=record.name, state=record.state.value,
         version=record.version, service_ip=record.service_ip, image=record.image,
         containers=record.containers, volumes=record.volumes, config=config,
-        last_error=record.last_error, last_operation=record.last_operation,
-        updated=record.updated)
+        last_error=record.last_error, warnings=record.warnings,
+        last_operation=record.last_operation, updated=record.updated)
 
 
 async def services_bucket(bus: Bus) -> TypedBucket[ServiceRecord]:

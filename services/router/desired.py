@@ -44,9 +44,11 @@ class Desired:
 
 
 def service_routes(service_id: str, manifest: Mapping[str, object], domain: str,
-                   mode: UpstreamMode | str, service_ip: str | None) -> ServiceRoutes | None:
+                   mode: UpstreamMode | str, service_ip: str | None,
+                   addresses: Mapping[str, str]) -> ServiceRoutes | None:
     """The routes a stored manifest asks for (None without `has_subdomain`), every value
-    checked again by routes_for; InvalidRouteError when one is unsafe."""
+    checked again by routes_for; InvalidRouteError when one is unsafe. `addresses` (container
+    name -> address on the cell network) is where `ip` mode dials the sidecars."""
     if manifest.get("has_subdomain") is not True:
         return None
     extras, backends = manifest.get("extra_subdomains") or [], manifest.get("extra_backends") or []
@@ -55,8 +57,11 @@ def service_routes(service_id: str, manifest: Mapping[str, object], domain: str,
                                 "must be lists")
     # Whatever the stored types, routes_for refuses anything but plain labels and host:port.
     subdomain, backend = manifest.get("subdomain"), manifest.get("backend")
+    main = manifest.get("container_name")
     return routes_for(service_id, subdomain, backend, extras, backends,  # type: ignore[arg-type]
-                      domain, mode, service_ip)
+                      domain, mode, service_ip,
+                      container_name=main if isinstance(main, str) else None,
+                      addresses=addresses)
 
 
 def desired_state(records: Mapping[str, ServiceRecord], domain: str, address: str,
@@ -74,7 +79,8 @@ def desired_state(records: Mapping[str, ServiceRecord], domain: str, address: st
         if record.state is not ServiceState.installed:
             continue
         try:
-            service = service_routes(sid, record.manifest, domain, mode, record.service_ip)
+            service = service_routes(sid, record.manifest, domain, mode, record.service_ip,
+                                     record.addresses)
         except InvalidRouteError as exc:
             # Its routes stay as they are until someone looks: removing them would take
             # an installed service off the network because of a reading problem.

@@ -79,7 +79,8 @@ class RouterManager:
         if manifest.id != sid:
             raise InvalidRouteError(f"the manifest is of {manifest.id!r}, not {sid!r}")
         service = service_routes(sid, payload.manifest, config.domain,
-                                 config.router.upstream_mode.value, payload.service_ip)
+                                 config.router.upstream_mode.value, payload.service_ip,
+                                 payload.addresses)
         if service is None:
             return {"routes": "0"}
         records = records_for(service, config.cell_address)

@@ -5,7 +5,8 @@ subdomains in manifest order). Only routes whose `@id` starts with `pic-store.` 
 other route, in our server or another, belongs to someone else and is never touched.
 
 Every host and upstream is validated again here, whatever checked it before: a value that
-reaches Caddy JSON or a DNS name must be plain DNS labels and a port in 1-65535.
+reaches Caddy JSON or a DNS name must be plain DNS labels or an IP address (without a scope id),
+and a port in 1-65535.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 class UpstreamMode(StrEnum):
     CONTAINER = "container"  # Caddy on the Docker network: dial the backend's container:port
-    IP = "ip"  # Caddy on the host: dial <service_ip>:<port>
+    IP = "ip"  # Caddy on the host: dial each container's own address, <ip>:<port>
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,15 @@ def routes_for(
     domain: str,
     upstream_mode: UpstreamMode | str,
     service_ip: str | None = None,
+    *,
+    container_name: str | None = None,
+    addresses: Mapping[str, str] | None = None,
 ) -> ServiceRoutes:
-    """The routes of one service, as the manifest's subdomain/backend fields describe them."""
+    """The routes of one service, as the manifest's subdomain/backend fields describe them.
+
+    In `ip` mode a backend on the manifest's `container_name` dials `service_ip`, and one on
+    another container (a sidecar) dials that container's entry in `addresses`.
+    """
     check_label(service_id, "service id")
     check_domain(domain)
     mode = _mode(upstream_mode)
@@ -164,7 +172,11 @@ def routes_for(
         host = check_domain(f"{sub}.{domain}", "host")
         if host in (h for h, _ in pairs):
             raise InvalidRouteError(f"service {service_id}: subdomain {sub!r} appears twice")
-        pairs.append((host, _upstream(check_upstream(backend_), mode, service_ip)))
+        upstream = check_upstream(backend_)
+        if mode is UpstreamMode.IP:
+            upstream = _ip_upstream(service_id, host, upstream, container_name, service_ip,
+                                    addresses or {})
+        pairs.append((host, upstream))
     return ServiceRoutes(service_id, tuple(pairs))
 
 
@@ -210,11 +222,22 @@ def _mode(value: UpstreamMode | str) -> UpstreamMode:
         ) from None
 
 
-def _upstream(backend: str, mode: UpstreamMode, service_ip: str | None) -> str:
-    if mode is UpstreamMode.CONTAINER:
-        return backend
-    address = parse_ip(service_ip, "service_ip")
-    port = backend.rpartition(":")[2]
+def _ip_upstream(service_id: str, host: str, backend: str, container_name: str | None,
+                 service_ip: str | None, addresses: Mapping[str, str]) -> str:
+    """`address:port` where Caddy on the host reaches `backend`. Only the main container has
+    the fixed service IP; a sidecar gets whatever address Docker gives it on the cell
+    network, so it is never assumed to answer at the service IP."""
+    container, _, port = backend.rpartition(":")
+    if container == container_name:
+        address = parse_ip(service_ip, "service_ip")
+    elif container in addresses:
+        address = parse_ip(addresses[container],
+                           f"service {service_id}: container {container!r} address")
+    else:
+        raise InvalidRouteError(
+            f"service {service_id}: the address of container {container!r} is not known yet, "
+            f"so {host} cannot be routed to it"
+        )
     return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
 
 

@@ -199,6 +199,10 @@ class StepRequestPayload(Payload):
     manifest: dict[str, Any] = Field(description="The validated manifest of the service")
     image: str | None = Field(default=None, description="Image reference, digest-pinned when known")
     service_ip: str | None = None
+    addresses: dict[str, str] = Field(
+        default_factory=dict,
+        description="Container name -> its IPv4 address on the cell network, for every "
+                    "container of the service")
     domain: str | None = None
     egress: str | None = None
 

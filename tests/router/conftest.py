@@ -7,9 +7,10 @@ Caddy instances a test restarts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -105,15 +106,17 @@ async def admin(caddy: CaddyRunner, http_port: int) -> AsyncIterator[CaddyAdmin]
 
 # --- tiny HTTP backends (the services behind Caddy) -----------------------------------------
 
-Backends = Callable[[str], Awaitable[int]]
+class Backends(Protocol):
+    def __call__(self, name: str, host: str = "127.0.0.1") -> Awaitable[int]: ...
 
 
 @pytest.fixture
 async def backends() -> AsyncIterator[Backends]:
-    """Start a loopback HTTP server answering `I am <name>`; returns its port."""
+    """Start a loopback HTTP server answering `I am <name>`; returns its port. Another
+    loopback `host` (127.0.0.2) stands for a container at an address of its own."""
     servers: list[asyncio.Server] = []
 
-    async def start(name: str) -> int:
+    async def start(name: str, host: str = "127.0.0.1") -> int:
         body = f"I am {name}".encode()
 
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -128,7 +131,7 @@ async def backends() -> AsyncIterator[Backends]:
             finally:
                 writer.close()
 
-        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        server = await asyncio.start_server(answer, host, 0)
         servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 

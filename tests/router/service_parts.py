@@ -109,11 +109,16 @@ async def cell_client() -> AsyncIterator[Connect]:
 
 async def ask_router(bus: Bus, service_id: str, action: str, manifest: dict[str, Any],
                      service_ip: str | None = "172.20.0.20",
+                     addresses: dict[str, str] | None = None,
                      timeout: float = 10.0) -> StepResultPayload:
-    """A routes StepRequest sent straight to the router, as the installer's saga sends it."""
+    """A routes StepRequest sent straight to the router, as the installer's saga sends it;
+    `addresses` only when given, as from an installer that does not report them."""
+    payload: dict[str, Any] = {"step": "routes", "action": action, "manifest": manifest,
+                               "service_ip": service_ip, "domain": ZONE}
+    if addresses is not None:
+        payload["addresses"] = addresses
     request = StepRequest(operation_id=new_operation_id(), service_id=service_id,
-                          payload={"step": "routes", "action": action, "manifest": manifest,
-                                   "service_ip": service_ip, "domain": ZONE})
+                          payload=payload)
     answer: asyncio.Future[StepResultPayload] = asyncio.get_running_loop().create_future()
 
     async def on_result(message: Message) -> None:

@@ -34,7 +34,8 @@ async def get(port: int, host: str) -> httpx.Response:
 async def files_service(backends: Backends) -> dict[str, Any]:
     web, dav = await backends("files-web"), await backends("files-dav")
     service = routes_for("files", "files", f"cell-files:{web}", ["dav"], [f"cell-files-dav:{dav}"],
-                         "cell.test", "ip", "127.0.0.1")
+                         "cell.test", "ip", "127.0.0.1", container_name="cell-files",
+                         addresses={"cell-files-dav": "127.0.0.1"})
     return desired_routes([service])
 
 

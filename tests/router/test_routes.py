@@ -29,9 +29,11 @@ SAFE_HOST = re.compile(r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]*[a
 SAFE_DIAL = re.compile(r"([a-z0-9.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}")
 
 
-def files(mode: str = "container", ip: str | None = None) -> ServiceRoutes:
+def files(mode: str = "container", ip: str | None = None,
+          addresses: dict[str, str] | None = None) -> ServiceRoutes:
+    """`files` on container cell-files, with its WebDAV sidecar cell-files-dav behind dav."""
     return routes_for("files", "files", "cell-files:8080", ["dav"], ["cell-files-dav:80"],
-                      "cell.test", mode, ip)
+                      "cell.test", mode, ip, container_name="cell-files", addresses=addresses)
 
 
 def test_build_route_is_the_caddy_json_route() -> None:
@@ -50,11 +52,58 @@ def test_container_mode_dials_the_backend_and_numbers_extras() -> None:
     assert list(service.routes()) == ["pic-store.files.0", "pic-store.files.1"]
 
 
-@pytest.mark.parametrize(("ip", "dial"), [("172.20.0.21", "172.20.0.21:80"),
-                                          ("fd00::21", "[fd00::21]:80")])
-def test_ip_mode_dials_the_service_ip_with_the_backend_port(ip: str, dial: str) -> None:
-    assert files("ip", ip).pairs[1] == ("dav.cell.test", dial)
-    assert files("ip", ip).pairs[0][1].endswith(":8080")
+def test_container_mode_dials_each_backend_by_name_whatever_the_addresses() -> None:
+    known = files("container", "172.20.0.21", {"cell-files-dav": "172.20.0.77"})
+    assert known.pairs == (("files.cell.test", "cell-files:8080"),
+                           ("dav.cell.test", "cell-files-dav:80"))
+    assert files("container", None, {}).pairs == known.pairs
+
+
+@pytest.mark.parametrize(("ip", "dial"), [("172.20.0.21", "172.20.0.21:8080"),
+                                          ("fd00::21", "[fd00::21]:8080")])
+def test_ip_mode_dials_the_main_container_at_the_service_ip(ip: str, dial: str) -> None:
+    # The main container's own entry in `addresses` does not override the allocated IP.
+    service = files("ip", ip, {"cell-files": "172.20.0.99", "cell-files-dav": "172.20.0.77"})
+    assert service.pairs[0] == ("files.cell.test", dial)
+
+
+@pytest.mark.parametrize(("address", "dial"), [("172.20.0.77", "172.20.0.77:80"),
+                                               ("fd00::77", "[fd00::77]:80")])
+def test_ip_mode_dials_a_sidecar_at_its_own_address(address: str, dial: str) -> None:
+    service = files("ip", "172.20.0.21", {"cell-files-dav": address})
+    assert service.pairs == (("files.cell.test", "172.20.0.21:8080"), ("dav.cell.test", dial))
+    assert service.routes()["pic-store.files.1"]["handle"][0]["upstreams"] == [{"dial": dial}]
+
+
+@pytest.mark.parametrize("addresses", [None, {}, {"cell-files": "172.20.0.21"},
+                                       {"cell-files-dav2": "172.20.0.77"}])
+def test_ip_mode_refuses_a_sidecar_whose_address_is_not_known(
+        addresses: dict[str, str] | None) -> None:
+    with pytest.raises(InvalidRouteError,
+                       match="address of container 'cell-files-dav' is not known yet"):
+        files("ip", "172.20.0.21", addresses)
+
+
+def test_ip_mode_without_a_container_name_never_guesses_the_service_ip() -> None:
+    with pytest.raises(InvalidRouteError, match="'cell-notes' is not known yet"):
+        routes_for("notes", "notes", "cell-notes:8080", [], [], "cell.test", "ip", "172.20.0.21")
+
+
+@pytest.mark.parametrize("address", ["172.20.0.300", "fe80::1%eth0", '1.2.3.4:80"}]', "",
+                                     "1.2.3.4\n", "cell-files-dav", " 172.20.0.77"])
+def test_ip_mode_refuses_a_sidecar_address_that_is_not_an_ip(address: str) -> None:
+    with pytest.raises(InvalidRouteError, match="container 'cell-files-dav' address"):
+        files("ip", "172.20.0.21", {"cell-files-dav": address})
+
+
+@given(st.text(max_size=45))
+def test_any_sidecar_address_is_either_refused_or_safe(address: str) -> None:
+    try:
+        service = files("ip", "172.20.0.21", {"cell-files-dav": address})
+    except InvalidRouteError:
+        return
+    for route in service.routes().values():
+        assert SAFE_DIAL.fullmatch(route["handle"][0]["upstreams"][0]["dial"])
 
 
 BAD = [
@@ -78,7 +127,7 @@ def test_injection_and_nonsense_are_refused(field: str, value: str | None) -> No
     args: dict[str, object] = {
         "service_id": "notes", "subdomain": "notes", "backend": "cell-notes:8080",
         "extra_subdomains": [], "extra_backends": [], "domain": "cell.test",
-        "upstream_mode": "ip", "service_ip": "172.20.0.20",
+        "upstream_mode": "ip", "service_ip": "172.20.0.20", "container_name": "cell-notes",
     }
     args[field] = value
     with pytest.raises(InvalidRouteError) as caught:

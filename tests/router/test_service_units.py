@@ -25,10 +25,11 @@ ADDRESS = "10.20.30.40"
 
 
 def record(sid: str, state: ServiceState = ServiceState.installed, ip: str = "172.20.0.20",
-           **manifest: Any) -> ServiceRecord:
-    fields = {"has_subdomain": True, "subdomain": sid, "backend": f"cell-{sid}:8080",
-              **manifest}
-    return ServiceRecord(service_id=sid, state=state, manifest=fields, service_ip=ip)
+           addresses: dict[str, str] | None = None, **manifest: Any) -> ServiceRecord:
+    fields = {"container_name": f"cell-{sid}", "has_subdomain": True, "subdomain": sid,
+              "backend": f"cell-{sid}:8080", **manifest}
+    return ServiceRecord(service_id=sid, state=state, manifest=fields, service_ip=ip,
+                         addresses=addresses or {})
 
 
 def test_only_installed_services_are_wanted_and_busy_ones_are_left_alone() -> None:
@@ -65,9 +66,52 @@ def test_a_bad_cell_address_is_refused(address: str) -> None:
 
 
 def test_container_mode_dials_the_backend_as_written() -> None:
-    service = service_routes("notes", record("notes").manifest, DOMAIN, "container", None)
+    service = service_routes("notes", record("notes").manifest, DOMAIN, "container", None, {})
     assert service is not None
     assert service.pairs == (("notes.cell.test", "cell-notes:8080"),)
+
+
+def sidecar_records() -> dict[str, ServiceRecord]:
+    """`files` with its WebDAV sidecar's address recorded; `mail` without it."""
+    return {
+        "files": record("files", extra_subdomains=["dav"], extra_backends=["cell-files-dav:80"],
+                        addresses={"cell-files": "172.20.0.20", "cell-files-dav": "172.20.0.77"}),
+        "mail": record("mail", ip="172.20.0.30", extra_subdomains=["webmail"],
+                       extra_backends=["cell-mail-web:8081"]),
+    }
+
+
+def dials(desired: Desired) -> dict[str, str]:
+    return {rid: route["handle"][0]["upstreams"][0]["dial"]
+            for rid, route in desired.routes.items()}
+
+
+def test_ip_mode_dials_each_sidecar_at_the_address_its_record_holds() -> None:
+    desired = desired_state(sidecar_records(), DOMAIN, ADDRESS, "ip")
+    assert dials(desired) == {"pic-store.files.0": "172.20.0.20:8080",
+                              "pic-store.files.1": "172.20.0.77:80"}
+    # Never the main container's IP for a sidecar: the service stays as it is, and says why.
+    assert desired.leave_alone == {"mail"}
+    assert desired.problems == ("mail: service mail: the address of container 'cell-mail-web' "
+                                "is not known yet, so webmail.cell.test cannot be routed to it",)
+
+
+def test_container_mode_dials_each_sidecar_by_name() -> None:
+    desired = desired_state(sidecar_records(), DOMAIN, ADDRESS, "container")
+    assert dials(desired) == {"pic-store.files.0": "cell-files:8080",
+                              "pic-store.files.1": "cell-files-dav:80",
+                              "pic-store.mail.0": "cell-mail:8080",
+                              "pic-store.mail.1": "cell-mail-web:8081"}
+    assert desired.problems == ()
+
+
+def test_a_stored_sidecar_address_that_is_not_an_ip_is_a_problem() -> None:
+    records = {"files": record("files", extra_subdomains=["dav"],
+                               extra_backends=["cell-files-dav:80"],
+                               addresses={"cell-files-dav": '1.2.3.4:80"}]'})}
+    desired = desired_state(records, DOMAIN, ADDRESS, "ip")
+    assert desired.routes == {} and desired.leave_alone == {"files"}
+    assert "container 'cell-files-dav' address" in desired.problems[0]
 
 
 @pytest.mark.parametrize("manifest", [
@@ -80,12 +124,12 @@ def test_container_mode_dials_the_backend_as_written() -> None:
 ])
 def test_stored_manifests_are_read_defensively(manifest: dict[str, Any]) -> None:
     with pytest.raises(InvalidRouteError):
-        service_routes("x", manifest, DOMAIN, "ip", "172.20.0.20")
+        service_routes("x", manifest, DOMAIN, "ip", "172.20.0.20", {})
 
 
 def test_a_host_is_claimed_by_another_service_or_owner() -> None:
     mine = service_routes("b", record("b", subdomain="shared").manifest, DOMAIN, "ip",
-                          "172.20.0.21")
+                          "172.20.0.21", {})
     assert mine is not None
     theirs = build_route("a", "shared.cell.test", "172.20.0.20:80", 0)
     assert claimed_elsewhere(mine, [theirs], {}, DOMAIN) == \

@@ -121,6 +121,31 @@ async def test_a_subdomain_routed_for_another_service_is_refused_naming_it(
     assert ours(await cell.route_ids(), first) == [f"pic-store.{first}.0"]
 
 
+async def test_a_sidecar_route_dials_the_address_the_installer_reported(
+        cell: Cell, bus: Bus, registry_host: str, backends: Backends) -> None:
+    sid, sidecar_ip = service_id(), "127.0.0.2"  # not the service IP, as on the cell network
+    web, dav = await backends(f"{sid}-web"), await backends(f"{sid}-dav", host=sidecar_ip)
+    fields = manifest(sid, registry_host, backend=f"cell-{sid}:{web}",
+                      extra_subdomains=[f"{sid}-dav"], extra_backends=[f"cell-{sid}-dav:{dav}"])
+
+    unknown = await ask_router(bus, sid, "apply", fields, service_ip="127.0.0.1")
+    assert not unknown.ok
+    assert f"container 'cell-{sid}-dav' is not known yet" in unknown.reason
+    assert ours(await cell.route_ids(), sid) == []
+
+    applied = await ask_router(bus, sid, "apply", fields, service_ip="127.0.0.1",
+                               addresses={f"cell-{sid}": "127.0.0.1",
+                                          f"cell-{sid}-dav": sidecar_ip})
+    assert applied.ok, applied.reason
+    async with cell.caddy.raw_client() as client:
+        main = (await client.get(f"/id/pic-store.{sid}.0")).json()
+        sidecar = (await client.get(f"/id/pic-store.{sid}.1")).json()
+    assert main["handle"][0]["upstreams"] == [{"dial": f"127.0.0.1:{web}"}]
+    assert sidecar["handle"][0]["upstreams"] == [{"dial": f"{sidecar_ip}:{dav}"}]
+    assert (await cell.through_caddy(f"{sid}-dav.{ZONE}")).text == f"I am {sid}-dav"
+    assert (await cell.through_caddy(f"{sid}.{ZONE}")).text == f"I am {sid}-web"
+
+
 async def test_withdraw_removes_routes_and_records_and_is_idempotent(
         cell: Cell, bus: Bus, registry_host: str) -> None:
     sid = service_id()

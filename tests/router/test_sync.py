@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 def record(sid: str, port: int, state: ServiceState = ServiceState.installed,
            **manifest: Any) -> ServiceRecord:
-    fields = {"has_subdomain": True, "subdomain": sid, "backend": f"cell-{sid}:{port}",
-              **manifest}
+    fields = {"container_name": f"cell-{sid}", "has_subdomain": True, "subdomain": sid,
+              "backend": f"cell-{sid}:{port}", **manifest}
     return ServiceRecord(service_id=sid, state=state, manifest=fields, service_ip="127.0.0.1")
 
 

@@ -37,7 +37,7 @@ async def test_a_private_domain_is_served_over_https_by_our_internal_ca(
         await admin.ensure_server()
         backend = await backends("notes")
         service = routes_for("notes", "notes", f"cell-notes:{backend}", [], [], "cell.test",
-                             "ip", "127.0.0.1")
+                             "ip", "127.0.0.1", container_name="cell-notes")
         for route in desired_routes([service]).values():
             await admin.add_route(route)
 
