@@ -6,26 +6,43 @@ from __future__ import annotations
 from typing import Any
 
 from shared.compose.const import CELL_NETWORK
+from shared.compose.keys import OWNER_LABEL
 from shared.manifest import Manifest, normalise_absolute
 
 
 def attach(
-    document: dict[str, Any], manifest: Manifest, env: dict[str, str], service_ip: str | None
+    document: dict[str, Any],
+    manifest: Manifest,
+    env: dict[str, str],
+    service_ip: str | None,
+    network: str = CELL_NETWORK,
 ) -> None:
-    """Join the cell network, and give the main container its image, env and volumes."""
+    """Join the cell network, mark every container as the service's, and give the main
+    container its image, env and volumes."""
     for service in document["services"].values():
         main = service.get("container_name") == manifest.container_name
         networks = service.get("networks")
         if isinstance(networks, list):
             networks = {str(name): {} for name in networks}
         networks = dict(networks) if isinstance(networks, dict) else {}
-        networks[CELL_NETWORK] = {"ipv4_address": service_ip} if main and service_ip else {}
+        # The template names the cell network by its default name; the cell may use another.
+        endpoint = networks.pop(CELL_NETWORK, None)
+        endpoint = dict(endpoint) if isinstance(endpoint, dict) else {}
+        if main and service_ip:
+            endpoint["ipv4_address"] = service_ip
+        networks[network] = endpoint
         service["networks"] = networks
+        labels = service.get("labels")
+        if isinstance(labels, list):
+            labels = dict(str(item).partition("=")[::2] for item in labels)
+        service["labels"] = {**(labels if isinstance(labels, dict) else {}),
+                             OWNER_LABEL: manifest.id}
         if main:
             service["image"] = manifest.image
             _merge_env(service, env)
             _merge_volumes(service, manifest)
-    document["networks"] = {**(document.get("networks") or {}), CELL_NETWORK: {"external": True}}
+    declared = {k: v for k, v in (document.get("networks") or {}).items() if k != CELL_NETWORK}
+    document["networks"] = {**declared, network: {"external": True}}
     if manifest.volumes:
         declared = document.get("volumes") or {}
         document["volumes"] = {

@@ -1,148 +1,300 @@
-"""What a store's compose template may not do: escape the container (privileged, host
-namespaces, devices, dangerous capabilities), read the host (bind mounts outside the
-service's data folder, env files), or act as another container."""
+"""One closed policy over the canonical Compose model of a rendered file.
+
+`validate`, `review`, `render` and the installer all call `canonical_issues` on what
+`docker compose config` made of the file, so what passes review installs and what the
+installer refuses review refuses. Every key is allowed (keys.py) or refused with a reason;
+values that could reach the host are checked: binds stay in the service's own data folder,
+only the cell network with the allocated IP, names and DNS aliases are the service's own,
+every image is in the store registry, capabilities stay within Docker's default set.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.compose.const import (
-    CELL_NETWORK,
-    DANGEROUS_CAPABILITIES,
-    FORBIDDEN_SERVICE_KEYS,
-    SHARED_NAMESPACE_KEYS,
-)
+from shared.compose import keys
 from shared.manifest import Issue, Manifest, json_path, normalise_absolute
 from shared.manifest.image import parse_image_ref
-from shared.manifest.issues import show
+from shared.manifest.issues import PathPart, show
 from shared.manifest.paths import is_below
 
 
-def policy_issues(
-    document: dict[str, Any], manifest: Manifest, data_dir: str, registry: str
-) -> list[Issue]:
-    issues: list[Issue] = []
-    own_dir = normalise_absolute(f"{data_dir}/{manifest.id}")
+@dataclass(frozen=True)
+class Scope:
+    """What a service's containers may reach."""
+
+    manifest: Manifest
+    own_dir: str  # ${PIC_DATA_DIR}/<id>: the only host folder binds may use
+    network: str
+    service_ip: str | None
+    registry: str
+    main_service: str | None = None  # the service key whose container is container_name
+
+    def own_name(self, name: str) -> bool:
+        """The service id, its container_name, or either with a `-<suffix>`."""
+        return any(name == base or name.startswith(base + "-")
+                   for base in (self.manifest.id, self.manifest.container_name))
+
+
+Found = Iterator[tuple[tuple[PathPart, ...], str]]
+
+
+def raw_issues(document: dict[str, Any], network: str) -> list[Issue]:
+    """What is refused on the rendered tree, before Compose sees it: keys that make Compose
+    read other host files while it builds the canonical form, every refused key (so it
+    never reaches Docker, with its own reason), and variables Compose would copy from the
+    host's environment."""
+    issues = [Issue(json_path(key), f"{key} is not allowed: {keys.REFUSED_TOP_LEVEL_KEYS[key]}")
+              for key in keys.REFUSED_TOP_LEVEL_KEYS if key in document]
     for name, service in document["services"].items():
-        issues.extend(_service_issues(str(name), service, manifest, own_dir, registry))
-    if "include" in document:
-        issues.append(
-            Issue(
-                json_path("include"), "include is not allowed: it reads other files from the host"
-            )
-        )
-    for section in ("secrets", "configs"):
-        entries = document.get(section)
-        for key, entry in entries.items() if isinstance(entries, dict) else []:
-            if isinstance(entry, dict) and ("file" in entry or "environment" in entry):
-                issues.append(
-                    Issue(
-                        json_path(section, str(key)),
-                        "file and environment sources read the host: use ${PIC_SECRET_<NAME>}",
-                    )
-                )
+        for key in service:
+            if key in keys.REFUSED_SERVICE_KEYS:
+                issues.append(Issue(json_path("services", str(name), str(key)),
+                                    f"{key} is not allowed: {keys.REFUSED_SERVICE_KEYS[key]}"))
+        issues += _from_host(service.get("environment"), ("services", str(name), "environment"))
     networks = document.get("networks")
-    for key, entry in networks.items() if isinstance(networks, dict) else []:
-        if key != CELL_NETWORK and isinstance(entry, dict) and entry.get("external"):
-            issues.append(
-                Issue(
-                    json_path("networks", str(key)),
-                    "external networks are not allowed: only the cell network is shared",
-                )
-            )
+    for name in networks if isinstance(networks, dict) else []:
+        if name != network:  # Compose drops unused ones from its form: judge them here
+            issues.append(Issue(json_path("networks", str(name)),
+                                f"only the cell network {network} may be used"))
     return issues
-
-
-def _service_issues(
-    name: str, service: dict[str, Any], manifest: Manifest, own_dir: str, registry: str
-) -> Iterator[Issue]:
-    def at(*parts: str | int) -> str:
-        return json_path("services", name, *parts)
-
-    for key, why in FORBIDDEN_SERVICE_KEYS.items():
-        if key in service:
-            yield Issue(at(key), f"{key} is not allowed: {why}")
-    if service.get("privileged") not in (None, False):
-        yield Issue(at("privileged"), "privileged containers are not allowed")
-    for key in SHARED_NAMESPACE_KEYS:
-        value = service.get(key)
-        if isinstance(value, str) and (value == "host" or value.startswith("container:")):
-            yield Issue(
-                at(key),
-                f"{key}: {show(value)} would share the namespace of the host or another container",
-            )
-    caps = service.get("cap_add")
-    for index, cap in enumerate(caps if isinstance(caps, list) else []):
-        if isinstance(cap, str) and cap.upper().removeprefix("CAP_") in DANGEROUS_CAPABILITIES:
-            yield Issue(at("cap_add", index), f"the capability {show(cap)} is not allowed")
-    options = service.get("security_opt")
-    for index, option in enumerate(options if isinstance(options, list) else []):
-        if isinstance(option, str) and ("unconfined" in option or "disable" in option):
-            yield Issue(at("security_opt", index), f"{show(option)} would turn a protection off")
-    container = service.get("container_name")
-    own = manifest.container_name
-    if container is not None and (
-        not isinstance(container, str) or (container != own and not container.startswith(own + "-"))
-    ):
-        yield Issue(
-            at("container_name"),
-            f"container names must be {own} or start with {own}- (got {show(container)})",
-        )
-    image = service.get("image")
-    if container != own and isinstance(image, str):
-        try:
-            parse_image_ref(image, registry)
-        except ValueError as exc:
-            yield Issue(at("image"), f"image {show(image)} {exc}")
-    yield from _environment_issues(service.get("environment"), at)
-    volumes = service.get("volumes")
-    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
-        problem = _bind_problem(volume, own_dir)
-        if problem:
-            yield Issue(at("volumes", index), problem)
 
 
 _FROM_HOST = "has no value: Compose would copy it from the host's environment"
 
 
-def _environment_issues(environment: object, at: Any) -> Iterator[Issue]:
+def _from_host(environment: object, at: tuple[PathPart, ...]) -> list[Issue]:
     if isinstance(environment, dict):
-        for key, value in environment.items():
+        return [Issue(json_path(*at, str(key)), f"{show(str(key))} {_FROM_HOST}")
+                for key, value in environment.items() if value is None]
+    if isinstance(environment, list):
+        return [Issue(json_path(*at, index), f"{show(entry)} {_FROM_HOST}")
+                for index, entry in enumerate(environment)
+                if isinstance(entry, str) and "=" not in entry]
+    return []
+
+
+def canonical_issues(canonical: dict[str, Any], scope: Scope) -> list[Issue]:
+    """Every reason the canonical form may not run on the cell (empty when it may)."""
+    found: list[tuple[tuple[PathPart, ...], str]] = []
+    services = canonical.get("services") or {}
+    own = scope.manifest.container_name
+    main = [k for k, v in services.items() if v.get("container_name") == own]
+    scope = replace(scope, main_service=main[0] if main else None)
+    for key, value in canonical.items():
+        found.extend(((key, *path), message) for path, message in _top(key, value, scope))
+    return [Issue(json_path(*path), message) for path, message in found]
+
+
+def _top(key: str, value: Any, scope: Scope) -> Found:
+    if key.startswith("x-"):
+        return
+    if key in keys.REFUSED_TOP_LEVEL_KEYS:
+        yield (), f"{key} is not allowed: {keys.REFUSED_TOP_LEVEL_KEYS[key]}"
+    elif key not in keys.TOP_LEVEL_KEYS:
+        yield (), f"the top-level key {show(key)} is not allowed"
+    elif key == "name" and value != scope.manifest.id:
+        yield (), f"the project name must be the service id {scope.manifest.id}"
+    elif key == "services":
+        yield from _services(value, scope)
+    elif key == "networks":
+        yield from _networks(value, scope)
+    elif key == "volumes":
+        yield from _volumes(value, scope)
+
+
+def _services(services: dict[str, Any], scope: Scope) -> Found:
+    names = {}
+    for name, service in services.items():
+        if not scope.own_name(name):
+            yield (name,), (f"the service name {show(name)} would be a DNS name on the cell "
+                            f"network: use {scope.manifest.id} or {scope.manifest.id}-<name>")
+        for key, value in service.items():
             if value is None:
-                yield Issue(
-                    at("environment", str(key)),
-                    f"{show(str(key))} {_FROM_HOST}",
-                )
-    elif isinstance(environment, list):
-        for index, entry in enumerate(environment):
-            if isinstance(entry, str) and "=" not in entry:
-                yield Issue(
-                    at("environment", index),
-                    f"{show(entry)} {_FROM_HOST}",
-                )
+                continue  # Compose writes absent entrypoint and command as null
+            yield from (((name, key, *path), message)
+                        for path, message in _service_key(key, value, scope, name))
+        names[name] = service.get("container_name") or f"{scope.manifest.id}-{name}-1"
+    yield from _containers(names, scope)
 
 
-def _bind_problem(volume: object, own_dir: str) -> str | None:
-    """Bind mounts may only reach the service's own data folder ${PIC_DATA_DIR}/<id>."""
-    if isinstance(volume, str):
-        source = volume.split(":", 1)[0] if ":" in volume else ""
-        is_bind = source.startswith(("/", ".", "~"))
-    elif isinstance(volume, dict):
-        source = str(volume.get("source", ""))
-        is_bind = volume.get("type") == "bind" or source.startswith(("/", ".", "~"))
+def _containers(names: dict[str, str], scope: Scope) -> Found:
+    """The manifest's containers are in the template: the main one once, backends, backups."""
+    m = scope.manifest
+    count = list(names.values()).count(m.container_name)
+    if count != 1:
+        yield (), f"exactly one service must have container_name: {m.container_name} " \
+                  f"(found {count})"
+    needed = {route.container: f"backend {route.container}:{route.port}" for route in m.routes}
+    for volume in m.backup.volumes if m.backup else []:
+        needed.setdefault(volume.container, f"backup volume {volume.name}")
+    for container, user in needed.items():
+        if container not in names.values():
+            yield (), (f"{user} names the container {container}, which no service of the "
+                       "template has as container_name")
+
+
+def _service_key(key: str, value: Any, scope: Scope, service: str) -> Found:
+    if key in keys.PLAIN_SERVICE_KEYS:
+        return
+    if key in keys.REFUSED_SERVICE_KEYS:
+        yield (), f"{key} is not allowed: {keys.REFUSED_SERVICE_KEYS[key]}"
+    elif key in keys.CHECKED_SERVICE_KEYS:
+        yield from _CHECKS[key](value, scope, service)
     else:
-        return None
-    if not is_bind:
-        return None
-    if not source.startswith("/"):
-        return (
-            f"the bind mount {show(source)} must be an absolute path inside ${{PIC_DATA_DIR}}/<id>"
-        )
-    path = normalise_absolute(source)
-    if path != own_dir and not is_below(path, own_dir):
-        return (
-            f"the bind mount {show(source)} is outside this service's data folder "
-            f"(${{PIC_DATA_DIR}}/{own_dir.rsplit('/', 1)[-1]} = {own_dir}): use a named volume"
-        )
-    return None
+        yield (), f"{key} is not a Compose key that store services may use"
+
+
+def _image(value: Any, scope: Scope, service: str) -> Found:
+    try:
+        parse_image_ref(str(value), scope.registry)
+    except ValueError as exc:
+        yield (), f"image {show(value)} {exc}"
+
+
+def _container_name(value: Any, scope: Scope, service: str) -> Found:
+    own = scope.manifest.container_name
+    if value != own and not str(value).startswith(own + "-"):
+        yield (), f"container names must be {own} or start with {own}- (got {show(value)})"
+
+
+def _networks(value: Any, scope: Scope, service: str | None = None) -> Found:
+    for name, entry in (value or {}).items():
+        if service is None:  # the top-level section
+            if name == scope.network and (entry or {}).get("external") is True:
+                continue
+            if name == "default" and not (entry or {}).get("external"):
+                continue  # Compose lists its default network; no service may join it (below)
+            yield (name,), f"only the cell network {scope.network} may be used"
+            continue
+        if name != scope.network:
+            yield (name,), f"services join the cell network {scope.network} only"
+            continue
+        yield from (((name, *p), m) for p, m in _cell_endpoint(entry or {}, scope, service))
+
+
+def _cell_endpoint(entry: dict[str, Any], scope: Scope, service: str) -> Found:
+    for key in entry:
+        if key not in keys.NETWORK_ENTRY_KEYS:
+            yield (key,), f"{key} is not allowed on the cell network"
+    address = entry.get("ipv4_address")
+    if address is not None and (service != scope.main_service or address != scope.service_ip):
+        yield ("ipv4_address",), ("addresses on the cell network are allocated by the cell: "
+                                  "${SERVICE_IP} for the main container only")
+    for index, alias in enumerate(entry.get("aliases") or []):
+        if not scope.own_name(str(alias)):
+            yield ("aliases", index), (f"the alias {show(alias)} is not one of this service's "
+                                       f"names ({scope.manifest.id}[-<name>], "
+                                       f"{scope.manifest.container_name}[-<name>])")
+
+
+def _volumes(value: Any, scope: Scope, service: str | None = None) -> Found:
+    if service is not None:
+        for index, mount in enumerate(value):
+            yield from (((index, *p), m) for p, m in _mount(mount, scope))
+        return
+    for name, entry in (value or {}).items():
+        entry = entry or {}
+        for key in entry:
+            if key not in keys.TOP_VOLUME_KEYS:
+                yield (name, key), (f"{key} is not allowed: named volumes use the local driver "
+                                    "with no options, in the service's own project")
+        if entry.get("name", f"{scope.manifest.id}_{name}") != f"{scope.manifest.id}_{name}":
+            yield (name, "name"), "a volume may not take another name: it could be another " \
+                                  "service's data"
+
+
+def _mount(mount: dict[str, Any], scope: Scope) -> Found:
+    kind = mount.get("type")
+    if kind not in keys.VOLUME_TYPES:
+        yield ("type",), f"{kind} mounts are not allowed (volume, bind or tmpfs)"
+        return
+    if kind != "bind":
+        return
+    source = normalise_absolute(_literal(mount.get("source", "")))
+    if source != scope.own_dir and not is_below(source, scope.own_dir):
+        yield ("source",), (f"the bind mount {show(_literal(mount.get('source', '')))} is "
+                            f"outside this service's data folder ${{PIC_DATA_DIR}}/"
+                            f"{scope.manifest.id} = {scope.own_dir}: use a named volume")
+    propagation = (mount.get("bind") or {}).get("propagation")
+    if propagation is not None and propagation not in keys.BIND_PROPAGATION:
+        yield ("bind", "propagation"), "mount propagation would share mounts with the host"
+
+
+def _capabilities(value: Any, scope: Scope, service: str) -> Found:
+    for index, cap in enumerate(value):
+        name = str(cap).upper().removeprefix("CAP_")
+        if name not in keys.DOCKER_DEFAULT_CAPABILITIES:
+            yield (index,), (f"the capability {show(cap)} is not allowed: cap_add may only give "
+                             "back one of Docker's default capabilities")
+
+
+def _cap_drop(value: Any, scope: Scope, service: str) -> Found:
+    return iter(())
+
+
+def _security_opt(value: Any, scope: Scope, service: str) -> Found:
+    for index, option in enumerate(value):
+        if option not in keys.SECURITY_OPTIONS:
+            yield (index,), f"{show(option)} is not allowed (only no-new-privileges)"
+
+
+def _labels(value: Any, scope: Scope, service: str) -> Found:
+    for label, text in value.items():
+        if label == keys.OWNER_LABEL and text == scope.manifest.id:
+            continue  # attach() marks every container as the service's own
+        if str(label).startswith(keys.RESERVED_LABEL_PREFIXES):
+            yield (label,), "labels under com.docker.compose. and ngo.pic.store. belong to the cell"
+
+
+def _logging(value: Any, scope: Scope, service: str) -> Found:
+    driver = value.get("driver")
+    if driver is not None and driver not in keys.LOG_DRIVERS:
+        yield ("driver",), f"the log driver {show(driver)} is not allowed " \
+                           f"({', '.join(sorted(keys.LOG_DRIVERS))})"
+    for option in value.get("options") or {}:
+        if option not in keys.LOG_OPTIONS:
+            yield ("options", option), f"the log option {show(option)} is not allowed"
+    for key in value:
+        if key not in ("driver", "options"):
+            yield (key,), f"{key} is not allowed in logging"
+
+
+def _sysctls(value: Any, scope: Scope, service: str) -> Found:
+    for name in value:
+        if not str(name).startswith(keys.SYSCTL_PREFIXES):
+            yield (name,), "only network sysctls (net.*) are allowed: others reach the host"
+
+
+def _deploy(value: Any, scope: Scope, service: str) -> Found:
+    for key, entry in value.items():
+        if entry in (None, {}, []):
+            continue  # Compose writes empty sections of its own
+        if key not in keys.DEPLOY_KEYS:
+            yield (key,), f"deploy.{key} is not allowed (only resources and restart_policy)"
+        elif key == "resources":
+            for kind, limits in (entry or {}).items():
+                for name in limits or {}:
+                    if kind not in ("limits", "reservations") or name not in keys.RESOURCE_KEYS:
+                        yield (key, kind, name), f"deploy.resources.{kind}.{name} is not allowed"
+
+
+def _oom_score_adj(value: Any, scope: Scope, service: str) -> Found:
+    if int(value) < 0:
+        yield (), "a negative oom_score_adj would let the host kill its own processes first"
+
+
+def _literal(value: object) -> str:
+    """A canonical string as the container sees it (Compose writes a literal `$` as `$$`)."""
+    return str(value).replace("$$", "$")
+
+
+_CHECKS: dict[str, Callable[[Any, Scope, str], Found]] = {
+    "image": _image, "container_name": _container_name, "networks": _networks,
+    "volumes": _volumes, "cap_add": _capabilities, "cap_drop": _cap_drop,
+    "security_opt": _security_opt, "labels": _labels, "logging": _logging,
+    "sysctls": _sysctls, "deploy": _deploy, "oom_score_adj": _oom_score_adj,
+}
+assert set(_CHECKS) == keys.CHECKED_SERVICE_KEYS

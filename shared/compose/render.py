@@ -11,9 +11,10 @@ import yaml
 from shared.compose.attach import attach
 from shared.compose.const import SERVICE_IP_FIRST, TEMPLATE_FILE
 from shared.compose.context import RenderContext, RenderedRule, RenderResult
-from shared.compose.policy import policy_issues
+from shared.compose.policy import Scope, canonical_issues, raw_issues
 from shared.compose.template import escape_values, fill_in, load_template, read_template
 from shared.compose.variables import Resolver, VariableProblem, as_text, substitute
+from shared.docker.compose import ComposeRejected, canonical_config
 from shared.errors import RenderError
 from shared.manifest import (
     ConfigValue,
@@ -35,15 +36,17 @@ _SAMPLE = RenderContext(
 def render_compose(template_text: str, manifest: Manifest, context: RenderContext) -> RenderResult:
     """The Compose file for one service; RenderError lists every problem (never a secret)."""
     resolver = _resolver(manifest, context, _checked_config(manifest, context))
-    document, issues = _render(template_text, manifest, resolver, context)
-    if document is None or issues:
+    rendered, issues = _render(template_text, manifest, resolver, context)
+    if rendered is None or issues:
         raise _error("the compose template cannot be rendered", issues, resolver)
-    text = f"# Rendered by pic-store for {manifest.id} {manifest.version}. Do not edit.\n"
-    # ASCII output: PyYAML writes some Unicode line breaks (U+0085, U+2028) raw when allowed,
-    # and they would read back as line breaks, changing the value.
-    text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=False)
+    document, text, canonical = rendered
     return RenderResult(
-        document, text, dict(resolver.secrets), tuple(resolver.new_secrets), dict(resolver.config)
+        document,
+        text,
+        canonical,
+        dict(resolver.secrets),
+        tuple(resolver.new_secrets),
+        dict(resolver.config),
     )
 
 
@@ -141,9 +144,18 @@ def _resolver(
     )
 
 
+Rendered = tuple[dict[str, Any], str, dict[str, Any]]
+
+
 def _render(
     text: str, manifest: Manifest, resolver: Resolver, context: RenderContext
-) -> tuple[dict[str, Any] | None, list[Issue]]:
+) -> tuple[Rendered | None, list[Issue]]:
+    """(document, its YAML text, its canonical form) or every issue found.
+
+    Variables are filled in on the parsed tree; keys that make Compose read the host are
+    refused before Compose sees anything; then the canonical form Compose gives of the
+    file is judged by the one policy.
+    """
     tree, issues = load_template(text)
     if issues:
         return None, issues
@@ -154,15 +166,33 @@ def _render(
     if structure:
         return None, issues + structure
     assert isinstance(filled, dict)
-    issues += policy_issues(filled, manifest, context.data_dir, context.options.allowed_registry)
-    issues += _container_issues(filled, manifest)
+    issues += raw_issues(filled, context.network)
     env, env_issues = _manifest_env(manifest, resolver)
     if issues or env_issues:
         return None, issues + env_issues
-    attach(filled, manifest, env, context.service_ip)
+    attach(filled, manifest, env, context.service_ip, context.network)
     escaped = escape_values(filled)
     assert isinstance(escaped, dict)
-    return escaped, []
+    yaml_text = f"# Rendered by pic-store for {manifest.id} {manifest.version}. Do not edit.\n"
+    # ASCII output: PyYAML writes some Unicode line breaks (U+0085, U+2028) raw when allowed,
+    # and they would read back as line breaks, changing the value.
+    yaml_text += yaml.safe_dump(
+        escaped, sort_keys=False, default_flow_style=False, allow_unicode=False
+    )
+    own_dir = context.own_dir(manifest.id)
+    try:
+        canonical = canonical_config(yaml_text, manifest.id, own_dir)
+    except ComposeRejected as exc:
+        where = json_path(*exc.path.split(".")) if exc.path else "$"
+        return None, [Issue(where, f"Docker Compose refuses the file: {exc.message}")]
+    scope = Scope(
+        manifest, own_dir, context.network, context.service_ip,
+        context.options.allowed_registry,
+    )
+    issues = canonical_issues(canonical, scope)
+    if issues:
+        return None, issues
+    return (escaped, yaml_text, canonical), []
 
 
 def _structure_issues(document: object) -> list[Issue]:
@@ -187,35 +217,6 @@ def _structure_issues(document: object) -> list[Issue]:
     for key in ("volumes", "networks", "secrets", "configs"):
         if document.get(key) is not None and not isinstance(document[key], dict):
             issues.append(Issue(json_path(key), f"{key} must be a mapping"))
-    return issues
-
-
-def _container_issues(document: dict[str, Any], manifest: Manifest) -> list[Issue]:
-    names = [service.get("container_name") for service in document["services"].values()]
-    issues = []
-    if names.count(manifest.container_name) != 1:
-        count = names.count(manifest.container_name)
-        issues.append(
-            Issue(
-                json_path("services"),
-                f"exactly one service must have container_name: {manifest.container_name} "
-                f"(found {count})",
-            )
-        )
-    needed = {
-        route.container: f"backend {route.container}:{route.port}" for route in manifest.routes
-    }
-    for volume in manifest.backup.volumes if manifest.backup else []:
-        needed.setdefault(volume.container, f"backup volume {volume.name}")
-    for container, user in needed.items():
-        if container not in names:
-            issues.append(
-                Issue(
-                    json_path("services"),
-                    f"{user} names the container {container}, "
-                    "which no service of the template has as container_name",
-                )
-            )
     return issues
 
 

@@ -11,6 +11,7 @@ from shared.compose.const import MAX_DEPTH, MAX_NODES, MAX_TEMPLATE_BYTES
 from shared.compose.variables import Resolver, VariableProblem, as_text, substitute
 from shared.manifest import ConfigValue, Issue, json_path
 from shared.manifest.issues import PathPart, show
+from shared.manifest.variables import TemplateSyntaxError, Variable, parse_template
 
 
 class _Loader(yaml.SafeLoader):
@@ -70,6 +71,9 @@ class Walker:
             out: dict[object, object] = {}
             for key, value in node.items():
                 where = (*path, str(key))
+                if isinstance(key, str) and _names_a_setting(key):
+                    self.issues.append(Issue(json_path(*where), _SETTING_IN_KEY))
+                    continue
                 new_key = as_text(self.scalar(key, where)) if isinstance(key, str) else key
                 if new_key in out:
                     self.issues.append(
@@ -92,6 +96,23 @@ class Walker:
         except VariableProblem as exc:
             self.issues.append(Issue(json_path(*path), str(exc)))
             return text
+
+
+_SETTING_IN_KEY = (
+    "a key may not use a setting or a secret: a value the admin enters must never become a "
+    "Compose key"
+)
+
+
+def _names_a_setting(key: str) -> bool:
+    try:
+        pieces = parse_template(key)
+    except TemplateSyntaxError:
+        return False  # scalar() reports the syntax error
+    return any(
+        isinstance(piece, Variable) and (piece.config_key or piece.secret_name)
+        for piece in pieces
+    )
 
 
 def fill_in(tree: object, resolver: Resolver) -> tuple[object, list[Issue]]:

@@ -30,7 +30,7 @@ def context(**changes: Any) -> RenderContext:
     return RenderContext(**values)
 
 
-def one_service(body: str, name: str = "app") -> str:
+def one_service(body: str, name: str = "notes") -> str:
     """A template whose only service is the main container of the plain manifest."""
     indented = "".join(f"    {line}\n" for line in body.strip("\n").splitlines())
     head = f"services:\n  {name}:\n    image: git.pic.ngo/roof/x:1\n"

@@ -5,7 +5,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.compose import render_compose
+from shared.compose import check_template, render_compose
 from tests.compose.helpers import compose_value, context, one_service, plain_manifest
 
 pytestmark = pytest.mark.unit
@@ -21,7 +21,7 @@ TEMPLATE = one_service(
     "  INSIDE: 'before ${PIC_CFG_TITLE} after'\n"
     "command: [serve, '--title=${PIC_CFG_TITLE}']\n"
     "labels:\n"
-    "  ${PIC_CFG_TITLE}: key\n"
+    "  title: ${PIC_CFG_TITLE}\n"
 )
 
 PAYLOADS = [
@@ -58,14 +58,18 @@ def test_admin_values_are_data_never_structure(value):
     result = render(value)
     doc = result.document
     assert set(doc) == {"name", "services", "networks"}
-    assert set(doc["services"]) == {"app"}
-    service = doc["services"]["app"]
+    assert set(doc["services"]) == {"notes"}
+    service = doc["services"]["notes"]
     assert set(service["environment"]) == {"WHOLE", "INSIDE", "FROM_MANIFEST"}
     assert compose_value(service["environment"]["WHOLE"]) == value
     assert compose_value(service["environment"]["INSIDE"]) == f"before {value} after"
     assert compose_value(service["environment"]["FROM_MANIFEST"]) == value
     assert [compose_value(c) for c in service["command"]] == ["serve", f"--title={value}"]
-    assert service["labels"] == {value: "key"}
+    assert compose_value(service["labels"]["title"]) == value
+    # What Compose itself reads from the written file is the admin's text, unchanged.
+    canonical = result.canonical["services"]["notes"]
+    assert compose_value(canonical["environment"]["WHOLE"]) == value
+    assert [compose_value(c) for c in canonical["command"]] == ["serve", f"--title={value}"]
     assert result.new_secrets == ()  # ${PIC_SECRET_STOLEN} was never read as a variable
     assert yaml.safe_load(result.yaml_text) == doc
 
@@ -76,5 +80,19 @@ def test_any_admin_text_round_trips_as_one_value(value):
     result = render(value)
     doc = yaml.safe_load(result.yaml_text)
     assert doc == result.document
-    assert set(doc["services"]) == {"app"}
-    assert compose_value(doc["services"]["app"]["environment"]["WHOLE"]) == value
+    assert set(doc["services"]) == {"notes"}
+    assert compose_value(doc["services"]["notes"]["environment"]["WHOLE"]) == value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "labels:\n  ${PIC_CFG_TITLE}: key",
+        "environment:\n  ${PIC_CFG_TITLE}: x",
+        "x-${PIC_SECRET_KEY}: 1",
+    ],
+)
+def test_a_setting_or_secret_can_never_become_a_key(body):
+    issues = check_template(one_service(body), MANIFEST)
+    assert issues, "a key made from a setting was accepted"
+    assert all("may not use a setting or a secret" in i.message for i in issues)

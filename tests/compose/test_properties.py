@@ -19,7 +19,7 @@ FRAGMENTS = st.sampled_from(
         "services:",
         "\n",
         "  ",
-        "app:",
+        "notes:",
         "image: x",
         "container_name: cell-notes",
         "- ",
@@ -59,7 +59,7 @@ trees = st.recursive(
         | st.dictionaries(
             st.text(max_size=8)
             | st.sampled_from(
-                ["services", "image", "container_name", "volumes", "networks", "environment", "app"]
+                ["services", "image", "container_name", "volumes", "networks", "environment", "notes"]
             ),
             c,
             max_size=4,
@@ -91,12 +91,12 @@ def test_fragment_soup(text):
 @given(trees)
 def test_arbitrary_yaml_trees(tree):
     attempt(yaml.safe_dump(tree))
-    attempt(yaml.safe_dump({"services": {"app": tree}}))
+    attempt(yaml.safe_dump({"services": {"notes": tree}}))
     attempt(
         yaml.safe_dump(
             {
                 "services": {
-                    "app": {
+                    "notes": {
                         "image": "git.pic.ngo/roof/x:1",
                         "container_name": "cell-notes",
                         "labels": tree,

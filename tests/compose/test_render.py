@@ -36,21 +36,27 @@ def test_without_a_service_ip_the_container_joins_without_an_address():
     result = render_compose(
         one_service("restart: always"), plain_manifest(), context(service_ip=None)
     )
-    assert result.document["services"]["app"]["networks"] == {CELL_NETWORK: {}}
+    assert result.document["services"]["notes"]["networks"] == {CELL_NETWORK: {}}
 
 
 def test_sidecars_join_the_cell_network_without_the_main_address():
+    template = one_service("") + "  notes-db:\n    image: git.pic.ngo/roof/db:1\n"
+    result = render_compose(template, plain_manifest(), context())
+    doc = result.document
+    assert doc["services"]["notes"]["networks"] == {CELL_NETWORK: {"ipv4_address": IP}}
+    assert doc["services"]["notes-db"]["networks"] == {CELL_NETWORK: {}}
+    assert doc["networks"] == {CELL_NETWORK: {"external": True}}
+    assert result.canonical["services"]["notes-db"]["networks"] == {CELL_NETWORK: {}}
+
+
+def test_a_private_network_is_refused_for_every_service():
     template = one_service("networks: [internal]") + (
-        "  db:\n    image: git.pic.ngo/roof/db:1\n    networks: [internal]\n"
+        "  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks: [internal]\n"
         "networks:\n  internal: {}\n"
     )
-    doc = render_compose(template, plain_manifest(), context()).document
-    assert doc["services"]["app"]["networks"] == {
-        "internal": {},
-        CELL_NETWORK: {"ipv4_address": IP},
-    }
-    assert doc["services"]["db"]["networks"] == {"internal": {}, CELL_NETWORK: {}}
-    assert doc["networks"] == {"internal": {}, CELL_NETWORK: {"external": True}}
+    with pytest.raises(RenderError) as caught:
+        render_compose(template, plain_manifest(), context())
+    assert "$.networks.internal: only the cell network" in caught.value.message
 
 
 def test_manifest_env_merges_into_the_main_service_and_wins():
@@ -58,7 +64,7 @@ def test_manifest_env_merges_into_the_main_service_and_wins():
         env=[{"key": "A", "value": "from-manifest"}, {"key": "C", "value": "${PIC_DOMAIN}"}]
     )
     template = one_service("environment:\n  - A=from-template\n  - B=kept")
-    env = render_compose(template, manifest, context()).document["services"]["app"]["environment"]
+    env = render_compose(template, manifest, context()).document["services"]["notes"]["environment"]
     assert env == {"A": "from-manifest", "B": "kept", "C": "pic.example.org"}
 
 
@@ -69,7 +75,7 @@ def test_manifest_volumes_replace_a_template_mount_at_the_same_path():
         + "volumes:\n  old: {}\n  cache: {}\n"
     )
     doc = render_compose(template, manifest, context()).document
-    assert doc["services"]["app"]["volumes"] == ["cache:/cache", "data:/data"]
+    assert doc["services"]["notes"]["volumes"] == ["cache:/cache", "data:/data"]
     assert doc["volumes"] == {"old": {}, "cache": {}, "data": {}}
 
 

@@ -27,8 +27,8 @@ BOMB = "a: &a ['x','x','x','x','x','x','x','x','x']\n" + "".join(
         ("services: [a, b]\n", ["services mapping"]),
         ("services:\n  app: nginx\n", ["a service must be a mapping"]),
         (
-            "services:\n  app:\n    container_name: cell-notes\n",
-            ["needs an image", "$.services.app.image"],
+            "services:\n  notes:\n    container_name: cell-notes\n",
+            ["needs an image", "$.services.notes.image"],
         ),
         ("services:\n  app:\n    image: 5\n    container_name: cell-notes\n", ["needs an image"]),
         ("services:\n  a:\n    image: x\n    image: y\n", ["appears twice"]),
@@ -40,7 +40,7 @@ BOMB = "a: &a ['x','x','x','x','x','x','x','x','x']\n" + "".join(
         ("x: '" + "a" * 300_000 + "'\n", ["larger than"]),
         (one_service("") + "volumes: [a]\n", ["volumes must be a mapping"]),
         (
-            "services:\n  app:\n    image: git.pic.ngo/roof/x:1\n",
+            "services:\n  notes:\n    image: git.pic.ngo/roof/x:1\n",
             ["exactly one service must have container_name: cell-notes"],
         ),
     ],
@@ -62,7 +62,7 @@ def test_check_template_reports_issues_for_the_template_file():
     assert check_template(TEMPLATE, notes_manifest()) == []
     issues = check_template(one_service("labels:\n  x: ${PIC_NOPE}"), plain_manifest())
     assert [(i.file, i.path) for i in issues] == [
-        ("compose-template.yml", "$.services.app.labels.x")
+        ("compose-template.yml", "$.services.notes.labels.x")
     ]
 
 

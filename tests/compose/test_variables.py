@@ -20,7 +20,7 @@ MANIFEST = plain_manifest(has_admin_config=True, config_schema=CONFIG)
 def label(value, config=None, **ctx):
     template = one_service(f"labels:\n  x: {value}")
     result = render_compose(template, MANIFEST, context(config=config or {}, **ctx))
-    return result.document["services"]["app"]["labels"]["x"]
+    return result.document["services"]["notes"]["labels"]["x"]
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_dollar_dollar_is_a_literal_dollar_and_stays_escaped_for_compose():
 def test_unknown_or_broken_variables_are_errors_naming_the_place(scalar, words):
     with pytest.raises(RenderError) as caught:
         label(scalar)
-    assert "$.services.app.labels.x" in caught.value.message
+    assert "$.services.notes.labels.x" in caught.value.message
     for word in words:
         assert word in caught.value.message
 
@@ -88,13 +88,16 @@ def test_every_problem_is_listed_at_once():
     with pytest.raises(RenderError) as caught:
         render_compose(template, MANIFEST, context())
     for path in ("labels.a", "labels.b", "environment[0]"):
-        assert f"$.services.app.{path}" in caught.value.message
+        assert f"$.services.notes.{path}" in caught.value.message
 
 
 def test_variables_in_keys_are_filled_in_and_cannot_collide():
     template = one_service("labels:\n  ${PIC_SERVICE_ID}.role: web")
     doc = render_compose(template, MANIFEST, context()).document
-    assert doc["services"]["app"]["labels"] == {"notes.role": "web"}
+    assert doc["services"]["notes"]["labels"] == {
+        "notes.role": "web",
+        "ngo.pic.store.service": "notes",
+    }
     template = one_service("labels:\n  notes: a\n  ${PIC_SERVICE_ID}: b")
     with pytest.raises(RenderError, match="repeats another key"):
         render_compose(template, MANIFEST, context())
@@ -102,7 +105,7 @@ def test_variables_in_keys_are_filled_in_and_cannot_collide():
 
 def test_manifest_env_uses_the_same_substitution():
     manifest = plain_manifest(env=[{"key": "URL", "value": "https://${PIC_DOMAIN}/$$x"}])
-    env = render_compose(one_service(""), manifest, context()).document["services"]["app"][
+    env = render_compose(one_service(""), manifest, context()).document["services"]["notes"][
         "environment"
     ]
     assert compose_value(env["URL"]) == "https://pic.example.org/$x"
