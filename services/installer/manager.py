@@ -69,11 +69,11 @@ class InstallerManager:
             status, message, plan = outcome
             if ctx.warnings:
                 message = message + " (warnings: " + "; ".join(ctx.warnings) + ")"
-            await self.ops.finish(record, status, message)
+            await self.ops.finish(record, status, ctx.mask(message))
         except StepFailed as exc:
             await self._failed(ctx, record, exc.message, exc.error_key)
         except ManifestInvalidError as exc:
-            await self.ops.finish(record, OpStatus.failed, exc.message, exc.key)
+            await self.ops.finish(record, OpStatus.failed, ctx.mask(exc.message), exc.key)
         except PicStoreError as exc:
             await self._failed(ctx, record, exc.message, exc.key)
         except Exception as exc:
@@ -88,6 +88,7 @@ class InstallerManager:
                       key: str) -> None:
         # The service's state first: a crash between the two leaves the operation open,
         # and its recovery tells the state again.
+        reason = ctx.mask(reason)
         await bodies.after_failure(ctx, self.ops, record, reason)
         await self.ops.finish(record, OpStatus.failed, reason, key)
 
@@ -107,7 +108,8 @@ class InstallerManager:
                 steps = remove_steps(ctx)
 
             async def report(step: str, status: object, i: int, n: int, msg: str) -> None:
-                await self.ops.progress(record, step, status, i, n, msg)  # type: ignore[arg-type]
+                await self.ops.progress(record, step, status, i, n,  # type: ignore[arg-type]
+                                        ctx.mask(msg))
 
             done = [(entry.step, entry.data) for entry in record.journal]
             await compensate(steps, done, ctx, report)

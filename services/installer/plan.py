@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.installer.context import OpContext
 from services.installer.preflight import hosts_of
-from services.installer.runtime import changed, project_containers
+from services.installer.runtime import project_containers
 from services.installer.saga import Step
 from shared.events import Plan
 from shared.events.messages import OperationKind
@@ -12,8 +12,10 @@ from shared.events.messages import OperationKind
 
 async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[str]) -> Plan:
     m = ctx.manifest
-    current = {c.name: c for c in await project_containers(ctx.deps.engine, ctx.service_id)}
-    recreate = [s.name for s in ctx.specs if changed(s, current.get(s.name))]
+    assert ctx.project is not None
+    running = {c.name for c in await project_containers(ctx.deps.engine, ctx.service_id)
+               if c.running}
+    recreate = ctx.project.changed(ctx.previous_project, running)
     routes, dns = [], []
     hosts = hosts_of(m)
     if hosts:
@@ -28,10 +30,10 @@ async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[s
     if m.has_storage and m.backup is not None:
         backups = [f"{v.name}.tar.gz from {v.container}:{v.path}" for v in m.backup.volumes]
         backups += [f"config {p}" for p in m.backup.config_paths]
-    volumes = sorted({v for s in ctx.specs for v in s.volumes})
+    volumes = ctx.project.volumes
     return Plan(
         kind=ctx.kind, service_id=ctx.service_id, version=m.version,
-        containers=[s.name for s in ctx.specs], recreate=recreate,
+        containers=ctx.project.containers, recreate=recreate,
         service_ip=ctx.service_ip, volumes=volumes, routes=routes, dns_names=dns,
         firewall_rules=rules, egress=m.egress.default if m.has_egress and m.egress else None,
         accounts=bool(m.has_accounts), backups=backups,

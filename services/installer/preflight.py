@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.installer.containers import LABEL_PROJECT
 from services.installer.context import OpContext
+from services.installer.project import LABEL_PROJECT
 from shared.errors import OperationError
 from shared.events.messages import ServiceState
 
@@ -45,10 +45,11 @@ async def preflight(ctx: OpContext) -> list[str]:
         if other.manifest.get("container_name") == ctx.manifest.container_name:
             problems.append(f"container name {ctx.manifest.container_name} is already used "
                             f"by the installed service {other_id}")
-    for spec in ctx.specs:
-        info = await engine.inspect(spec.name)
+    problems += await _engine_features(ctx)
+    for name in ctx.containers:
+        info = await engine.inspect(name)
         if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id:
-            problems.append(f"a container named {spec.name} already exists and does not "
+            problems.append(f"a container named {name} already exists and does not "
                             "belong to this service")
     return problems
 
@@ -67,3 +68,21 @@ async def require_preflight(ctx: OpContext) -> None:
     problems = await preflight(ctx)
     if problems:
         raise PreflightError("pre-flight refused the operation: " + "; ".join(problems))
+
+
+# Compose refuses these keys on an older engine; say so before anything is touched.
+_NEEDS_API = {("healthcheck", "start_interval"): ((1, 44), "Docker Engine 25")}
+
+
+async def _engine_features(ctx: OpContext) -> list[str]:
+    if ctx.project is None:
+        return []
+    api = await ctx.deps.engine.api_version()
+    problems = []
+    for service, body in ctx.project.services.items():
+        for (section, key), (needed, engine) in _NEEDS_API.items():
+            if key in (body.get(section) or {}) and api < needed:
+                problems.append(
+                    f"services.{service}.{section}.{key} needs {engine} or later; this cell's "
+                    f"engine speaks API {api[0]}.{api[1]}: upgrade Docker or leave it out")
+    return problems

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
-from pathlib import PurePosixPath
 
-import yaml
-
-from services.installer.containers import container_specs
 from services.installer.context import OpContext
+from services.installer.project import Project
 from services.installer.store import fetch_service
-from shared.errors import OperationError, PicStoreError
+from shared.docker.compose import ComposeRejected, canonical_config
+from shared.errors import OperationError
 from shared.events.messages import ConfigValue, ServiceState
 from shared.manifest import (
     Issue,
@@ -47,22 +44,20 @@ def options_for(ctx: OpContext) -> ValidationOptions:
 
 
 async def fetch_and_validate(ctx: OpContext) -> None:
-    fetched = await fetch_service(ctx.store, ctx.service_id)
-    try:
-        data = json.loads(fetched.manifest_text)
-    except ValueError as exc:
-        raise OperationError(f"the manifest of {ctx.service_id} is not JSON: {exc}") from exc
+    fetched = await fetch_service(ctx.store, ctx.service_id, ctx.cell.allow_local_stores)
+    data = fetched.manifest_data
     ctx.manifest = parse_manifest(data, options_for(ctx))
     if ctx.manifest.id != ctx.service_id:
         raise ManifestInvalidError([Issue("$.id", f"the store lists {ctx.service_id!r} but "
                                           f"its manifest says id {ctx.manifest.id!r}")])
+    assert isinstance(data, dict)  # parse_manifest accepted it
     ctx.manifest_data = data
     ctx.template_text = fetched.template_text
     ctx.image = ctx.manifest.image
 
 
 def validate_config(ctx: OpContext, values: dict[str, ConfigValue]) -> None:
-    typed, issues = validate_config_values(ctx.manifest.config_schema, values)
+    typed, issues = validate_config_values(ctx.manifest.config_fields, values)
     if issues:
         raise ConfigInvalidError("the settings are invalid: "
                                  + "; ".join(str(issue) for issue in issues))
@@ -87,14 +82,14 @@ def decide(ctx: OpContext, confirm_downgrade: bool) -> Change:
     return Change.downgrade
 
 
-def load_previous_specs(ctx: OpContext) -> None:
-    """Container specs of what runs now, from the compose file the last operation wrote."""
+def load_previous_project(ctx: OpContext) -> None:
+    """The canonical form of what runs now, from the compose file the last operation wrote."""
     if not ctx.compose_path.exists():
         return
     try:
-        document = yaml.safe_load(ctx.compose_path.read_text())
-        ctx.previous_specs = container_specs(
-            document, ctx.service_id, ctx.deps.settings.network,
-            PurePosixPath(str(ctx.service_dir)), "previous")
-    except (yaml.YAMLError, PicStoreError, ValueError):
-        ctx.previous_specs = []
+        text = ctx.compose_path.read_text()
+        canonical = canonical_config(text, ctx.service_id,
+                                     str(ctx.deps.settings.own_dir(ctx.service_id)))
+    except (OSError, ComposeRejected):
+        return  # unreadable: every container counts as changed
+    ctx.previous_project = Project(ctx.service_id, canonical)

@@ -1,8 +1,8 @@
 """Compare the installer's state with what Docker really runs, correct it, report it.
 
 - a container of ours whose service is not installed (and not being worked on): removed
-- an installed service whose container stopped: started again
-- an installed service whose container is gone: recreated from its docker-compose.yml
+- an installed service whose container stopped or is gone: `docker compose up` of its
+  docker-compose.yml starts or recreates it (and the addresses the router uses are updated)
 - an IP lease held by a service that is neither installed nor being worked on: released
 """
 
@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-import yaml
-
-from services.installer.containers import LABEL_OWNER, container_specs
 from services.installer.context import Deps
 from services.installer.operations import Operations
-from services.installer.runtime import create_and_start
+from services.installer.project import LABEL_OWNER
 from shared.bus import Retry
+from shared.docker.compose import ComposeProject
 from shared.errors import PicStoreError
 from shared.events import ReconcileReport
 from shared.events.channels import RECONCILED
 from shared.events.messages import Correction, ServiceState
+from shared.installed import ServiceRecord
 
 
 async def reconcile(deps: Deps, ops: Operations) -> list[Correction]:
@@ -52,21 +51,15 @@ async def _reconcile_one(deps: Deps, sid: str) -> list[Correction]:
     record = found.value if found else None
     installed = record is not None and record.state == ServiceState.installed
     out: list[Correction] = []
-    present = []
-    for info in await deps.engine.list_containers(f"{LABEL_OWNER}={sid}"):
-        if not installed:
-            await deps.engine.remove_container(info.name, stop_timeout=2)
-            out.append(Correction(service_id=sid, what=f"removed orphan container {info.name}"))
-            continue
-        present.append(info.name)
-        if not info.running and info.status != "restarting":
-            await deps.engine.start(info.name)
-            out.append(Correction(service_id=sid, what=f"started stopped container {info.name}"))
+    present = await deps.engine.list_containers(f"{LABEL_OWNER}={sid}")
+    for info in present if not installed else []:
+        await deps.engine.remove_container(info.name, stop_timeout=2)
+        out.append(Correction(service_id=sid, what=f"removed orphan container {info.name}"))
     if record is not None and installed:
-        missing = [n for n in record.containers if n not in present]
+        running = {info.name for info in present if info.running or info.status == "restarting"}
+        missing = [name for name in record.containers if name not in running]
         if missing:
-            out += await _recreate(deps, sid, record.compose_path, missing,
-                                   record.last_operation or "reconcile")
+            out += await _compose_up(deps, record, missing)
     held = await deps.pool.held_by(sid)
     if held is not None and not installed:
         await deps.pool.release(sid, held)
@@ -74,25 +67,28 @@ async def _reconcile_one(deps: Deps, sid: str) -> list[Correction]:
     return out
 
 
-async def _recreate(deps: Deps, service_id: str, compose_path: str | None,
-                    missing: list[str], operation_id: str) -> list[Correction]:
-    if not compose_path:
-        return [Correction(service_id=service_id, what="containers missing and no compose file")]
-    try:
-        text = await asyncio.to_thread(Path(compose_path).read_text)
-        document = yaml.safe_load(text)
-        specs = container_specs(document, service_id, deps.settings.network,
-                                PurePosixPath(compose_path).parent, operation_id)
-    except (OSError, yaml.YAMLError, PicStoreError) as exc:
-        return [Correction(service_id=service_id,
-                           what=f"containers missing; could not read {compose_path}: {exc}")]
-    out = []
+async def _compose_up(deps: Deps, record: ServiceRecord, missing: list[str]) -> list[Correction]:
+    sid = record.service_id
+    if not record.compose_path or not await asyncio.to_thread(Path(record.compose_path).exists):
+        return [Correction(service_id=sid, what="containers missing and no compose file")]
     s = deps.settings
-    await deps.engine.ensure_network(s.network, s.subnet, s.dynamic_range,
-                                     {"ngo.pic.store.network": "cell"})
-    for spec in specs:
-        if spec.name in missing:
-            await create_and_start(deps.engine, spec)
-            out.append(Correction(service_id=service_id,
-                                  what=f"recreated missing container {spec.name}"))
-    return out
+    try:
+        await deps.engine.ensure_network(s.network, s.subnet, s.dynamic_range,
+                                         {"ngo.pic.store.network": "cell"})
+        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up()
+    except PicStoreError as exc:
+        return [Correction(service_id=sid, what=f"could not start {', '.join(missing)}: "
+                                                f"{exc.message}")]
+    await _refresh_addresses(deps, record)
+    return [Correction(service_id=sid, what=f"started {name} again (docker compose up)")
+            for name in missing]
+
+
+async def _refresh_addresses(deps: Deps, record: ServiceRecord) -> None:
+    """A recreated sidecar may have a new address; the router routes by what is stored."""
+    network = deps.settings.network
+    found = await deps.engine.list_containers(f"{LABEL_OWNER}={record.service_id}")
+    addresses = {i.name: i.ip_addresses[network] for i in found if i.ip_addresses.get(network)}
+    if addresses != record.addresses:
+        await deps.buckets.services.put(record.service_id,
+                                        record.model_copy(update={"addresses": addresses}))

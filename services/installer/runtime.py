@@ -1,11 +1,11 @@
-"""Containers of one service on the engine: create, start, wait until healthy, remove."""
+"""Containers of one service on the engine: which there are, and waiting until healthy."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from services.installer.containers import LABEL_HASH, LABEL_PROJECT, ContainerSpec
+from services.installer.project import LABEL_PROJECT
 from shared.docker import ContainerInfo, DockerEngine
 from shared.errors import OperationError
 
@@ -16,17 +16,8 @@ class UnhealthyError(OperationError):
     key = "unhealthy"
 
 
-async def create_and_start(engine: DockerEngine, spec: ContainerSpec) -> None:
-    await engine.create_container(spec.name, spec.config)
-    await engine.start(spec.name)
-
-
 async def project_containers(engine: DockerEngine, project: str) -> list[ContainerInfo]:
     return await engine.list_containers(f"{LABEL_PROJECT}={project}")
-
-
-def changed(spec: ContainerSpec, current: ContainerInfo | None) -> bool:
-    return current is None or current.labels.get(LABEL_HASH) != spec.config_hash
 
 
 async def _port_answers(host: str, port: int) -> bool:

@@ -37,4 +37,14 @@ class InstallerSettings(ServiceSettings):
 
     @property
     def services_dir(self) -> Path:
+        """The installer's own files per service (rendered compose file, sources)."""
         return self.data_dir / "services"
+
+    @property
+    def store_data_dir(self) -> Path:
+        """${PIC_DATA_DIR} of the templates: nothing of pic-store's own lives below it."""
+        return self.data_dir / "data"
+
+    def own_dir(self, service_id: str) -> Path:
+        """The one host folder a service's binds may use (its Compose project directory)."""
+        return self.store_data_dir / service_id

@@ -1,25 +1,24 @@
-"""Install steps the installer does itself, each with the compensation that undoes it."""
+"""Install steps the installer does itself, each with the compensation that undoes it.
+
+Docker Compose runs the rendered file (`docker compose -p <id> up -d`); these steps prepare
+what it needs (IP, secrets, the file, the network, the images) and judge its result.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
-import yaml
-
-from services.installer.containers import (
-    LABEL_PROJECT,
-    container_specs,
-)
 from services.installer.context import OpContext
 from services.installer.prepare import options_for
-from services.installer.runtime import changed, create_and_start, project_containers, wait_healthy
+from services.installer.project import LABEL_PROJECT, Project
+from services.installer.runtime import project_containers, wait_healthy
 from services.installer.saga import StepData, StepSkipped
 from services.installer.state import Secrets
 from shared.bus import Conflict
-from shared.compose import CELL_NETWORK, RenderContext, render_compose
+from shared.compose import RenderContext, render_compose
 from shared.errors import OperationError
 
 
@@ -35,45 +34,18 @@ async def release_ip(ctx: OpContext, data: StepData) -> None:
 
 
 async def render(ctx: OpContext) -> StepData:
+    """Render the file and have Compose and the policy judge it (nothing is written)."""
     stored = await ctx.deps.buckets.secrets.get(ctx.service_id)
-    result = render_compose(ctx.template_text, ctx.manifest, RenderContext(
+    settings = ctx.deps.settings
+    context = RenderContext(
         domain=ctx.cell.domain, cell_name=ctx.cell.cell_name,
-        data_dir=str(ctx.deps.settings.data_dir), service_ip=ctx.service_ip,
+        data_dir=str(settings.store_data_dir), service_ip=ctx.service_ip,
         config=ctx.config, secrets=stored.value.values if stored else {},
-        options=options_for(ctx),
-    ))
-    ctx.compose, ctx.secrets = result.document, result.secrets
-    retarget_network(ctx.compose, CELL_NETWORK, ctx.deps.settings.network)
-    pin_main_image(ctx)
-    ctx.compose_text = yaml.safe_dump(ctx.compose, sort_keys=False)
-    bind_root = PurePosixPath(str(ctx.service_dir))
-    ctx.specs = container_specs(ctx.compose, ctx.service_id, ctx.deps.settings.network,
-                                bind_root, ctx.operation_id)
+        options=options_for(ctx), network=settings.network, pinned=ctx.pinned)
+    result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest, context)
+    ctx.secrets, ctx.compose_text = result.secrets, result.yaml_text
+    ctx.project = Project(ctx.service_id, result.canonical)
     return {"new_secrets": sorted(result.new_secrets)}
-
-
-def retarget_network(document: dict[str, Any], default: str, network: str) -> None:
-    """Attach to the network this installer runs on, when it is not the default name."""
-    if default == network:
-        return
-    for body in (document.get("services") or {}).values():
-        networks = body.get("networks") if isinstance(body, dict) else None
-        if isinstance(networks, dict) and default in networks:
-            networks[network] = networks.pop(default)
-    top = document.get("networks")
-    if isinstance(top, dict) and default in top:
-        top[network] = top.pop(default)
-
-
-def pin_main_image(ctx: OpContext) -> None:
-    """The manifest's container runs the manifest's image, digest-pinned once verified."""
-    services = ctx.compose.get("services") or {}
-    for body in services.values():
-        if isinstance(body, dict) and body.get("container_name") == ctx.manifest.container_name:
-            body["image"] = ctx.image or ctx.manifest.image
-            return
-    raise OperationError(f"the compose template has no service with container_name "
-                         f"{ctx.manifest.container_name} (the manifest's container_name)")
 
 
 async def save_secrets(ctx: OpContext) -> StepData:
@@ -107,30 +79,39 @@ async def drop_new_secrets(ctx: OpContext, data: StepData) -> None:
     await bucket.put(ctx.service_id, Secrets(values=kept))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file that holds rendered secrets: 0600, complete or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".compose-")
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)  # it holds the rendered secrets
+    os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
 
 async def write_compose(ctx: OpContext) -> StepData:
-    previous = ctx.compose_path.read_text() if ctx.compose_path.exists() else None
-    _write_atomically(ctx.compose_path, ctx.compose_text)
-    return {"previous": previous}
+    """Write the new file; what ran before stays beside it until the operation ends."""
+    had_previous = ctx.compose_path.exists()
+    if had_previous:
+        os.replace(ctx.compose_path, ctx.previous_compose_path)
+    write_atomically(ctx.compose_path, ctx.compose_text)
+    return {"previous": had_previous}
 
 
 async def restore_compose(ctx: OpContext, data: StepData) -> None:
-    if data.get("previous") is not None:
-        _write_atomically(ctx.compose_path, data["previous"])
-    else:
-        ctx.compose_path.unlink(missing_ok=True)
-        if ctx.service_dir.exists() and not any(ctx.service_dir.iterdir()):
-            ctx.service_dir.rmdir()
+    if data.get("previous") and ctx.previous_compose_path.exists():
+        os.replace(ctx.previous_compose_path, ctx.compose_path)
+        return
+    ctx.compose_path.unlink(missing_ok=True)
+    if ctx.service_dir.exists() and not any(ctx.service_dir.iterdir()):
+        ctx.service_dir.rmdir()
+
+
+def forget_previous_compose(ctx: OpContext) -> None:
+    """The operation is over: the old file (and its secrets) is not needed any more."""
+    ctx.previous_compose_path.unlink(missing_ok=True)
 
 
 async def ensure_network(ctx: OpContext) -> StepData:
@@ -140,85 +121,66 @@ async def ensure_network(ctx: OpContext) -> StepData:
     return {}
 
 
-async def create_volumes(ctx: OpContext) -> StepData:
-    created = []
-    for spec in ctx.specs:
-        for volume in spec.volumes:
-            short = volume.removeprefix(f"{ctx.service_id}_")
-            labels = {LABEL_PROJECT: ctx.service_id, "com.docker.compose.volume": short,
-                      "ngo.pic.store.service": ctx.service_id}
-            if await ctx.deps.engine.ensure_volume(volume, labels):
-                created.append(volume)
-    return {"created": created}
-
-
-async def remove_new_volumes(ctx: OpContext, data: StepData) -> None:
-    # Only volumes this operation created: they hold nothing a user put there.
-    for volume in data.get("created", []):
-        await ctx.deps.engine.remove_volume(volume)
-
-
 async def pull_images(ctx: OpContext) -> StepData:
-    for image in sorted({spec.image for spec in ctx.specs}):
+    assert ctx.project is not None
+    pulled = []
+    for image in ctx.project.images:
         if "@sha256:" in image and await ctx.deps.engine.image_exists(image):
             continue
         await ctx.deps.engine.pull(image)
-    return {}
+        pulled.append(image)
+    if not pulled:
+        raise StepSkipped("every image is here already")
+    return {"pulled": pulled}
 
 
 async def start_containers(ctx: OpContext) -> StepData:
-    engine = ctx.deps.engine
-    current = {c.name: c for c in await project_containers(engine, ctx.service_id)}
-    created: list[str] = []
-    previous: dict[str, dict[str, object]] = {}
-    wanted = {spec.name for spec in ctx.specs}
-    for name in current:
-        if name not in wanted:
-            previous[name] = await _config_of(ctx, name)
-            await engine.remove_container(name)
-    for spec in ctx.specs:
-        info = current.get(spec.name)
-        if not changed(spec, info):
-            if info is not None and not info.running:
-                await engine.start(spec.name)
-            continue
-        if info is not None:
-            previous[spec.name] = await _config_of(ctx, spec.name)
-            await engine.remove_container(spec.name)
-        created.append(spec.name)
-        await create_and_start(engine, spec)
-    return {"created": created, "previous": previous}
-
-
-async def _config_of(ctx: OpContext, name: str) -> dict[str, object]:
-    """The create config of a running container, from the compose file it was made from."""
-    for spec in ctx.previous_specs:
-        if spec.name == name:
-            return spec.config
-    return {}
+    """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
+    own_dir = ctx.deps.settings.own_dir(ctx.service_id)
+    await asyncio.to_thread(own_dir.mkdir, parents=True, exist_ok=True)
+    volumes_before = set(await _project_volumes(ctx))
+    await ctx.compose().up()
+    created = sorted(set(await _project_volumes(ctx)) - volumes_before)
+    return {"created_volumes": created}
 
 
 async def restore_containers(ctx: OpContext, data: StepData) -> None:
-    engine = ctx.deps.engine
-    for name in data.get("created", []):
-        await engine.remove_container(name, stop_timeout=2)
-    for name, config in data.get("previous", {}).items():
-        if config and await engine.inspect(name) is None:
-            await engine.create_container(name, config)
-            await engine.start(name)
+    """Run what ran before (its file is kept beside the new one), or take the project down;
+    then remove only the volumes this operation created: they hold nothing a user put there."""
+    if ctx.previous_compose_path.exists():
+        await ctx.compose(ctx.previous_compose_path).up()
+    else:
+        await ctx.compose().down()
+    for volume in data.get("created_volumes", []):
+        await ctx.deps.engine.remove_volume(volume)
+
+
+async def _project_volumes(ctx: OpContext) -> list[str]:
+    return await ctx.deps.engine.list_volumes(f"{LABEL_PROJECT}={ctx.service_id}")
 
 
 async def wait_until_healthy(ctx: OpContext) -> StepData:
+    """Each container healthy (its healthcheck, else the backend port, else a steady run);
+    then note every container's address on the cell network, for the routes."""
+    assert ctx.project is not None
     probe = None
-    backend = getattr(ctx.manifest, "backend", None)
+    backend = ctx.manifest.backend if ctx.manifest.has_subdomain else None
     if backend and ctx.service_ip:
         host, _, port = backend.rpartition(":")
         if host == ctx.manifest.container_name:
             probe = (ctx.service_ip, int(port))
-    how = {}
-    for spec in ctx.specs:
-        timeout = ctx.deps.settings.health_timeout
-        main = spec.name == ctx.manifest.container_name
-        how[spec.name] = await wait_healthy(ctx.deps.engine, spec.name, timeout,
-                                            probe if main else None)
-    return {"judged_by": how}
+    timeout = ctx.deps.settings.health_timeout
+    names = ctx.project.containers
+    judged = await asyncio.gather(*(
+        wait_healthy(ctx.deps.engine, name, timeout,
+                     probe if name == ctx.manifest.container_name else None)
+        for name in names))
+    ctx.addresses = await container_addresses(ctx)
+    return {"judged_by": dict(zip(names, judged, strict=True))}
+
+
+async def container_addresses(ctx: OpContext) -> dict[str, str]:
+    network = ctx.deps.settings.network
+    found = await project_containers(ctx.deps.engine, ctx.service_id)
+    return {info.name: info.ip_addresses[network] for info in found
+            if info.ip_addresses.get(network)}

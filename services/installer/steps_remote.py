@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import structlog
@@ -35,18 +36,24 @@ class RemoteStepError(OperationError):
     key = "remote_step_failed"
 
 
-def _request(ctx: OpContext, step: StepName, action: StepAction) -> StepRequest:
-    egress = getattr(ctx.manifest, "egress", None)
+def _request(ctx: OpContext, step: StepName, action: StepAction,
+             image: str | None = None) -> StepRequest:
+    manifest = ctx.manifest
+    egress = manifest.egress if manifest is not None else None
+    if image is None:
+        image = ctx.image or (manifest.image if manifest is not None else None)
     return StepRequest(
         operation_id=ctx.operation_id, service_id=ctx.service_id,
         payload={"step": step, "action": action, "manifest": ctx.manifest_data,
-                 "image": ctx.image or ctx.manifest.image, "service_ip": ctx.service_ip,
-                 "domain": ctx.cell.domain,
-                 "egress": egress.default if egress is not None else None},
+                 "image": image, "service_ip": ctx.service_ip, "domain": ctx.cell.domain,
+                 "egress": egress.default if egress is not None else None,
+                 "addresses": ctx.addresses},
     )
 
 
 async def verify(ctx: OpContext) -> StepData:
+    """Every image the rendered file runs (sidecars too), under the cell's mode; the
+    verified digests pin them in the file that runs."""
     mode = ctx.cell.image_verification.mode
     if mode == VerificationMode.off:
         raise StepSkipped("image verification is off in the cell config")
@@ -54,19 +61,25 @@ async def verify(ctx: OpContext) -> StepData:
         if mode == VerificationMode.enforce:
             raise VerificationRefusedError(
                 "image verification is enforced but no verifier is running on this cell")
-        ctx.warnings.append("no verifier is running; the image was not verified")
+        ctx.warnings.append("no verifier is running; the images were not verified")
         raise StepSkipped("no verifier is running; warn mode installs without verification")
-    result = await ask(ctx.deps.bus, OWNERS[StepName.verify],
-                       _request(ctx, StepName.verify, StepAction.apply),
-                       ctx.deps.settings.step_timeout)
-    if not result.ok:
-        if mode == VerificationMode.enforce:
-            raise VerificationRefusedError(f"image {ctx.manifest.image} refused: {result.reason}")
-        ctx.warnings.append(f"image not verified: {result.reason}")
-        return {"warning": result.reason}
-    if result.details.get("image"):
-        ctx.image = result.details["image"]
-    return {"image": ctx.image}
+    assert ctx.project is not None
+    images = ctx.project.images
+    results = await asyncio.gather(*(
+        ask(ctx.deps.bus, OWNERS[StepName.verify],
+            _request(ctx, StepName.verify, StepAction.apply, image),
+            ctx.deps.settings.step_timeout) for image in images))
+    warnings = []
+    for image, result in zip(images, results, strict=True):
+        if not result.ok:
+            if mode == VerificationMode.enforce:
+                raise VerificationRefusedError(f"image {image} refused: {result.reason}")
+            ctx.warnings.append(f"image {image} not verified: {result.reason}")
+            warnings.append(result.reason)
+        elif result.details.get("image"):
+            ctx.pinned[image] = result.details["image"]
+    ctx.image = ctx.pinned.get(ctx.manifest.image, ctx.manifest.image)
+    return {"image": ctx.image, "pinned": ctx.pinned, "warnings": warnings}
 
 
 def remote_step(step: StepName, title: str) -> Step[OpContext]:
@@ -74,7 +87,10 @@ def remote_step(step: StepName, title: str) -> Step[OpContext]:
 
     async def apply(ctx: OpContext) -> StepData:
         if not await handles(ctx.deps.bus, owner, step.value):
-            raise StepSkipped(f"no {owner} handling {step.value} is running on this cell")
+            # The manifest asked for it: an install that quietly lacks it is not a success.
+            missing = f"{title.lower()}: not done, no {owner} service is running on this cell"
+            ctx.warnings.append(missing)
+            raise StepSkipped(missing)
         result = await ask(ctx.deps.bus, owner, _request(ctx, step, StepAction.apply),
                            ctx.deps.settings.step_timeout)
         if not result.ok:

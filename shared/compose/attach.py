@@ -3,6 +3,7 @@ manifest's image, env and named volumes for the main container."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shared.compose.const import CELL_NETWORK
@@ -16,9 +17,10 @@ def attach(
     env: dict[str, str],
     service_ip: str | None,
     network: str = CELL_NETWORK,
+    pinned: Mapping[str, str] | None = None,
 ) -> None:
-    """Join the cell network, mark every container as the service's, and give the main
-    container its image, env and volumes."""
+    """Join the cell network, mark every container as the service's, give the main
+    container its image, env and volumes, and run every image by its verified digest."""
     for service in document["services"].values():
         main = service.get("container_name") == manifest.container_name
         networks = service.get("networks")
@@ -41,6 +43,7 @@ def attach(
             service["image"] = manifest.image
             _merge_env(service, env)
             _merge_volumes(service, manifest)
+        service["image"] = (pinned or {}).get(service["image"], service["image"])
     declared = {k: v for k, v in (document.get("networks") or {}).items() if k != CELL_NETWORK}
     document["networks"] = {**declared, network: {"external": True}}
     if manifest.volumes:

@@ -29,6 +29,8 @@ class RenderContext:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     options: ValidationOptions = DEFAULT_OPTIONS
     network: str = CELL_NETWORK
+    # Image reference -> the digest-pinned reference its verification gave.
+    pinned: Mapping[str, str] = field(default_factory=dict)
 
     def own_dir(self, service_id: str) -> str:
         return normalise_absolute(f"{self.data_dir}/{service_id}")

@@ -170,7 +170,7 @@ def _render(
     env, env_issues = _manifest_env(manifest, resolver)
     if issues or env_issues:
         return None, issues + env_issues
-    attach(filled, manifest, env, context.service_ip, context.network)
+    attach(filled, manifest, env, context.service_ip, context.network, context.pinned)
     escaped = escape_values(filled)
     assert isinstance(escaped, dict)
     yaml_text = f"# Rendered by pic-store for {manifest.id} {manifest.version}. Do not edit.\n"

@@ -94,6 +94,14 @@ class DockerEngine:
         except (aiohttp.ClientError, OSError, AioDockerError, ValueError) as exc:
             raise PartUnavailableError(f"the Docker engine does not answer: {exc}") from exc
 
+    async def api_version(self) -> tuple[int, int]:
+        """The engine's API version, e.g. (1, 41) for Docker Engine 20.10."""
+        docker = await self._client()
+        with _translated("ask the engine its version"):
+            version = await docker.version()
+        major, _, minor = str(version.get("ApiVersion", "1.0")).partition(".")
+        return int(major), int(minor or 0)
+
     async def free_disk_bytes(self) -> int | None:
         """Free bytes where the engine keeps its data, when the engine is local."""
         docker = await self._client()

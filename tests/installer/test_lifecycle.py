@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from shared.client import StoreClient
 from shared.events import ProgressEvent
@@ -30,16 +29,10 @@ from tests.parts.test_images import ImageSet
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def compose_ps(project: str, compose: Path) -> str:
-    """What Docker Compose lists for the project. Debian ships Compose v1, which reads only
-    versioned files: a copy gets `version: "2.4"` (the compose-spec `name` key dropped)."""
-    document = yaml.safe_load(compose.read_text())
-    document.pop("name", None)
-    legacy = compose.with_name("compose-v1.yml")
-    legacy.write_text(yaml.safe_dump({"version": "2.4", **document}))
-    done = subprocess.run(["docker-compose", "-p", project, "-f", str(legacy), "ps"],
+def compose_ps(project: str) -> str:
+    """What an admin sees with `docker compose -p <id> ps` (no file needed)."""
+    done = subprocess.run(["docker", "compose", "-p", project, "ps"],
                           capture_output=True, text=True, check=False)
-    legacy.unlink()
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -83,7 +76,7 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
     assert len(secret) >= 32
     labels = info["Config"]["Labels"]
     assert labels["com.docker.compose.project"] == sid
-    assert labels["com.docker.compose.service"] == "app"
+    assert labels["com.docker.compose.service"] == sid
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/data/notes"]["Name"] == f"{sid}_notes-data"
     assert "NOTES_GREETING=hello" in fetch(f"http://{ip}:8080/env.txt")
@@ -92,7 +85,7 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
     assert (compose.stat().st_mode & 0o077) == 0
     view = await client.service(sid)
     assert view is not None and view.state == "installed" and view.service_ip == ip
-    assert f"cell-{sid}" in compose_ps(sid, compose)
+    assert f"cell-{sid}" in compose_ps(sid)
 
     first_id = info["Id"]
     result = await reconfigure(client, sid, config={"greeting": "bonjour"})
@@ -133,13 +126,14 @@ async def test_reconfigure_recreates_only_changed_containers(
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)
     template = web_template(manifest) + (
-        f"  side:\n    image: {images.web}\n    init: true\n"
+        f"  {sid}-side:\n    image: {images.web}\n    init: true\n"
+        f"    container_name: cell-{sid}-side\n"
         "    environment:\n      APP_ROLE: sidecar\n")
     store = write_store(tmp_path / "two", [(manifest, template)])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
-    assert sorted(containers_of(sid)) == sorted([f"cell-{sid}", f"{sid}-side-1"])
-    app, side = inspect(f"cell-{sid}"), inspect(f"{sid}-side-1")
+    assert sorted(containers_of(sid)) == sorted([f"cell-{sid}", f"cell-{sid}-side"])
+    app, side = inspect(f"cell-{sid}"), inspect(f"cell-{sid}-side")
     assert app is not None and side is not None
     assert ip_of(side, stack.network).startswith("172.20.1"), "sidecars stay out of the pool"
     result = await reconfigure(client, sid, config={"greeting": "salut"})
@@ -147,7 +141,7 @@ async def test_reconfigure_recreates_only_changed_containers(
     assert result.payload.plan is not None
     assert result.payload.plan.recreate == [f"cell-{sid}"]
     assert inspect(f"cell-{sid}")["Id"] != app["Id"]  # type: ignore[index]
-    assert inspect(f"{sid}-side-1")["Id"] == side["Id"]  # type: ignore[index]
+    assert inspect(f"cell-{sid}-side")["Id"] == side["Id"]  # type: ignore[index]
 
 
 async def test_plan_shows_everything_and_changes_nothing(stack: Stack, client: StoreClient,

@@ -31,7 +31,7 @@ async def leases(client: StoreClient) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("step", ["allocate_ip", "volumes", "containers", "health"])
+@pytest.mark.parametrize("step", ["allocate_ip", "compose_file", "containers", "health"])
 async def test_killed_mid_install_converges(stack: Stack, client: StoreClient, tmp_path,
                                             images: ImageSet, stack_factory, step: str) -> None:
     sid = service_id()
@@ -95,7 +95,7 @@ async def test_startup_reconciles_with_what_docker_runs(stack: Stack, client: St
         stack.start_installer()
         await asyncio.wait_for(arrived.wait(), 30)
     corrections = {(c.service_id, c.what) for c in reports[0].payload.corrections}
-    assert (sid, f"recreated missing container cell-{sid}") in corrections
+    assert (sid, f"started cell-{sid} again (docker compose up)") in corrections
     assert (stray, f"removed orphan container cell-{stray}") in corrections
     assert containers_of(sid) == [f"cell-{sid}"]
     assert containers_of(stray) == []

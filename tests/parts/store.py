@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 WEB_TEMPLATE = """services:
-  app:
+  ${SERVICE}:
     image: ${IMAGE}
     container_name: ${CONTAINER}
     init: true
@@ -40,7 +40,7 @@ def web_manifest(service_id: str, image: str, version: str = "1.0.0",
 
 def web_template(manifest: dict[str, Any]) -> str:
     return WEB_TEMPLATE.replace("${IMAGE}", manifest["image"]).replace(
-        "${CONTAINER}", manifest["container_name"])
+        "${CONTAINER}", manifest["container_name"]).replace("${SERVICE}", manifest["id"])
 
 
 def write_store(root: Path, services: list[tuple[dict[str, Any], str]]) -> Path:

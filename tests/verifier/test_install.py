@@ -151,7 +151,7 @@ async def test_warn_mode_installs_with_a_warning(make_cell, stack_factory, tmp_p
         result = await install(client, write_store(tmp_path / "warn",
                                                    [(manifest, web_template(manifest))]), sid)
     assert result.payload.status == "succeeded", result.payload.message
-    assert "warnings: image not verified: no signature found for" in result.payload.message
+    assert "not verified: no signature found for" in result.payload.message
     assert warnings and "no signature found" in warnings[0]  # the warning event
     info = inspect(f"cell-{sid}")
     assert info is not None and info["State"]["Running"]
