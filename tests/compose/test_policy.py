@@ -94,8 +94,8 @@ HOSTILE = [
      "not one of this service's names"),
     ("networks:\n  pic-cell:\n    aliases: [cell-files]", 'networks["pic-cell"].aliases[0]',
      "not one of this service's names"),
-    ("networks:\n  pic-cell:\n    mac_address: 02:42:ac:11:00:02", 'networks["pic-cell"].mac_address',
-     "not allowed"),
+    ("networks:\n  pic-cell:\n    mac_address: 02:42:ac:11:00:02",
+     'networks["pic-cell"].mac_address', "not allowed"),
     ("networks: [default]", "networks.default", "cell network"),
     ("container_name: cell-api", "container_name", "must be cell-notes"),
 ]
@@ -109,7 +109,8 @@ def _hostile_template(body: str) -> str:
     template = one_service(body)
     if "container_name: cell-api" in body:  # the main container must still be there
         template = template.replace("    container_name: cell-notes\n", "", 1)
-        template += "  notes-main:\n    image: git.pic.ngo/roof/x:1\n    container_name: cell-notes\n"
+        template += ("  notes-main:\n    image: git.pic.ngo/roof/x:1\n"
+                     "    container_name: cell-notes\n")
     return template
 
 

@@ -180,3 +180,33 @@ async def test_a_key_change_is_picked_up_without_a_restart(
     info = inspect(f"cell-{sid}")
     assert info is not None and info["Config"]["Image"] == manifest_image(store, sid)
     assert [p.pid for p in stack.processes] == pids and all(p.running() for p in stack.processes)
+
+
+def add_sidecar(store: Path, sid: str, image: str) -> None:
+    template = store / "services" / sid / "compose-template.yml"
+    template.write_text(template.read_text() + f"  {sid}-side:\n    image: {image}\n"
+                        f"    container_name: cell-{sid}-side\n    init: true\n")
+
+
+async def test_sidecar_images_are_verified_too(
+        make_cell, stack_factory, tmp_path, registry_host, signer: Signer, images: ImageSet,
+        local_tags) -> None:
+    """Under enforce a sidecar's image needs a pin and a signature like the main one."""
+    stack, client = await make_cell("enforce", signer)
+    sid, donor = service_id(), service_id()
+    stack_factory.used_ids.extend([sid, donor])
+    store = await published(tmp_path, registry_host, signer, sid, local_tags)
+    add_sidecar(store, sid, images.web)  # pushed by digest, never signed
+    refused = await install(client, store, sid)
+    assert refused.payload.status == "failed"
+    assert f"image {images.web} refused: no signature found for" in refused.payload.message
+    assert_nothing_left(stack, sid)
+
+    signed = manifest_image(await published(tmp_path, registry_host, signer, donor,
+                                            local_tags, label="donor"), donor)
+    store = await published(tmp_path / "again", registry_host, signer, sid, local_tags)
+    add_sidecar(store, sid, signed)
+    result = await install(client, store, sid)
+    assert result.payload.status == "succeeded", result.payload.message
+    side = inspect(f"cell-{sid}-side")
+    assert side is not None and side["Config"]["Image"] == signed
