@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from services.installer import steps_local as local
@@ -9,7 +11,7 @@ from services.installer.context import Deps, OpContext
 from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
 from services.installer.operations import Operations
 from services.installer.plan import build_plan, removal_plan
-from services.installer.preflight import require_preflight
+from services.installer.preflight import early_problems, require_preflight
 from services.installer.prepare import (
     Change,
     decide,
@@ -49,9 +51,11 @@ def _snapshot(ctx: OpContext) -> dict[str, object]:
 
 
 async def _dry_render(ctx: OpContext) -> None:
-    """Render in memory (nothing stored) to know the containers for the plan and pre-flight."""
-    held = await ctx.deps.pool.held_by(ctx.service_id)
-    ctx.service_ip = held or ctx.deps.settings.pool_first
+    """Render in memory (nothing stored) to know the containers for the plan and pre-flight,
+    with the IP the pool would give now (the render step reuses it when that holds)."""
+    held = ctx.service_ip  # an install holds none yet; a reconfigure keeps its own
+    ctx.service_ip = held or await ctx.deps.pool.candidate(ctx.service_id) or \
+        ctx.deps.settings.pool_first
     await local.render(ctx)
     ctx.service_ip = held
 
@@ -91,14 +95,22 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     if change == Change.same:
         return OpStatus.noop, f"{ctx.service_id} {ctx.manifest.version} is already installed", None
     load_previous_project(ctx)
-    await _dry_render(ctx)
-    steps = install_steps(ctx)
-    before = f"{ctx.previous.version} -> " if ctx.previous and ctx.previous.version else ""
-    notes = [f"{change.value}: {before}{ctx.manifest.version}"]
-    plan = await build_plan(ctx, steps, notes)
+    early = asyncio.create_task(early_problems(ctx))  # while Compose judges the file
+    try:
+        await _dry_render(ctx)
+        steps = install_steps(ctx)
+        before = f"{ctx.previous.version} -> " if ctx.previous and ctx.previous.version else ""
+        notes = [f"{change.value}: {before}{ctx.manifest.version}"]
+        plan = await build_plan(ctx, steps, notes)
+    except BaseException:
+        early.cancel()
+        with contextlib.suppress(BaseException):
+            await early
+        raise
+    problems = await early
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
-    await require_preflight(ctx)
+    await require_preflight(ctx, problems)
     await _set_state(ctx, ops, ServiceState.installing, version=ctx.manifest.version,
                      name=ctx.manifest.name, last_error="")
     await _saga(ctx, ops, record, steps)

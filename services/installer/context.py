@@ -47,6 +47,8 @@ class OpContext:
     image: str | None = None
     secrets: dict[str, str] = field(default_factory=dict)
     compose_text: str = ""
+    # (service IP, pinned images) the compose_text was rendered for
+    rendered_for: tuple[object, ...] | None = None
     project: Project | None = None
     previous_project: Project | None = None
     pinned: dict[str, str] = field(default_factory=dict)

@@ -46,6 +46,14 @@ class IpPool:
     async def free_count(self) -> int:
         return self.size - len(await self.leases())
 
+    async def candidate(self, service_id: str) -> str | None:
+        """The address allocate() would give now (held, else the lowest free), unwritten."""
+        leases = await self.leases()
+        for address, lease in leases.items():
+            if lease.service_id == service_id:
+                return address
+        return next((a for a in self.addresses() if a not in leases), None)
+
     async def allocate(self, service_id: str, operation_id: str) -> str:
         """The service's address if it holds one, else the lowest free one (atomically)."""
         existing = await self.held_by(service_id)

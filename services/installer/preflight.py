@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from services.installer.context import OpContext
 from services.installer.project import LABEL_PROJECT
 from shared.errors import OperationError
@@ -20,19 +22,35 @@ def hosts_of(manifest: object) -> set[str]:
     return {n for n in names if n}
 
 
-async def preflight(ctx: OpContext) -> list[str]:
-    """Every problem found (empty when the operation may go on)."""
-    problems: list[str] = []
-    engine = ctx.deps.engine
-    await engine.ping()  # raises a clear PartUnavailableError
-    free = await engine.free_disk_bytes()
+async def early_problems(ctx: OpContext) -> list[str]:
+    """What needs no rendered file: it runs while the file is rendered."""
+    await ctx.deps.engine.ping()  # raises a clear PartUnavailableError
+    found = await asyncio.gather(_disk(ctx), _pool(ctx), _collisions(ctx))
+    return [problem for problems in found for problem in problems]
+
+
+async def rendered_problems(ctx: OpContext) -> list[str]:
+    found = await asyncio.gather(_engine_features(ctx), _foreign_containers(ctx))
+    return [problem for problems in found for problem in problems]
+
+
+async def _disk(ctx: OpContext) -> list[str]:
+    free = await ctx.deps.engine.free_disk_bytes()
     need = ctx.deps.settings.min_free_bytes
     if free is not None and free < need:
-        problems.append(f"only {free // 1024 ** 2} MiB free for images and data; "
-                        f"at least {need // 1024 ** 2} MiB are needed")
-    if await ctx.deps.pool.held_by(ctx.service_id) is None and \
-            await ctx.deps.pool.free_count() == 0:
-        problems.append("no free cell IP address: every address of the pool is in use")
+        return [f"only {free // 1024 ** 2} MiB free for images and data; "
+                f"at least {need // 1024 ** 2} MiB are needed"]
+    return []
+
+
+async def _pool(ctx: OpContext) -> list[str]:
+    if await ctx.deps.pool.candidate(ctx.service_id) is None:
+        return ["no free cell IP address: every address of the pool is in use"]
+    return []
+
+
+async def _collisions(ctx: OpContext) -> list[str]:
+    problems: list[str] = []
     mine = hosts_of(ctx.manifest)
     for other_id, record in (await ctx.deps.buckets.services.items()).items():
         other = record.value
@@ -45,13 +63,14 @@ async def preflight(ctx: OpContext) -> list[str]:
         if other.manifest.get("container_name") == ctx.manifest.container_name:
             problems.append(f"container name {ctx.manifest.container_name} is already used "
                             f"by the installed service {other_id}")
-    problems += await _engine_features(ctx)
-    for name in ctx.containers:
-        info = await engine.inspect(name)
-        if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id:
-            problems.append(f"a container named {name} already exists and does not "
-                            "belong to this service")
     return problems
+
+
+async def _foreign_containers(ctx: OpContext) -> list[str]:
+    found = await asyncio.gather(*(ctx.deps.engine.inspect(name) for name in ctx.containers))
+    return [f"a container named {name} already exists and does not belong to this service"
+            for name, info in zip(ctx.containers, found, strict=True)
+            if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id]
 
 
 def _hosts_of_data(manifest: dict[str, object]) -> set[str]:
@@ -64,8 +83,8 @@ def _hosts_of_data(manifest: dict[str, object]) -> set[str]:
     return {n for n in names if isinstance(n, str) and n}
 
 
-async def require_preflight(ctx: OpContext) -> None:
-    problems = await preflight(ctx)
+async def require_preflight(ctx: OpContext, early: list[str]) -> None:
+    problems = early + await rendered_problems(ctx)
     if problems:
         raise PreflightError("pre-flight refused the operation: " + "; ".join(problems))
 

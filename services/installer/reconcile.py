@@ -75,7 +75,8 @@ async def _compose_up(deps: Deps, record: ServiceRecord, missing: list[str]) -> 
     try:
         await deps.engine.ensure_network(s.network, s.subnet, s.dynamic_range,
                                          {"ngo.pic.store.network": "cell"})
-        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up()
+        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up(
+            remove_orphans=True)
     except PicStoreError as exc:
         return [Correction(service_id=sid, what=f"could not start {', '.join(missing)}: "
                                                 f"{exc.message}")]

@@ -34,18 +34,28 @@ async def release_ip(ctx: OpContext, data: StepData) -> None:
 
 
 async def render(ctx: OpContext) -> StepData:
-    """Render the file and have Compose and the policy judge it (nothing is written)."""
+    """Render the file and have Compose and the policy judge it (nothing is written).
+
+    The render before the saga (for the plan and the pre-flight) assumed the IP the pool
+    would give; when the saga got that IP and verification pinned nothing new, its file is
+    the one to run, and Compose need not judge it twice.
+    """
     stored = await ctx.deps.buckets.secrets.get(ctx.service_id)
-    settings = ctx.deps.settings
-    context = RenderContext(
-        domain=ctx.cell.domain, cell_name=ctx.cell.cell_name,
-        data_dir=str(settings.store_data_dir), service_ip=ctx.service_ip,
-        config=ctx.config, secrets=stored.value.values if stored else {},
-        options=options_for(ctx), network=settings.network, pinned=ctx.pinned)
-    result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest, context)
-    ctx.secrets, ctx.compose_text = result.secrets, result.yaml_text
-    ctx.project = Project(ctx.service_id, result.canonical)
-    return {"new_secrets": sorted(result.new_secrets)}
+    before = stored.value.values if stored else {}
+    inputs = (ctx.service_ip, tuple(sorted(ctx.pinned.items())))
+    if ctx.rendered_for != inputs or not ctx.compose_text:
+        settings = ctx.deps.settings
+        context = RenderContext(
+            domain=ctx.cell.domain, cell_name=ctx.cell.cell_name,
+            data_dir=str(settings.store_data_dir), service_ip=ctx.service_ip,
+            config=ctx.config, secrets={**ctx.secrets, **before},
+            options=options_for(ctx), network=settings.network, pinned=ctx.pinned)
+        result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest,
+                                         context)
+        ctx.secrets, ctx.compose_text = result.secrets, result.yaml_text
+        ctx.project = Project(ctx.service_id, result.canonical)
+        ctx.rendered_for = inputs
+    return {"new_secrets": sorted(set(ctx.secrets) - set(before))}
 
 
 async def save_secrets(ctx: OpContext) -> StepData:
@@ -136,10 +146,13 @@ async def pull_images(ctx: OpContext) -> StepData:
 
 async def start_containers(ctx: OpContext) -> StepData:
     """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
+    assert ctx.project is not None
     own_dir = ctx.deps.settings.own_dir(ctx.service_id)
     await asyncio.to_thread(own_dir.mkdir, parents=True, exist_ok=True)
     volumes_before = set(await _project_volumes(ctx))
-    await ctx.compose().up()
+    before = ctx.previous_project
+    dropped = before is not None and bool(set(before.services) - set(ctx.project.services))
+    await ctx.compose().up(remove_orphans=dropped)
     created = sorted(set(await _project_volumes(ctx)) - volumes_before)
     return {"created_volumes": created}
 
@@ -148,7 +161,7 @@ async def restore_containers(ctx: OpContext, data: StepData) -> None:
     """Run what ran before (its file is kept beside the new one), or take the project down;
     then remove only the volumes this operation created: they hold nothing a user put there."""
     if ctx.previous_compose_path.exists():
-        await ctx.compose(ctx.previous_compose_path).up()
+        await ctx.compose(ctx.previous_compose_path).up(remove_orphans=True)
     else:
         await ctx.compose().down()
     for volume in data.get("created_volumes", []):

@@ -117,11 +117,12 @@ class ComposeProject:
     project_dir: Path
     timeout: float = 600.0
 
-    async def up(self) -> None:
-        """Create or recreate what changed, start everything, remove containers of services
-        the file no longer has."""
-        await self._run("up", "--detach", "--remove-orphans", "--no-build", "--pull", "never",
-                        "--quiet-pull")
+    async def up(self, remove_orphans: bool = False) -> None:
+        """Create or recreate what changed and start everything; `remove_orphans` also
+        removes containers of services the file no longer has (an upgrade that drops one).
+        Never pulls: the cell pulls each image itself once it is verified."""
+        orphans = ["--remove-orphans"] if remove_orphans else []
+        await self._run("up", "--detach", "--no-build", "--pull", "never", *orphans)
 
     async def down(self) -> None:
         """Stop and remove the project's containers (its volumes stay). Works without a file."""
