@@ -33,6 +33,8 @@ class ServiceRecord(BaseModel):
     image: str | None = None
     pinned: dict[str, str] = Field(default_factory=dict,
                                    description="Image reference -> its verified digest form")
+    applied_steps: list[str] | None = Field(
+        default=None, description="Participant steps the install did (None: not recorded)")
     compose_path: str | None = None
     containers: list[str] = Field(default_factory=list)
     volumes: list[str] = Field(default_factory=list)

@@ -23,6 +23,7 @@ from services.installer.prepare import (
 from services.installer.runtime import project_containers
 from services.installer.saga import Journal, Report, Step, run
 from services.installer.state import OperationRecord, OpStatus, now
+from services.installer.steps_remote import PARTICIPANT_STEPS
 from shared.config import CellConfig
 from shared.errors import OperationError, PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
@@ -75,12 +76,14 @@ async def _set_state(ctx: OpContext, ops: Operations, state: ServiceState, **fie
 
 
 async def _saga(ctx: OpContext, ops: Operations, record: OperationRecord,
-                steps: list[Step[OpContext]]) -> None:
+                steps: list[Step[OpContext]]) -> list[str]:
+    """Run the steps; the names of those done (not skipped)."""
     record.snapshot = _snapshot(ctx)
     await ops.save(record)
     report, journal = _reporter(ops, record, ctx)
-    await run(steps, ctx, ctx.kind.value, report, journal)
+    done = await run(steps, ctx, ctx.kind.value, report, journal)
     local.forget_previous_compose(ctx)
+    return [name for name, _ in done]
 
 
 async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
@@ -113,7 +116,7 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     await require_preflight(ctx, problems)
     await _set_state(ctx, ops, ServiceState.installing, version=ctx.manifest.version,
                      name=ctx.manifest.name, last_error="")
-    await _saga(ctx, ops, record, steps)
+    done = await _saga(ctx, ops, record, steps)
     _keep_sources(ctx)
     assert ctx.project is not None
     await _set_state(ctx, ops, ServiceState.installed, version=ctx.manifest.version,
@@ -121,7 +124,8 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
                      config=ctx.config, service_ip=ctx.service_ip, image=ctx.image,
                      pinned=ctx.pinned, compose_path=str(ctx.compose_path),
                      containers=ctx.project.containers, volumes=ctx.project.volumes,
-                     addresses=ctx.addresses, warnings=ctx.warnings, last_error="")
+                     addresses=ctx.addresses, warnings=ctx.warnings,
+                     applied_steps=[n for n in done if n in PARTICIPANT_STEPS], last_error="")
     return OpStatus.succeeded, f"{ctx.service_id} {ctx.manifest.version} installed " \
         f"at {ctx.service_ip}", plan
 

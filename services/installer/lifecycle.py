@@ -84,11 +84,20 @@ async def purge_data(ctx: OpContext) -> StepData:
     return {"volumes": volumes}
 
 
+def _applied(ctx: OpContext) -> list[StepName]:
+    """The participant steps to undo, in install order: those the install recorded as done;
+    for an older record, those its manifest wants; with no manifest, every one."""
+    applied = ctx.previous.applied_steps if ctx.previous is not None else None
+    if applied is not None:
+        return [name for name in StepName if name.value in applied]
+    if ctx.manifest is not None:
+        return [name for name, _ in wanted_remote_steps(ctx.manifest)]
+    return [StepName.routes, StepName.firewall, StepName.egress, StepName.accounts,
+            StepName.backup]
+
+
 def remove_steps(ctx: OpContext) -> list[S]:
-    present = wanted_remote_steps(ctx.manifest) if ctx.manifest is not None else [
-        (name, "") for name in (StepName.backup, StepName.accounts, StepName.egress,
-                                StepName.firewall, StepName.routes)]
-    withdraws = [_withdraw(name) for name, _ in reversed(present)]
+    withdraws = [_withdraw(name) for name in reversed(_applied(ctx))]
     return [
         *withdraws,
         S("containers", "Stop and remove the containers", remove_containers),

@@ -28,6 +28,10 @@ OWNERS: dict[StepName, str] = {
 }
 
 
+# Steps that leave something behind in another service (verify only checks).
+PARTICIPANT_STEPS = frozenset(name.value for name in OWNERS if name != StepName.verify)
+
+
 class VerificationRefusedError(OperationError):
     key = "verification_refused"
 
@@ -88,7 +92,8 @@ def remote_step(step: StepName, title: str) -> Step[OpContext]:
     async def apply(ctx: OpContext) -> StepData:
         if not await handles(ctx.deps.bus, owner, step.value):
             # The manifest asked for it: an install that quietly lacks it is not a success.
-            missing = f"{title.lower()}: not done, no {owner} service is running on this cell"
+            missing = f"{title.lower()}: not done, no service on this cell handles " \
+                      f"the {step.value} step"
             ctx.warnings.append(missing)
             raise StepSkipped(missing)
         result = await ask(ctx.deps.bus, owner, _request(ctx, step, StepAction.apply),

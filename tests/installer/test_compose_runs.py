@@ -205,12 +205,12 @@ async def test_a_wanted_capability_nobody_carries_out_is_a_warning(
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
-    assert "warnings: register the backups: not done, no backup service" \
+    assert "warnings: register the backups: not done, no service on this cell handles" \
         in result.payload.message
     view = await client.service(sid)
     assert view is not None
-    assert view.warnings == ["register the backups: not done, no backup service is running "
-                             "on this cell"]
+    assert view.warnings == ["register the backups: not done, no service on this cell handles "
+                             "the backup step"]
 
 
 @contextlib.asynccontextmanager
@@ -240,19 +240,21 @@ async def test_remove_works_when_the_installed_manifest_is_gone(
         stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
         stack_factory: Any, damage: str) -> None:
     sid = new_id(stack_factory)
-    manifest = web_manifest(sid, images.web)
+    manifest = web_manifest(sid, images.web, has_subdomain=True, subdomain=sid,
+                            backend=f"cell-{sid}:8080")
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
-    assert (await install(client, store, sid)).payload.status == "succeeded"
-    bucket = await services_bucket(client.bus)
-    record = await bucket.get(sid)
-    assert record is not None
-    manifest_now: dict[str, Any] = {} if damage == "missing" else {"id": sid, "image": 5}
-    await bucket.put(sid, record.value.model_copy(update={"manifest": manifest_now}))
     async with routes_participant(client) as asked:
+        assert (await install(client, store, sid)).payload.status == "succeeded"
+        bucket = await services_bucket(client.bus)
+        record = await bucket.get(sid)
+        assert record is not None and record.value.applied_steps == ["routes"]
+        manifest_now: dict[str, Any] = {} if damage == "missing" else {"id": sid, "image": 5}
+        await bucket.put(sid, record.value.model_copy(update={"manifest": manifest_now}))
         result = await remove(client, sid)
     assert result.payload.status == "succeeded", result.payload.message
+    assert "warnings" not in result.payload.message
     assert containers_of(sid) == []
-    assert [r.payload.action.value for r in asked] == ["compensate"]
+    assert [r.payload.action.value for r in asked] == ["apply", "compensate"]
     assert await client.service(sid) is None
 
 
