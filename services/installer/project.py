@@ -47,6 +47,13 @@ class Project:
         return sorted(str((entry or {}).get("name") or f"{self.name}_{key}")
                       for key, entry in declared.items())
 
+    @property
+    def bind_sources(self) -> list[str]:
+        """Host paths the containers mount, as Compose resolved them (`$$` is a `$`)."""
+        return [str(mount["source"]).replace("$$", "$")
+                for body in self.services.values() for mount in body.get("volumes") or []
+                if isinstance(mount, dict) and mount.get("type") == "bind"]
+
     def changed(self, before: Project | None, running: set[str]) -> list[str]:
         """Containers an `up` recreates: a service whose canonical form differs from
         `before`, or whose container is not running."""

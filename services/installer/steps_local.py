@@ -147,14 +147,30 @@ async def pull_images(ctx: OpContext) -> StepData:
 async def start_containers(ctx: OpContext) -> StepData:
     """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
     assert ctx.project is not None
-    own_dir = ctx.deps.settings.own_dir(ctx.service_id)
-    await asyncio.to_thread(own_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(check_binds_on_host, ctx.project,
+                            ctx.deps.settings.own_dir(ctx.service_id))
     volumes_before = set(await _project_volumes(ctx))
     before = ctx.previous_project
     dropped = before is not None and bool(set(before.services) - set(ctx.project.services))
     await ctx.compose().up(remove_orphans=dropped)
     created = sorted(set(await _project_volumes(ctx)) - volumes_before)
     return {"created_volumes": created}
+
+
+class BindEscapeError(OperationError):
+    key = "bind_outside_own_folder"
+
+
+def check_binds_on_host(project: Project, own_dir: Path) -> None:
+    """Every bind stays in the service's own folder once symlinks on the host are resolved
+    (the policy judged the paths as written; a link inside the folder could lead out)."""
+    own_dir.mkdir(parents=True, exist_ok=True)
+    root = own_dir.resolve(strict=True)
+    for source in project.bind_sources:
+        real = Path(source).resolve()
+        if real != root and not real.is_relative_to(root):
+            raise BindEscapeError(f"the bind mount {source} leads to {real} on the host, "
+                                  f"outside the service's own folder {root}")
 
 
 async def restore_containers(ctx: OpContext, data: StepData) -> None:

@@ -71,7 +71,6 @@ REFUSED_SERVICE_KEYS: Final = {
     "cpu_rt_period": "real-time scheduling can starve the host",
     "cpu_count": "use cpus",
     "cpu_percent": "use cpus",
-    "stop_grace_period_seconds": "use stop_grace_period",
 }
 # Keys that make Compose read other files while it builds the canonical form: refused on the
 # rendered tree, before Compose ever sees it.

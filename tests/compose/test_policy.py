@@ -267,3 +267,13 @@ def test_every_compose_key_is_either_allowed_or_refused():
 def test_an_unknown_key_is_refused():
     issues = check_template(one_service("x-note: fine\nstorage_opt: {size: 1G}"), plain_manifest())
     assert [i.path for i in issues] == ["$.services.notes.storage_opt"]
+
+
+def test_the_manifest_reference_lists_every_key_of_the_tables():
+    """docs/manifest.md says which keys are allowed and refused; it cannot drift."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "manifest.md").read_text()
+    tables = PLAIN_SERVICE_KEYS | CHECKED_SERVICE_KEYS | set(REFUSED_SERVICE_KEYS)
+    missing = sorted(key for key in tables if f"`{key}`" not in doc)
+    assert missing == []

@@ -269,3 +269,27 @@ async def test_an_admin_sees_the_service_with_docker_compose(
         docker("compose", "-p", sid, "ps", "--format", "json").split("\n")) + "]")
     assert [c["Name"] for c in listed] == [f"cell-{sid}"]
     assert listed[0]["State"] == "running"
+
+
+async def test_a_bind_through_a_symlink_out_of_the_own_folder_is_refused(
+        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
+        stack_factory: Any) -> None:
+    """The path passes the policy as written; on the host it leads to /etc."""
+    sid = new_id(stack_factory)
+    own = stack.data_dir / "data" / sid
+    own.mkdir(parents=True)
+    (own / "conf").symlink_to("/etc")
+    manifest = web_manifest(sid, images.web)
+    template = web_template(manifest) + "      - ${PIC_DATA_DIR}/" + sid + "/conf:/host-etc\n"
+    store = write_store(tmp_path / "store", [(manifest, template)])
+    result = await install(client, store, sid)
+    assert result.payload.status == "failed"
+    assert "leads to /etc on the host" in result.payload.message
+    assert containers_of(sid) == []
+
+    (own / "conf").unlink()
+    (own / "conf").mkdir()
+    (own / "conf" / "app.ini").write_text("x=1\n")
+    result = await install(client, store, sid)
+    assert result.payload.status == "succeeded", result.payload.message
+    assert exec_in(f"cell-{sid}", "cat", "/host-etc/app.ini") == "x=1"
