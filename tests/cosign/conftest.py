@@ -17,7 +17,7 @@ from shared.cosign.classic import OCI_CONFIG, signature_config, signature_manife
 from shared.embedded import ManagedProcess
 from shared.oci import OCI_MANIFEST, Descriptor, RegistryClient, Repository, sha256_digest
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cosign-containers-image"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cosign-containers-image"
 SIGSTORE_JSON = b"\x00sigstore-json\n"
 
 
