@@ -7,7 +7,7 @@ setup:            ## system packages, .venv, a running Docker engine (idempotent
 	deploy/setup-host.sh
 
 run: setup        ## the embedded stack with the example service installed, in the foreground
-	$(PY) -m shared.cli.main up --install-example
+	$(PY) -m app.cli.main up --install-example
 
 test: setup       ## the whole suite against the real parts, then lint
 	$(PY) -m pytest -p no:cacheprovider
@@ -17,8 +17,8 @@ test-fast:        ## the pure-logic tier only
 	$(PY) -m pytest -m unit -q
 
 lint:
-	.venv/bin/ruff check shared services tests
-	.venv/bin/mypy shared services
+	.venv/bin/ruff check shared services app tests benchmarks
+	.venv/bin/mypy shared services app
 
 bench: setup
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider -s

@@ -43,9 +43,6 @@ class IpPool:
         held = await self.bucket.items()
         return {a: held[_key(a)].value for a in self.addresses() if _key(a) in held}
 
-    async def free_count(self) -> int:
-        return self.size - len(await self.leases())
-
     async def candidate(self, service_id: str) -> str | None:
         """The address allocate() would give now (held, else the lowest free), unwritten."""
         leases = await self.leases()

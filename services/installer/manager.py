@@ -7,6 +7,7 @@ import structlog
 from services.installer import bodies
 from services.installer.context import Deps, OpContext
 from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
+from services.installer.metrics import OPERATIONS
 from services.installer.operations import Operations, new_record
 from services.installer.saga import Step, StepFailed, compensate
 from services.installer.state import OperationRecord, OpStatus
@@ -16,7 +17,6 @@ from shared.errors import PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
 from shared.events.messages import OperationKind, ServiceState
 from shared.manifest import ManifestInvalidError
-from shared.metrics import OPERATIONS
 
 log = structlog.get_logger("installer")
 

@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
+from services.installer.metrics import STEP_SECONDS
 from shared.errors import PicStoreError
 from shared.events.messages import StepStatus
-from shared.metrics import STEP_SECONDS
 
 C = TypeVar("C")
 log = structlog.get_logger("saga")

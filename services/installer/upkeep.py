@@ -10,9 +10,9 @@ import structlog
 
 from services.installer.context import Deps
 from services.installer.manager import InstallerManager
+from services.installer.metrics import SERVICES_BY_STATE
 from services.installer.reconcile import reconcile
 from shared.events.messages import ServiceState
-from shared.metrics import SERVICES_BY_STATE
 
 log = structlog.get_logger("installer")
 EVERY = 30.0

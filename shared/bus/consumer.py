@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
@@ -17,8 +18,14 @@ from shared.events import DeadLetter, Message
 from shared.events.channels import DEAD_LETTER, Channel
 from shared.metrics import BUS_MESSAGES
 
-if TYPE_CHECKING:
-    from shared.bus.client import Bus
+
+class Bus(Protocol):
+    """What a consumer needs of the bus (shared.bus.Bus has it)."""
+
+    cell: str
+    js: JetStreamContext
+
+    async def publish(self, channel: Channel, message: Message, **tokens: str) -> None: ...
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[M], Awaitable[None]]

@@ -72,10 +72,6 @@ REFUSED_SERVICE_KEYS: Final = {
     "cpu_count": "use cpus",
     "cpu_percent": "use cpus",
 }
-# Keys that make Compose read other files while it builds the canonical form: refused on the
-# rendered tree, before Compose ever sees it.
-HOST_READING_SERVICE_KEYS: Final = ("extends", "env_file", "label_file", "build")
-HOST_READING_TOP_KEYS: Final = ("include",)
 
 TOP_LEVEL_KEYS: Final = frozenset({"name", "services", "networks", "volumes"})
 REFUSED_TOP_LEVEL_KEYS: Final = {

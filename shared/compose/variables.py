@@ -114,7 +114,3 @@ def as_text(value: ConfigValue) -> str:
         return "true" if value else "false"
     return str(value)
 
-
-def compose_escape(value: str) -> str:
-    """A literal value as Compose must read it: `$` doubled so it is never interpolated."""
-    return value.replace("$", "$$")

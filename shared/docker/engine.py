@@ -200,21 +200,7 @@ class DockerEngine:
             return False
         return True
 
-    async def remove_network(self, name: str) -> None:
-        docker = await self._client()
-        with _translated(f"remove network {name}", absent_ok=True):
-            await (await docker.networks.get(name)).delete()
-
     # -- volumes --------------------------------------------------------------------------
-
-    async def ensure_volume(self, name: str, labels: dict[str, str]) -> bool:
-        """Create the volume when missing; True when it was created now."""
-        docker = await self._client()
-        if await self.volume_exists(name):
-            return False
-        with _translated(f"create volume {name}"):
-            await docker.volumes.create({"Name": name, "Labels": labels})
-        return True
 
     async def volume_exists(self, name: str) -> bool:
         docker = await self._client()
@@ -237,12 +223,6 @@ class DockerEngine:
             await (await docker.volumes.get(name)).delete()
 
     # -- containers -----------------------------------------------------------------------
-
-    async def create_container(self, name: str, config: dict[str, Any]) -> str:
-        docker = await self._client()
-        with _translated(f"create container {name}"):
-            container = await docker.containers.create(config, name=name)
-        return str(container.id)
 
     async def start(self, name: str) -> None:
         docker = await self._client()

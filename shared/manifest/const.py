@@ -49,14 +49,6 @@ HTTP_MANAGER: Final = "http"
 INTERNAL_MANAGERS: Final = frozenset({"email", "calendar", "files"})
 CREDENTIAL_KINDS: Final = frozenset({"password", "token", "ssh_key"})
 
-CAPABILITY_FLAGS: Final = (
-    "has_subdomain",
-    "has_accounts",
-    "has_admin_config",
-    "has_storage",
-    "has_egress",
-    "has_api_hooks",
-)
 # Blocks a true flag requires, and blocks that are only allowed when the flag is true.
 REQUIRED_BLOCKS: Final = {
     "has_subdomain": ("subdomain", "backend"),

@@ -52,14 +52,6 @@ def parse_challenge(header: str | None) -> Challenge | None:
     return Challenge(scheme.lower(), params)
 
 
-def pull_scope(repository: str) -> str:
-    return f"repository:{repository}:pull"
-
-
-def push_scope(repository: str) -> str:
-    return f"repository:{repository}:pull,push"
-
-
 def token_from_response(data: object) -> str | None:
     """The token of a token-service answer (`token`, or OAuth2's `access_token`)."""
     if not isinstance(data, dict):

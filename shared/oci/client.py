@@ -21,7 +21,7 @@ from shared.oci.errors import (
     RegistryProtocolError,
     RegistryTooLargeError,
 )
-from shared.oci.models import MANIFEST_MEDIA_TYPES, Descriptor, Manifest, sha256_digest
+from shared.oci.models import MANIFEST_MEDIA_TYPES, OCI_INDEX, Descriptor, Manifest, sha256_digest
 from shared.oci.reference import DIGEST_RE, Repository, parse_digest
 from shared.oci.referrers import attach_referrer, list_referrers
 from shared.oci.session import RegistrySession
@@ -191,7 +191,21 @@ class RegistryClient(RegistrySession):
     async def referrers(self, repo: Repository, digest: str,
                         artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose `subject` is `digest`: the referrers API, else the tag fallback."""
-        return await list_referrers(self, repo, digest, artifact_type)
+        parse_digest(digest)
+        what = f"referrers of {repo}@{digest}"
+        path = f"/v2/{repo.name}/referrers/{digest}"
+        if artifact_type:
+            path += "?" + urlencode({"artifactType": artifact_type})
+        index: Manifest | None = None
+        async with self.transport.operation(what), self._request(
+            "GET", repo, path, what, headers={"Accept": OCI_INDEX}
+        ) as response:
+            if response.status_code == 200 and _media_type(response) == OCI_INDEX:
+                body = await self.transport.read(response, self.limits.max_index_bytes, what)
+                index = Manifest.parse(body, OCI_INDEX, what)
+            elif response.status_code not in (200, 400, 404):
+                raise await self.transport.status_error(response, what)
+        return await list_referrers(self, repo, digest, index, artifact_type)
 
     async def push_referrer(self, repo: Repository, content: bytes, media_type: str,
                             subject: Descriptor) -> Descriptor:

@@ -11,34 +11,36 @@ racing on one image can drop an entry, as with every client of that schema.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from typing import Any, Protocol
 
 from shared.oci.errors import RegistryContentError, RegistryNotFoundError
 from shared.oci.models import OCI_INDEX, Descriptor, Manifest, sha256_digest
 from shared.oci.reference import Repository, parse_digest, referrers_tag
 
-if TYPE_CHECKING:
-    from shared.oci.client import RegistryClient
+
+class ManifestStore(Protocol):
+    """What the tag fallback needs of a registry client (RegistryClient has it)."""
+
+    async def get_manifest(
+        self, repo: Repository, reference: str, accept: tuple[str, ...] = ...
+    ) -> Manifest: ...
+
+    async def put_manifest(
+        self, repo: Repository, reference: str, content: bytes, media_type: str
+    ) -> tuple[Descriptor, bool]: ...
 
 
-async def list_referrers(client: RegistryClient, repo: Repository, digest: str,
-                         artifact_type: str | None = None) -> list[Descriptor]:
+async def list_referrers(
+    client: ManifestStore,
+    repo: Repository,
+    digest: str,
+    api_index: Manifest | None,
+    artifact_type: str | None = None,
+) -> list[Descriptor]:
+    """`api_index`: what the referrers API answered (None when the registry has none); the
+    tag fallback `sha256-<hex>` is read otherwise."""
     parse_digest(digest)
-    what = f"referrers of {repo}@{digest}"
-    path = f"/v2/{repo.name}/referrers/{digest}"
-    if artifact_type:
-        path += "?" + urlencode({"artifactType": artifact_type})
-    index: Manifest | None = None
-    async with client.transport.operation(what), client._request(
-        "GET", repo, path, what, headers={"Accept": OCI_INDEX}
-    ) as response:
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if response.status_code == 200 and media_type == OCI_INDEX:
-            body = await client.transport.read(response, client.limits.max_index_bytes, what)
-            index = Manifest.parse(body, OCI_INDEX, what)
-        elif response.status_code not in (200, 400, 404):
-            raise await client.transport.status_error(response, what)
+    index = api_index
     if index is None:
         try:
             index = await client.get_manifest(repo, referrers_tag(digest), accept=(OCI_INDEX,))
@@ -56,12 +58,14 @@ def _entry_for(content: bytes, descriptor: Descriptor) -> Descriptor:
     config = data.get("config") or {}
     artifact_type = data.get("artifactType") or config.get("mediaType")
     annotations = data.get("annotations") or {}
-    return Descriptor(descriptor.media_type, descriptor.digest, descriptor.size,
-                      annotations, artifact_type)
+    return Descriptor(
+        descriptor.media_type, descriptor.digest, descriptor.size, annotations, artifact_type
+    )
 
 
-async def attach_referrer(client: RegistryClient, repo: Repository, content: bytes,
-                          media_type: str, subject: Descriptor) -> Descriptor:
+async def attach_referrer(
+    client: ManifestStore, repo: Repository, content: bytes, media_type: str, subject: Descriptor
+) -> Descriptor:
     pushed, subject_taken = await client.put_manifest(
         repo, sha256_digest(content), content, media_type
     )
@@ -80,6 +84,7 @@ async def attach_referrer(client: RegistryClient, repo: Repository, content: byt
     entries.append(entry.to_json())
     entries.sort(key=lambda item: str(item.get("digest", "")))
     index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
-    await client.put_manifest(repo, tag, json.dumps(index, separators=(",", ":")).encode(),
-                              OCI_INDEX)
+    await client.put_manifest(
+        repo, tag, json.dumps(index, separators=(",", ":")).encode(), OCI_INDEX
+    )
     return entry

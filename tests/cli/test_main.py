@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.cli import main as cli_main
-from shared.cli.main import COMMANDS, build_parser, main
+from app.cli import main as cli_main
+from app.cli.main import COMMANDS, build_parser, main
 from tests.manifest.helpers import DATA, NOTES_DIR, REPO
 
 
@@ -65,7 +65,7 @@ def test_the_console_script_runs():
 
 def test_python_dash_m_runs_main():
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "validate", str(NOTES_DIR)],
+        [sys.executable, "-m", "app.cli.main", "validate", str(NOTES_DIR)],
         capture_output=True,
         text=True,
         check=False,

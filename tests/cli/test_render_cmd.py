@@ -5,7 +5,7 @@ import stat
 import pytest
 import yaml
 
-from shared.cli.main import main
+from app.cli.main import main
 from tests.manifest.helpers import DATA, NOTES_DIR
 
 pytestmark = pytest.mark.unit

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shared.cli.main import main
+from app.cli.main import main
 from tests.manifest.helpers import REPO
 
 pytestmark = pytest.mark.unit

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from shared.cli.main import main
+from app.cli.main import main
 from tests.manifest.helpers import DATA, NOTES_DIR
 
 pytestmark = pytest.mark.unit

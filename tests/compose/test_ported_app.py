@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.main import main
+from app.cli.main import main
 from shared.compose import RenderContext, render_compose
 from shared.manifest import load_manifest
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from app.embedded import ManagedProcess
 from shared.cosign import PublicKey, generate_key_pair, load_public_key, signature_tag
 from shared.cosign.classic import OCI_CONFIG, signature_config, signature_manifest
-from shared.embedded import ManagedProcess
 from shared.oci import OCI_MANIFEST, Descriptor, RegistryClient, Repository, sha256_digest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cosign-containers-image"
@@ -71,7 +71,7 @@ def repo(registry_host: str) -> Repository:
 
 @pytest.fixture(scope="session")
 def registry_storage(registry: ManagedProcess) -> Path:
-    """The registry's filesystem storage (shared.embedded.start_registry puts it there)."""
+    """The registry's filesystem storage (app.embedded.start_registry puts it there)."""
     return registry.log_path.parent / "storage" / "docker" / "registry" / "v2"
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.cli.main import main
+from app.cli.main import main
 from tests.installer.helpers import containers_of, service_id
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from app.cli.commands.up import _first_config
 from services.installer import store as store_module
 from services.installer.store import (
     MAX_FILE_BYTES,
@@ -23,7 +24,6 @@ from services.installer.store import (
     mask_url,
     store_kind,
 )
-from shared.cli.commands.up import _first_config
 from shared.config import CellConfig
 from shared.manifest import ManifestInvalidError, validate_manifest_file
 from shared.manifest.load import parse_json_text

@@ -2,9 +2,9 @@
 
 import pytest
 
+import app.review
 import shared.compose
 import shared.manifest
-import shared.review
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +33,7 @@ SURFACES = {
         "RenderResult",
         "CELL_NETWORK",
     },
-    shared.review: {"review_service", "scan_script", "StoreIndex"},
+    app.review: {"review_service", "scan_script", "StoreIndex"},
 }
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from shared.embedded import ManagedProcess, find_binary, free_port
+from app.embedded import ManagedProcess, find_binary, free_port
 from shared.oci import Credentials, RegistryAuthError, RegistryClient, Repository
 from tests.oci.hostile import HostileRegistry, Request
 

@@ -1,7 +1,7 @@
 """Fixtures that start the real parts: NATS (JetStream), the Docker engine, a registry.
 
 Each part is started once per test session on loopback, in a temporary folder, through the
-same code that `pic-store up` uses (shared.embedded).
+same code that `pic-store up` uses (app.embedded).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 
-from shared.embedded import ManagedProcess, start_nats, start_registry
+from app.embedded import ManagedProcess, start_nats, start_registry
 from tests.parts.docker_engine import engine_answers
 from tests.parts.images import forget_registry_images
 

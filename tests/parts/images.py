@@ -1,4 +1,4 @@
-"""Test images, built locally FROM the busybox base (shared.embedded.base_image): the test
+"""Test images, built locally FROM the busybox base (app.embedded.base_image): the test
 services add a small layer on top through `docker build` with no network."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from shared.embedded import base_image
+from app.embedded import base_image
 from tests.parts.docker_engine import docker
 
 BASE_TAG = "pic-store-test/busybox:base"

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from app.embedded import ManagedProcess, free_port
 from shared.bus import Bus
 from shared.client import StoreClient
 from shared.config import CellConfig, ImageVerification, VerificationMode
-from shared.embedded import ManagedProcess, free_port
 from tests.parts.docker_engine import docker
 from tests.parts.test_images import ImageSet, build_test_images
 

@@ -1,7 +1,7 @@
 import pytest
 
-from shared.review import scan_script
-from shared.review.install_script import script_issues
+from app.review import scan_script
+from app.review.install_script import script_issues
 
 pytestmark = pytest.mark.unit
 

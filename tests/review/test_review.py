@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from shared.review import review_service
+from app.review import review_service
 from tests.manifest.helpers import REPO
 
 pytestmark = pytest.mark.unit

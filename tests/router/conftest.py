@@ -15,10 +15,10 @@ from typing import Protocol
 import httpx
 import pytest
 
+from app.embedded import ManagedProcess, free_port, start_caddy
+from app.embedded.parts import start_dnsmasq
 from services.router.caddy import CaddyAdmin
 from services.router.dns import HostsDirBackend, Rfc2136Backend
-from shared.embedded import ManagedProcess, free_port, start_caddy
-from shared.embedded.parts import start_dnsmasq
 from tests.router.dns_parts import ZONE, named_config, sbin, tsig_key, wait_for_zone
 
 # --- Caddy -------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ class DnsServer:
 
 @pytest.fixture
 def dnsmasq(tmp_path: Path) -> Iterator[DnsServer]:
-    # Started as `pic-store up` starts it (shared.embedded.parts.start_dnsmasq).
+    # Started as `pic-store up` starts it (app.embedded.parts.start_dnsmasq).
     hostsdir = tmp_path / "hosts.d"
     port = free_port()
     proc = start_dnsmasq(tmp_path / "dnsmasq", port, hostsdir, ZONE)

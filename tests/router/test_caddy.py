@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
+from app.embedded import free_port
 from services.router.caddy import FALLBACK_ID, CaddyAdmin
 from services.router.errors import CaddyUnavailableError, InvalidRouteError, RouterError
 from services.router.reconcile import Corrections, reconcile
 from services.router.routes import build_route, desired_routes, routes_for
 from services.router.tls import CA_ID, TLS_POLICY_ID, tls_policy
-from shared.embedded import free_port
 from tests.router.conftest import Backends, CaddyRunner, loopback_client
 
 pytestmark = pytest.mark.integration

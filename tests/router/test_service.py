@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.cli.main import main as cli
-from shared.embedded import free_port
+from app.cli.main import main as cli
+from app.embedded import free_port
 from shared.events import Message, RoutesReconciled
 from shared.events.channels import ROUTES_RECONCILED
 from tests.installer.helpers import install, remove, service_id

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from app.cli.commands.routes import render
 from services.router.desired import Desired, claimed_elsewhere, desired_state, service_routes
 from services.router.errors import InvalidRouteError
 from services.router.parts import tsig_key
 from services.router.routes import build_route, service_of
 from services.router.status import compare
-from shared.cli.commands.routes import render
 from shared.config import CellConfig, RouterDns, TlsSetting, UpstreamSetting
 from shared.errors import ConfigError
 from shared.events.messages import ServiceState

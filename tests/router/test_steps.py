@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from app.cli.main import main as cli
+from app.embedded import free_port
 from shared.bus import Bus
-from shared.cli.main import main as cli
-from shared.embedded import free_port
 from tests.installer.helpers import service_id
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest

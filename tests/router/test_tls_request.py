@@ -9,10 +9,10 @@ import ssl
 import httpx
 import pytest
 
+from app.embedded import free_port
 from services.router.caddy import CaddyAdmin
 from services.router.routes import desired_routes, routes_for
 from services.router.tls import CA_ID, tls_policy
-from shared.embedded import free_port
 from tests.router.conftest import Backends, CaddyRunner
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,10 @@ import re
 import httpx
 import pytest
 
+from app.embedded import ManagedProcess
 from services.installer.remote import ask
 from shared.bus import Bus
 from shared.config import VerificationMode
-from shared.embedded import ManagedProcess
 from shared.events import StepRequest, new_operation_id
 from shared.events.messages import StepAction, StepName, StepResultPayload
 from shared.participants import handles

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from shared.cli.main import main
+from app.cli.main import main
 from shared.cosign import BUNDLE_V03, load_private_key, load_public_key
 from shared.oci import RegistryClient, Repository, parse_reference
 from tests.cosign.conftest import FIXTURES, load_fixture

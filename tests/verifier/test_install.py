@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from app.cli.main import main
+from app.publish import PublishRequest, publish
 from shared.bus import Bus
-from shared.cli.main import main
 from shared.client import StoreClient
 from shared.events import Message, ProgressEvent, StepResult
 from shared.events.channels import STEP_RESULT
-from shared.publish import PublishRequest, publish
 from tests.installer.helpers import inspect, install, service_id
 from tests.installer.test_failures import assert_nothing_left, leases
 from tests.parts.docker_engine import docker

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from app.publish import PublishError, build_context, publish_target, rewrite_image
 from services.verifier.cache import CacheKey, VerificationCache
 from services.verifier.errors import TrustConfigError
 from services.verifier.settings import DEFAULT_HTTP_PORT, VerifierSettings
 from services.verifier.trust import load_trust
 from shared.config import ImageVerification
 from shared.cosign import VerifiedSignature
-from shared.publish import PublishError, build_context, publish_target, rewrite_image
 from tests.verifier.conftest import Signer
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from shared.cli.connect import (
+from app.cli.connect import (
     add_bus_options,
     add_settings_option,
     print_progress,

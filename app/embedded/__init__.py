@@ -4,8 +4,8 @@ Used by `pic-store up` for the embedded stack and by the test fixtures, so that 
 stack a developer runs and the one the tests run are started the same way.
 """
 
-from shared.embedded.parts import start_caddy, start_nats, start_registry
-from shared.embedded.process import ManagedProcess, find_binary, free_port, wait_for_port
+from app.embedded.parts import start_caddy, start_nats, start_registry
+from app.embedded.process import ManagedProcess, find_binary, free_port, wait_for_port
 
 __all__ = [
     "ManagedProcess",

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from shared.cli.output import EXIT_INVALID, EXIT_OK, fail
+from app.cli.output import EXIT_INVALID, EXIT_OK, fail
 
 DEFAULT_ROUTER = "http://127.0.0.1:8472"
 AGREEING = {"ok", "in progress", ""}

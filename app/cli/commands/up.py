@@ -7,9 +7,9 @@ import asyncio
 import signal
 from pathlib import Path
 
-from shared.cli.output import EXIT_OK, fail
+from app.cli.output import EXIT_OK, fail
+from app.embedded.stack import EmbeddedStack
 from shared.config import CellConfig, VerificationMode
-from shared.embedded.stack import EmbeddedStack
 from shared.errors import PicStoreError
 
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
           f"DNS at 127.0.0.1:{stack.dns_port}")
     try:
         if args.install_example:
-            from shared.embedded.example import install_example
+            from app.embedded.example import install_example
 
             code = install_example(stack)
             if code != EXIT_OK:

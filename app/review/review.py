@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from app.review.index import INDEX_FILE, StoreIndex, other_manifest_path, parse_index
+from app.review.install_script import INSTALL_SCRIPT, script_issues
 from shared.compose import TEMPLATE_FILE, check_template_file
 from shared.manifest import (
     DEFAULT_OPTIONS,
@@ -20,8 +22,6 @@ from shared.manifest import (
     read_json_file,
 )
 from shared.manifest.issues import show
-from shared.review.index import INDEX_FILE, StoreIndex, other_manifest_path, parse_index
-from shared.review.install_script import INSTALL_SCRIPT, script_issues
 
 
 def review_service(

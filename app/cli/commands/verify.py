@@ -8,8 +8,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from shared.cli.keyfiles import KeyFileError, read_public_key
-from shared.cli.output import EXIT_OK, EXIT_USAGE, fail
+from app.cli.keyfiles import KeyFileError, read_public_key
+from app.cli.output import EXIT_OK, EXIT_USAGE, fail
 from shared.cosign import PublicKey, VerificationError, VerifiedSignature, verify_image
 from shared.oci import ImageReference, InvalidReferenceError, RegistryClient, RegistryError
 from shared.oci import parse_reference as parse_image

@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.publish.context import build_context
+from app.publish.rewrite import rewrite_image
 from shared.cosign import PrivateKey, sign_bundle, sign_classic, verify_image
 from shared.docker import DockerEngine
 from shared.errors import PicStoreError
@@ -25,8 +27,6 @@ from shared.manifest import (
     read_json_file,
 )
 from shared.oci import InvalidReferenceError, RegistryClient, parse_reference
-from shared.publish.context import build_context
-from shared.publish.rewrite import rewrite_image
 
 DOCKERFILE = "Dockerfile"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from shared.cli.connect import add_bus_options, with_client
-from shared.cli.output import EXIT_INVALID, EXIT_OK, fail
+from app.cli.connect import add_bus_options, with_client
+from app.cli.output import EXIT_INVALID, EXIT_OK, fail
 from shared.client import StoreClient
 
 

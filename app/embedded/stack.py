@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.embedded.parts import start_caddy, start_dnsmasq, start_nats, start_registry
+from app.embedded.process import ManagedProcess, free_port
 from shared.config import CellConfig
-from shared.embedded.parts import start_caddy, start_dnsmasq, start_nats, start_registry
-from shared.embedded.process import ManagedProcess, free_port
 
 SERVICES = ("installer", "verifier", "router", "backup", "accounts")
 HTTP_PORTS = {"installer": 8470, "verifier": 8471, "router": 8472, "backup": 8473,

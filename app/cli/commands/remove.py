@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from shared.cli.connect import add_bus_options, print_progress, report, with_client
+from app.cli.connect import add_bus_options, print_progress, report, with_client
 from shared.client import StoreClient
 from shared.events import RemoveCommand, new_operation_id
 

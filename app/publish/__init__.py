@@ -7,8 +7,8 @@ by the Docker engine from the service folder's Dockerfile); `sign_image` signs a
 is already pushed; `rewrite_image` changes a manifest's `image` and nothing else in its text.
 """
 
-from shared.publish.context import build_context
-from shared.publish.pipeline import (
+from app.publish.context import build_context
+from app.publish.pipeline import (
     Published,
     PublishError,
     PublishRequest,
@@ -16,7 +16,7 @@ from shared.publish.pipeline import (
     publish_target,
     sign_image,
 )
-from shared.publish.rewrite import rewrite_image
+from app.publish.rewrite import rewrite_image
 
 __all__ = [
     "PublishError",

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from shared.embedded.process import ManagedProcess, find_binary, free_port
+from app.embedded.process import ManagedProcess, find_binary, free_port
 from shared.errors import PartUnavailableError
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"

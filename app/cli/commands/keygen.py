@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shared.cli.keyfiles import (
+from app.cli.keyfiles import (
     PASSWORD_ENV,
     KeyFileError,
     password,
     refuse_overwrite,
     write_key_pair,
 )
-from shared.cli.output import EXIT_OK, fail
+from app.cli.output import EXIT_OK, fail
 from shared.cosign import generate_key_pair, load_public_key
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from shared.cli.output import (
+from app.cli.output import (
     EXIT_INVALID,
     EXIT_OK,
     add_validation_options,

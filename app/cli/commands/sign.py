@@ -8,12 +8,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from shared.cli.commands.verify import pinned_reference
-from shared.cli.keyfiles import PASSWORD_ENV, KeyFileError, read_private_key
-from shared.cli.output import EXIT_OK, EXIT_USAGE, fail
+from app.cli.commands.verify import pinned_reference
+from app.cli.keyfiles import PASSWORD_ENV, KeyFileError, read_private_key
+from app.cli.output import EXIT_OK, EXIT_USAGE, fail
+from app.publish import PublishError, sign_image
 from shared.cosign import TrustError
 from shared.oci import RegistryError
-from shared.publish import PublishError, sign_image
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,15 +12,15 @@ import secrets
 import shutil
 from pathlib import Path
 
+from app.cli.connect import print_progress, report
+from app.embedded.base_image import build_base
+from app.embedded.stack import EmbeddedStack
+from app.publish import PublishRequest, publish
 from shared.bus import Bus
-from shared.cli.connect import print_progress, report
 from shared.client import StoreClient
 from shared.config import VerificationMode
 from shared.cosign import PrivateKey, generate_key_pair, load_private_key
-from shared.embedded.base_image import build_base
-from shared.embedded.stack import EmbeddedStack
 from shared.events import InstallCommand, new_operation_id
-from shared.publish import PublishRequest, publish
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "examples" / "store"
 SERVICE = "notes"

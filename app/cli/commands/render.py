@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from shared.cli.output import (
+from app.cli.output import (
     EXIT_OK,
     add_validation_options,
     fail,
@@ -14,7 +14,7 @@ from shared.cli.output import (
     summary,
     validation_options,
 )
-from shared.cli.secrets_file import SecretsFileError, read_secrets, write_secrets
+from app.cli.secrets_file import SecretsFileError, read_secrets, write_secrets
 from shared.compose import TEMPLATE_FILE, RenderContext, read_template, render_compose
 from shared.errors import RenderError
 from shared.manifest import manifest_path, validate_manifest_file

@@ -7,11 +7,11 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from shared.cli.keyfiles import PASSWORD_ENV, read_private_key
-from shared.cli.output import EXIT_OK, fail
+from app.cli.keyfiles import PASSWORD_ENV, read_private_key
+from app.cli.output import EXIT_OK, fail
+from app.publish import PublishRequest, publish
 from shared.errors import PicStoreError
 from shared.manifest import DEFAULT_PIC_ROOT, ManifestInvalidError
-from shared.publish import PublishRequest, publish
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

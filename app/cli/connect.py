@@ -9,8 +9,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from app.cli.output import EXIT_INVALID, EXIT_OK, fail
 from shared.bus import Bus
-from shared.cli.output import EXIT_INVALID, EXIT_OK, fail
 from shared.client import StoreClient
 from shared.errors import PicStoreError
 from shared.events import OperationResult, ProgressEvent

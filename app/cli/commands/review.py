@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from shared.cli.output import (
+from app.cli.output import (
     EXIT_INVALID,
     EXIT_OK,
     add_validation_options,
@@ -14,7 +14,7 @@ from shared.cli.output import (
     summary,
     validation_options,
 )
-from shared.review import review_service
+from app.review import review_service
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,6 +1,6 @@
 """`pic-store`: the command line for admins and store authors.
 
-Each command is a module in shared/cli/commands with `register(subparsers)`; add a command
+Each command is a module in app/cli/commands with `register(subparsers)`; add a command
 by appending its module to COMMANDS.
 """
 
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
-from shared.cli.commands import (
+from app.cli.commands import (
     install,
     keygen,
     publish,
@@ -27,7 +27,7 @@ from shared.cli.commands import (
     validate,
     verify,
 )
-from shared.cli.output import EXIT_INTERNAL, EXIT_USAGE
+from app.cli.output import EXIT_INTERNAL, EXIT_USAGE
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -3,9 +3,9 @@
 review_service(service_dir, index, previous_manifest=None, options=...) -> list[Issue]
 """
 
-from shared.review.index import INDEX_FILE, IndexEntry, StoreIndex, parse_index
-from shared.review.install_script import INSTALL_SCRIPT, scan_script
-from shared.review.review import review_service
+from app.review.index import INDEX_FILE, IndexEntry, StoreIndex, parse_index
+from app.review.install_script import INSTALL_SCRIPT, scan_script
+from app.review.review import review_service
 
 __all__ = [
     "INDEX_FILE",
