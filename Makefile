@@ -20,6 +20,9 @@ lint:
 	.venv/bin/ruff check shared services app tests benchmarks
 	.venv/bin/mypy shared services app
 
+asyncapi:         ## regenerate docs/asyncapi.yaml from the message models
+	$(PY) -m shared.events.asyncapi > docs/asyncapi.yaml
+
 bench: setup
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider -s
 

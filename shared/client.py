@@ -5,10 +5,10 @@ Used by the CLI, the tests and any gateway written in Python.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from shared.bus import Bus
+from shared.bus.request import request
 from shared.errors import OperationError
 from shared.events import (
     InstallCommand,
@@ -37,29 +37,32 @@ class StoreClient:
         self.bus = bus
         self.host = host
 
+    async def submit(self, command: Command) -> None:
+        """Publish the command and return; follow it with `run` or the events."""
+        await self.bus.publish(CHANNEL[type(command)], command, host=self.host)
+
     async def run(self, command: Command, on_progress: ProgressCallback | None = None,
                   timeout: float = 900.0) -> OperationResult:
         """Publish the command and wait for its result, reporting progress on the way."""
-        done: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
 
-        async def on_event(event: Message) -> None:
-            if event.operation_id != command.operation_id:
-                return
-            if isinstance(event, ProgressEvent) and on_progress is not None:
-                outcome = on_progress(event)
-                if outcome is not None:
-                    await outcome
-            if isinstance(event, OperationResult) and not done.done():
-                done.set_result(event)
+        def progress(event: Message) -> Awaitable[None] | None:
+            if (isinstance(event, ProgressEvent) and on_progress is not None
+                    and event.operation_id == command.operation_id):
+                return on_progress(event)
+            return None
 
-        async with self.bus.watch(PROGRESS, on_event), self.bus.watch(RESULT, on_event):
-            await self.bus.publish(CHANNEL[type(command)], command, host=self.host)
-            try:
-                return await asyncio.wait_for(done, timeout)
-            except TimeoutError as exc:
-                raise OperationTimeoutError(
-                    f"no result for {command.operation_id} within {timeout:.0f} s; is the "
-                    f"installer running for cell {self.bus.cell}, host {self.host}?") from exc
+        try:
+            result = await request(
+                self.bus, CHANNEL[type(command)], command, replies=RESULT, timeout=timeout,
+                answers=lambda m: (isinstance(m, OperationResult)
+                                   and m.operation_id == command.operation_id),
+                tokens={"host": self.host}, follow=[(PROGRESS, progress)])
+        except TimeoutError as exc:
+            raise OperationTimeoutError(
+                f"no result for {command.operation_id} within {timeout:.0f} s; is the "
+                f"installer running for cell {self.bus.cell}, host {self.host}?") from exc
+        assert isinstance(result, OperationResult)
+        return result
 
     async def services(self) -> list[ServiceView]:
         bucket = await services_bucket(self.bus)

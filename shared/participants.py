@@ -1,25 +1,40 @@
 """Saga participants: the services that own steps of an install (verifier, router, ...).
 
-A participant announces itself in the `pic_participants` bucket (entries expire unless
-renewed), answers `StepRequest`s on its own subject and publishes a `StepResult` for each.
-The installer asks a step of a participant only when one is present and says it handles that
-step (`Presence.steps`); otherwise the step is reported as skipped (or, for verification in
-`enforce`, fails), never silently waited on.
+The contract, in one place:
+- Which steps exist, who owns them and when a manifest wants them: the table in
+  shared/steps.py.
+- A participant announces itself in the `pic_participants` bucket (entries expire unless
+  renewed, so a dead participant is absent within PRESENCE_TTL); the installer asks a step
+  only of a present participant that handles it, else the step is skipped with a warning
+  (verification in `enforce` fails instead), never silently waited on.
+- Requests arrive on the owner's own subject, through a durable consumer (a participant that
+  dies mid-step gets the request again); the answer goes out on the owner's own result
+  subject, so a participant can only answer for its own steps.
+- `apply` and `compensate` must be idempotent: the same request may come twice, a compensate
+  may come for an apply that never arrived, and during a failed upgrade a compensate must
+  leave what the version still running needs.
+
+A participant subclasses `Participant` and implements `apply` and `compensate`; the
+installer (or a test) asks with `ask_step`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import uuid
+from abc import ABC, abstractmethod
 
 import structlog
 from pydantic import BaseModel, Field
 
 from shared.bus import Bus
-from shared.events import StepRequest, StepResult
+from shared.bus.request import request
+from shared.errors import OperationError
+from shared.events import Message, StepRequest, StepResult
 from shared.events.channels import STEP_REQUEST, STEP_RESULT
-from shared.events.messages import StepResultPayload
+from shared.events.messages import StepAction, StepResultPayload
+from shared.steps import StepName, owner_of, steps_of
 
 PRESENCE_BUCKET = "pic_participants"
 PRESENCE_TTL = 15.0
@@ -33,6 +48,10 @@ class Presence(BaseModel):
     steps: list[str] = Field(default_factory=list)
 
 
+class StepTimeoutError(OperationError):
+    key = "step_timeout"
+
+
 async def announce(bus: Bus, presence: Presence, stop: asyncio.Event) -> None:
     bucket = await bus.bucket(PRESENCE_BUCKET, Presence, history=1, ttl=PRESENCE_TTL)
     while not stop.is_set():
@@ -44,23 +63,75 @@ async def announce(bus: Bus, presence: Presence, stop: asyncio.Event) -> None:
         await bucket.delete(presence.service)
 
 
-async def handles(bus: Bus, service: str, step: str) -> bool:
-    """Is `service` running, and does it say it handles `step`?"""
+async def handles(bus: Bus, step: StepName) -> bool:
+    """Is the step's owner running, and does it say it handles the step?"""
     bucket = await bus.bucket(PRESENCE_BUCKET, Presence, history=1, ttl=PRESENCE_TTL)
-    record = await bucket.get(service)
-    return record is not None and step in record.value.steps
+    record = await bucket.get(owner_of(step))
+    return record is not None and step.value in record.value.steps
 
 
-StepHandler = Callable[[StepRequest], Awaitable[StepResultPayload]]
+async def ask_step(bus: Bus, request_: StepRequest, timeout: float) -> StepResultPayload:
+    """Ask the owner of the request's step, and wait for its answer."""
+    owner = owner_of(request_.payload.step)
+    try:
+        answer = await request(
+            bus, STEP_REQUEST, request_, replies=STEP_RESULT, timeout=timeout,
+            answers=lambda m: isinstance(m, StepResult) and m.correlation_id == request_.event_id,
+            tokens={"owner": owner}, reply_tokens={"owner": owner})
+    except TimeoutError as exc:
+        raise StepTimeoutError(f"the {owner} did not answer the {request_.payload.step} step "
+                               f"within {timeout:.0f} s") from exc
+    assert isinstance(answer, StepResult)
+    return answer.payload
 
 
-async def serve_steps(bus: Bus, owner: str, handler: StepHandler, stop: asyncio.Event) -> None:
-    """Consume the owner's step requests durably; publish a result for each."""
+class Participant(ABC):
+    """A service that carries out saga steps: the rows of the step table it owns."""
 
-    async def on_request(request: StepRequest) -> None:
-        result = await handler(request)
-        await bus.publish(STEP_RESULT, StepResult(
-            operation_id=request.operation_id, service_id=request.service_id,
-            correlation_id=request.event_id, payload=result))
+    owner: str
 
-    await bus.consume(STEP_REQUEST, f"{owner}-steps", on_request, stop=stop, owner=owner)
+    @abstractmethod
+    async def apply(self, request: StepRequest) -> StepResultPayload: ...
+
+    @abstractmethod
+    async def compensate(self, request: StepRequest) -> StepResultPayload: ...
+
+    @property
+    def steps(self) -> list[StepName]:
+        return steps_of(self.owner)
+
+    async def answer(self, request: StepRequest) -> StepResultPayload:
+        payload = request.payload
+        with structlog.contextvars.bound_contextvars(operation_id=request.operation_id,
+                                                     service_id=request.service_id):
+            if payload.step not in self.steps:
+                return StepResultPayload(step=payload.step, action=payload.action, ok=False,
+                                         reason=f"the {self.owner} does not own the "
+                                                f"{payload.step.value} step")
+            if payload.action == StepAction.compensate:
+                return await self.compensate(request)
+            return await self.apply(request)
+
+    def tasks(self, bus: Bus, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """Announce the steps and serve them until `stop` is set."""
+        presence = Presence(service=self.owner,
+                            instance=f"{self.owner}-{uuid.uuid4().hex[:8]}",
+                            steps=[step.value for step in self.steps])
+        return [asyncio.create_task(announce(bus, presence, stop)),
+                asyncio.create_task(self.serve(bus, stop))]
+
+    async def serve(self, bus: Bus, stop: asyncio.Event) -> None:
+        """Consume the owner's step requests durably; publish a result for each."""
+
+        async def on_request(request_: StepRequest) -> None:
+            result = await self.answer(request_)
+            await bus.publish(STEP_RESULT, StepResult(
+                operation_id=request_.operation_id, service_id=request_.service_id,
+                correlation_id=request_.event_id, payload=result), owner=self.owner)
+
+        await bus.consume(STEP_REQUEST, f"{self.owner}-steps", on_request, stop=stop,
+                          owner=self.owner)
+
+
+__all__ = ["Message", "Participant", "Presence", "StepTimeoutError", "announce", "ask_step",
+           "handles"]

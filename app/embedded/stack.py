@@ -16,10 +16,7 @@ from pathlib import Path
 from app.embedded.parts import start_caddy, start_dnsmasq, start_nats, start_registry
 from app.embedded.process import ManagedProcess, free_port
 from shared.config import CellConfig
-
-SERVICES = ("installer", "verifier", "router", "backup", "accounts")
-HTTP_PORTS = {"installer": 8470, "verifier": 8471, "router": 8472, "backup": 8473,
-              "accounts": 8474}
+from shared.roster import HTTP_PORTS, SERVICES
 
 
 def available_services() -> list[str]:
@@ -62,7 +59,11 @@ class EmbeddedStack:
         self._keep(start_dnsmasq(self.data_dir / "dns", self.dns_port, hostsdir, config.domain))
 
     def service_env(self) -> dict[str, str]:
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PIC_NATS_URL": self.nats_url,
+        # The caller's PIC_* settings (timeouts, leases...) reach every service; the stack's
+        # own wiring wins over them.
+        tuning = {k: v for k, v in os.environ.items() if k.startswith("PIC_")}
+        return {**tuning, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PIC_NATS_URL": self.nats_url,
                 "PIC_CELL": self.cell, "PIC_DATA_DIR": str(self.data_dir),
                 "PIC_CADDY_ADMIN": f"http://127.0.0.1:{self.processes['caddy'].port}"}
 

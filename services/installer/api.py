@@ -13,6 +13,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from services.installer.state import Buckets, OperationRecord
 from shared.bus import Bus
+from shared.client import Command, OperationTimeoutError, StoreClient
 from shared.events import (
     InstallCommand,
     Message,
@@ -21,9 +22,9 @@ from shared.events import (
     RemoveCommand,
     new_operation_id,
 )
-from shared.events.channels import INSTALL, PROGRESS, RECONFIGURE, REMOVE, RESULT, SERVICE_STATE
+from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
 from shared.events.messages import ConfigValue
-from shared.installed import ServiceView, view
+from shared.installed import ServiceView
 from shared.service import Health, base_app
 
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -49,35 +50,29 @@ class Accepted(BaseModel):
 def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
     app = base_app("installer", health)
 
-    async def submit(channel: object, message: Message, wait: float) -> Accepted:
+    client = StoreClient(bus, host)  # the same client as the command line
+
+    async def submit(command: Command, wait: float) -> Accepted:
         if wait <= 0:
-            await bus.publish(channel, message, host=host)  # type: ignore[arg-type]
-            return Accepted(operation_id=message.operation_id)
-        done: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
-
-        async def on_result(event: Message) -> None:
-            if event.operation_id == message.operation_id and not done.done():
-                done.set_result(event)  # type: ignore[arg-type]
-
-        async with bus.watch(RESULT, on_result):
-            await bus.publish(channel, message, host=host)  # type: ignore[arg-type]
-            try:
-                result = await asyncio.wait_for(done, wait)
-            except TimeoutError:
-                return Accepted(operation_id=message.operation_id)
-        return Accepted(operation_id=message.operation_id,
+            await client.submit(command)
+            return Accepted(operation_id=command.operation_id)
+        try:
+            result = await client.run(command, timeout=wait)
+        except OperationTimeoutError:
+            return Accepted(operation_id=command.operation_id)
+        return Accepted(operation_id=command.operation_id,
                         result=result.payload.model_dump(mode="json"))
 
     @app.get("/services", response_model=list[ServiceView], tags=["services"])
     async def list_services() -> list[ServiceView]:
-        return [view(r.value) for _, r in sorted((await buckets.services.items()).items())]
+        return await client.services()
 
     @app.get("/services/{service_id}", response_model=ServiceView, tags=["services"])
     async def status(service_id: ServiceId) -> ServiceView:
-        record = await buckets.services.get(service_id)
-        if record is None:
+        found = await client.service(service_id)
+        if found is None:
             raise HTTPException(404, f"{service_id} is not installed")
-        return view(record.value)
+        return found
 
     @app.post("/services/{service_id}/install", status_code=202, tags=["services"])
     async def install(service_id: ServiceId, body: InstallBody,
@@ -86,21 +81,21 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
                                  payload={"store": body.store, "config": body.config,
                                           "plan_only": body.plan,
                                           "confirm_downgrade": body.confirm_downgrade})
-        return await submit(INSTALL, command, wait)
+        return await submit(command, wait)
 
     @app.post("/services/{service_id}/reconfigure", status_code=202, tags=["services"])
     async def reconfigure(service_id: ServiceId, body: ReconfigureBody,
                           wait: Annotated[float, Query(ge=0, le=600)] = 0) -> Accepted:
         command = ReconfigureCommand(operation_id=new_operation_id(), service_id=service_id,
                                      payload={"config": body.config, "plan_only": body.plan})
-        return await submit(RECONFIGURE, command, wait)
+        return await submit(command, wait)
 
     @app.delete("/services/{service_id}", status_code=202, tags=["services"])
     async def remove(service_id: ServiceId, purge: bool = False, plan: bool = False,
                      wait: Annotated[float, Query(ge=0, le=600)] = 0) -> Accepted:
         command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id,
                                 payload={"purge": purge, "plan_only": plan})
-        return await submit(REMOVE, command, wait)
+        return await submit(command, wait)
 
     @app.get("/operations/{operation_id}", tags=["operations"])
     async def operation(operation_id: str) -> dict[str, object]:

@@ -145,7 +145,7 @@ async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
         raise OperationError(f"{ctx.service_id} cannot be reconfigured: it is {state}")
     ctx.previous = previous = existing.value
     ctx.manifest_data = previous.manifest
-    ctx.manifest = parse_manifest(previous.manifest, options_for(ctx))
+    ctx.parsed = parse_manifest(previous.manifest, options_for(ctx))
     template = ctx.service_dir / "compose-template.yml"
     if not template.exists():
         raise OperationError(f"the compose template of {ctx.service_id} is missing from "
@@ -179,10 +179,10 @@ async def remove(ctx: OpContext, cmd: RemoveCommand, ops: Operations,
     ctx.purge = cmd.payload.purge
     if ctx.previous is not None and ctx.previous.manifest:
         try:
-            ctx.manifest = parse_manifest(ctx.previous.manifest, options_for(ctx))
+            ctx.parsed = parse_manifest(ctx.previous.manifest, options_for(ctx))
             ctx.manifest_data = ctx.previous.manifest
         except (PicStoreError, ValueError):  # remove works even for a broken record
-            ctx.manifest = None
+            ctx.parsed = None
         ctx.service_ip = ctx.previous.service_ip
     plan = await removal_plan(ctx, ctx.purge)
     if cmd.payload.plan_only:
@@ -219,7 +219,7 @@ async def after_failure(ctx: OpContext, ops: Operations, record: OperationRecord
                         previous.version, reason)
         return
     existing = await ctx.deps.buckets.services.get(ctx.service_id)
-    if existing is None and (ctx.kind != OperationKind.install or ctx.manifest is None):
+    if existing is None and (ctx.kind != OperationKind.install or ctx.parsed is None):
         return
     fields: dict[str, object] = {"last_error": reason, "service_ip": None}
     if existing is None:
@@ -234,7 +234,7 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContex
     ctx.store = str(snap.get("store") or "")
     ctx.manifest_data = dict(snap.get("manifest") or {})
     if ctx.manifest_data:
-        ctx.manifest = parse_manifest(ctx.manifest_data, options_for(ctx))
+        ctx.parsed = parse_manifest(ctx.manifest_data, options_for(ctx))
     ctx.config = dict(snap.get("config") or {})
     ctx.service_ip = snap.get("service_ip")
     ctx.image = snap.get("image")

@@ -14,8 +14,10 @@ from shared.bus import Bus
 from shared.config import CellConfig
 from shared.docker import DockerEngine
 from shared.docker.compose import ComposeProject
+from shared.errors import OperationError
 from shared.events.messages import ConfigValue, OperationKind
 from shared.installed import ServiceRecord
+from shared.manifest import Manifest
 
 
 @dataclass
@@ -39,7 +41,7 @@ class OpContext:
     cell: CellConfig
     previous: ServiceRecord | None = None
     store: str = ""
-    manifest: Any = None
+    parsed: Manifest | None = None  # None only while a remove works on a broken record
     manifest_data: dict[str, Any] = field(default_factory=dict)
     template_text: str = ""
     config: dict[str, ConfigValue] = field(default_factory=dict)
@@ -56,11 +58,18 @@ class OpContext:
     warnings: list[str] = field(default_factory=list)
     purge: bool = False
 
+    @property
+    def manifest(self) -> Manifest:
+        """The operation's manifest: install and reconfigure always have one."""
+        if self.parsed is None:
+            raise OperationError(f"the manifest of {self.service_id} is missing or broken")
+        return self.parsed
+
     def mask(self, text: str) -> str:
         """Text for a message, an event or a log: every secret of this service replaced."""
         sensitive = list(self.secrets.values())
-        if self.manifest is not None:
-            hidden = {f.key for f in self.manifest.config_fields if f.type == "secret"}
+        if self.parsed is not None:
+            hidden = {f.key for f in self.parsed.config_fields if f.type == "secret"}
             sensitive += [str(v) for k, v in self.config.items() if k in hidden]
         for value in sorted((v for v in sensitive if len(v) >= 4), key=len, reverse=True):
             text = text.replace(value, "***")

@@ -8,15 +8,15 @@ from services.installer import steps_local as local
 from services.installer.context import OpContext
 from services.installer.runtime import project_containers
 from services.installer.saga import Step, StepData, StepSkipped
-from services.installer.steps_remote import remote_step, verify, wanted_remote_steps, withdraw
-from shared.events.messages import StepName
+from services.installer.steps_remote import remote_step, verify, withdraw
+from shared.steps import STEPS, StepName, after_health
 
 S = Step[OpContext]
 
 
 def install_steps(ctx: OpContext) -> list[S]:
     steps: list[S] = [
-        S("verify", "Verify the image signature", verify),
+        S("verify", "Verify the image signatures", verify),
         S("allocate_ip", "Allocate the cell IP", local.allocate_ip, local.release_ip),
         S("render", "Render the compose file", local.render),
         S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
@@ -26,7 +26,7 @@ def install_steps(ctx: OpContext) -> list[S]:
         S("containers", "docker compose up", local.start_containers, local.restore_containers),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
-    steps += [remote_step(name, title) for name, title in wanted_remote_steps(ctx.manifest)]
+    steps += [remote_step(spec) for spec in after_health(ctx.manifest)]
     return steps
 
 
@@ -89,11 +89,10 @@ def _applied(ctx: OpContext) -> list[StepName]:
     for an older record, those its manifest wants; with no manifest, every one."""
     applied = ctx.previous.applied_steps if ctx.previous is not None else None
     if applied is not None:
-        return [name for name in StepName if name.value in applied]
-    if ctx.manifest is not None:
-        return [name for name, _ in wanted_remote_steps(ctx.manifest)]
-    return [StepName.routes, StepName.firewall, StepName.egress, StepName.accounts,
-            StepName.backup]
+        return [spec.name for spec in STEPS if spec.name.value in applied]
+    if ctx.parsed is not None:
+        return [spec.name for spec in after_health(ctx.manifest)]
+    return [spec.name for spec in STEPS if spec.leaves_state]
 
 
 def remove_steps(ctx: OpContext) -> list[S]:

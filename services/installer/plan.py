@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from services.installer.context import OpContext
-from services.installer.preflight import hosts_of
 from services.installer.runtime import project_containers
 from services.installer.saga import Step
 from shared.events import Plan
 from shared.events.messages import OperationKind
+from shared.steps import PlanFacts, after_health
 
 
 async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[str]) -> Plan:
@@ -15,29 +15,16 @@ async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[s
     assert ctx.project is not None
     running = {c.name for c in await project_containers(ctx.deps.engine, ctx.service_id)
                if c.running}
-    recreate = ctx.project.changed(ctx.previous_project, running)
-    routes, dns = [], []
-    hosts = hosts_of(m)
-    if hosts:
-        backends = [m.backend, *(m.extra_backends or [])]
-        names = [m.subdomain, *(m.extra_subdomains or [])]
-        for name, backend in zip(names, backends, strict=False):
-            routes.append(f"{name}.{ctx.cell.domain} -> {backend}")
-            dns.append(f"{name}.{ctx.cell.domain} A {ctx.cell.cell_address}")
-    rules = [f"ACCEPT {r.proto} to {r.dest_ip}:{r.dest_port}".replace(
-        "${SERVICE_IP}", ctx.service_ip or "${SERVICE_IP}") for r in (m.iptables_rules or [])]
-    backups = []
-    if m.has_storage and m.backup is not None:
-        backups = [f"{v.name}.tar.gz from {v.container}:{v.path}" for v in m.backup.volumes]
-        backups += [f"config {p}" for p in m.backup.config_paths]
-    volumes = ctx.project.volumes
+    facts = PlanFacts(ctx.cell.domain, ctx.cell.cell_address, ctx.service_ip)
+    shown: dict[str, object] = {}
+    for spec in after_health(m):  # what each participant would do, as its row says
+        shown.update(spec.plan(m, facts))
     return Plan(
         kind=ctx.kind, service_id=ctx.service_id, version=m.version,
-        containers=ctx.project.containers, recreate=recreate,
-        service_ip=ctx.service_ip, volumes=volumes, routes=routes, dns_names=dns,
-        firewall_rules=rules, egress=m.egress.default if m.has_egress and m.egress else None,
-        accounts=bool(m.has_accounts), backups=backups,
-        steps=[s.name for s in steps], notes=notes,
+        containers=ctx.project.containers,
+        recreate=ctx.project.changed(ctx.previous_project, running),
+        service_ip=ctx.service_ip, volumes=ctx.project.volumes,
+        steps=[s.name for s in steps], notes=notes, **shown,
     )
 
 

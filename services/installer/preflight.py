@@ -8,18 +8,11 @@ from services.installer.context import OpContext
 from services.installer.project import LABEL_PROJECT
 from shared.errors import OperationError
 from shared.events.messages import ServiceState
+from shared.manifest import subdomains_of
 
 
 class PreflightError(OperationError):
     key = "preflight_failed"
-
-
-def hosts_of(manifest: object) -> set[str]:
-    names = set()
-    if getattr(manifest, "has_subdomain", False):
-        names.add(getattr(manifest, "subdomain", None))
-        names.update(getattr(manifest, "extra_subdomains", None) or [])
-    return {n for n in names if n}
 
 
 async def early_problems(ctx: OpContext) -> list[str]:
@@ -51,12 +44,12 @@ async def _pool(ctx: OpContext) -> list[str]:
 
 async def _collisions(ctx: OpContext) -> list[str]:
     problems: list[str] = []
-    mine = hosts_of(ctx.manifest)
+    mine = set(subdomains_of(ctx.manifest_data))
     for other_id, record in (await ctx.deps.buckets.services.items()).items():
         other = record.value
         if other_id == ctx.service_id or other.state == ServiceState.removed:
             continue
-        theirs = _hosts_of_data(other.manifest)
+        theirs = set(subdomains_of(other.manifest))
         for host in sorted(mine & theirs):
             problems.append(f"subdomain {host!r} is already used by the installed service "
                             f"{other_id}")
@@ -71,16 +64,6 @@ async def _foreign_containers(ctx: OpContext) -> list[str]:
     return [f"a container named {name} already exists and does not belong to this service"
             for name, info in zip(ctx.containers, found, strict=True)
             if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id]
-
-
-def _hosts_of_data(manifest: dict[str, object]) -> set[str]:
-    if not manifest.get("has_subdomain"):
-        return set()
-    names = {manifest.get("subdomain")}
-    extra = manifest.get("extra_subdomains")
-    if isinstance(extra, list):
-        names.update(extra)
-    return {n for n in names if isinstance(n, str) and n}
 
 
 async def require_preflight(ctx: OpContext, early: list[str]) -> None:

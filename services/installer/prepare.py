@@ -46,7 +46,7 @@ def options_for(ctx: OpContext) -> ValidationOptions:
 async def fetch_and_validate(ctx: OpContext) -> None:
     fetched = await fetch_service(ctx.store, ctx.service_id, ctx.cell.allow_local_stores)
     data = fetched.manifest_data
-    ctx.manifest = parse_manifest(data, options_for(ctx))
+    ctx.parsed = parse_manifest(data, options_for(ctx))
     if ctx.manifest.id != ctx.service_id:
         raise ManifestInvalidError([Issue("$.id", f"the store lists {ctx.service_id!r} but "
                                           f"its manifest says id {ctx.manifest.id!r}")])

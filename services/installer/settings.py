@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from shared.roster import HTTP_PORTS
 from shared.service import ServiceSettings, from_env
 
 CELL_NETWORK = "pic-cell"
@@ -15,7 +16,7 @@ CELL_SUBNET = "172.20.0.0/16"
 DYNAMIC_RANGE = "172.20.128.0/17"
 POOL_FIRST = "172.20.0.20"
 POOL_LAST = "172.20.0.254"
-DEFAULT_HTTP_PORT = 8470
+DEFAULT_HTTP_PORT = HTTP_PORTS["installer"]
 
 
 @dataclass

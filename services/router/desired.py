@@ -22,6 +22,7 @@ from services.router.routes import (
 )
 from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
+from shared.manifest import subdomains_of
 
 UNSETTLED = frozenset({ServiceState.installing, ServiceState.reconfiguring,
                        ServiceState.removing})
@@ -133,8 +134,4 @@ def claimed_elsewhere(service: ServiceRoutes, caddy_routes: Sequence[Route],
 
 
 def _manifest_hosts(manifest: Mapping[str, object], domain: str) -> set[str]:
-    if manifest.get("has_subdomain") is not True:
-        return set()
-    extras = manifest.get("extra_subdomains")
-    names = [manifest.get("subdomain"), *(extras if isinstance(extras, list) else [])]
-    return {f"{name}.{domain}" for name in names if isinstance(name, str)}
+    return {f"{name}.{domain}" for name in subdomains_of(manifest)}

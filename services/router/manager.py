@@ -27,9 +27,10 @@ from shared.bus import LeaseLocks, TypedBucket
 from shared.config import CellConfig
 from shared.errors import PicStoreError
 from shared.events import StepRequest
-from shared.events.messages import StepAction, StepName, StepResultPayload
+from shared.events.messages import StepAction, StepResultPayload
 from shared.installed import ServiceRecord
 from shared.manifest import ValidationOptions, parse_manifest
+from shared.steps import StepName
 
 log = structlog.get_logger("router")
 LOCK_BUCKET = "pic_router_lock"

@@ -13,9 +13,10 @@ from typing import ClassVar
 
 from shared.config import CellConfig
 from shared.manifest import DEFAULT_PIC_ROOT, ValidationOptions
+from shared.roster import HTTP_PORTS
 from shared.service import ServiceSettings, from_env
 
-DEFAULT_HTTP_PORT = 8472
+DEFAULT_HTTP_PORT = HTTP_PORTS["router"]
 RECONCILE_PERIOD = 60.0  # a full comparison of Caddy and DNS with the installed services
 PROBE_PERIOD = 2.0  # a one-request check that Caddy still holds our config
 

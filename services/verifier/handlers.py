@@ -1,43 +1,36 @@
-"""Bus handlers: announce the `verify` step, answer step requests through the manager."""
+"""Bus handlers: the verifier's step (the `verify` row of shared/steps.py), answered through
+the manager."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-
-import structlog
 
 from services.verifier.manager import VerifierManager
 from shared.bus import Bus
 from shared.events import StepRequest
-from shared.events.messages import StepAction, StepName, StepResultPayload
-from shared.participants import Presence, StepHandler, announce, serve_steps
-
-OWNER = "verifier"
+from shared.events.messages import StepResultPayload
+from shared.participants import Participant
 
 
-def step_handler(manager: VerifierManager) -> StepHandler:
-    async def on_step(request: StepRequest) -> StepResultPayload:
+class VerifierParticipant(Participant):
+    owner = "verifier"
+
+    def __init__(self, manager: VerifierManager) -> None:
+        self.manager = manager
+
+    async def apply(self, request: StepRequest) -> StepResultPayload:
         payload = request.payload
-        with structlog.contextvars.bound_contextvars(operation_id=request.operation_id,
-                                                     service_id=request.service_id):
-            if payload.step != StepName.verify:
-                return StepResultPayload(step=payload.step, action=payload.action, ok=False,
-                                         reason=f"the verifier does not own the "
-                                                f"{payload.step.value} step")
-            if payload.action == StepAction.compensate:  # a check leaves nothing to undo
-                return StepResultPayload(step=payload.step, action=payload.action, ok=True)
-            image = payload.image or payload.manifest.get("image")
-            decision = await manager.verify(image if isinstance(image, str) else None)
+        image = payload.image or payload.manifest.get("image")
+        decision = await self.manager.verify(image if isinstance(image, str) else None)
         return StepResultPayload(step=payload.step, action=payload.action, ok=decision.ok,
                                  reason=decision.reason, warning=decision.warning,
                                  details=decision.details)
 
-    return on_step
+    async def compensate(self, request: StepRequest) -> StepResultPayload:
+        # A check leaves nothing to undo.
+        return StepResultPayload(step=request.payload.step, action=request.payload.action,
+                                 ok=True)
 
 
 def consumers(bus: Bus, manager: VerifierManager, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    presence = Presence(service=OWNER, instance=f"{OWNER}-{uuid.uuid4().hex[:8]}",
-                        steps=[StepName.verify.value])
-    return [asyncio.create_task(announce(bus, presence, stop)),
-            asyncio.create_task(serve_steps(bus, OWNER, step_handler(manager), stop))]
+    return VerifierParticipant(manager).tasks(bus, stop)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from shared.roster import HTTP_PORTS
 from shared.service import ServiceSettings, from_env
 
-DEFAULT_HTTP_PORT = 8471
+DEFAULT_HTTP_PORT = HTTP_PORTS["verifier"]
 CACHE_ENTRIES = 1024
 CACHE_TTL = 3600.0
 VERIFY_TIMEOUT = 45.0

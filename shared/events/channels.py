@@ -5,6 +5,7 @@ cluster can serve several cells or hosts without a change to the services:
 
     pic.<cell>.cmd.installer.<host>.<verb>   commands to the installer on one Docker host
     pic.<cell>.cmd.<service>.step            saga steps owned by another service
+    pic.<cell>.evt.<service>.step_result     their answers, on the owner's own subject
     pic.<cell>.evt.<source>.<what>           events (progress, results, state changes)
     pic.<cell>.dlq.<consumer>                messages a consumer rejected, with the reason
 """
@@ -29,6 +30,7 @@ from shared.events.messages import (
     StepRequest,
     StepResult,
 )
+from shared.steps import participants
 
 TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -91,7 +93,7 @@ REMOVE = _c("installer.remove", "pic.{cell}.cmd.installer.{host}.remove", Remove
             "gateway, CLI", "installer")
 STEP_REQUEST = _c("step.request", "pic.{cell}.cmd.{owner}.step", StepRequest, Kind.command,
                   "A saga step (apply or compensate) asked of the service that owns it.",
-                  "installer", "verifier", "router", "accounts", "backup")
+                  "installer", *participants())
 PROGRESS = _c("installer.progress", "pic.{cell}.evt.installer.progress", ProgressEvent,
               Kind.event, "One step of an operation started, finished, failed or rolled back.",
               "installer", "gateway", "CLI")
@@ -108,9 +110,9 @@ ROUTES_RECONCILED = _c("router.reconciled", "pic.{cell}.evt.router.reconciled",
                        RoutesReconciled, Kind.event,
                        "What the router corrected in Caddy and DNS to match the installed "
                        "services.", "router", "gateway")
-STEP_RESULT = _c("step.result", "pic.{cell}.evt.step.result", StepResult, Kind.event,
-                 "The outcome of a saga step.", "verifier, router, accounts, backup",
-                 "installer")
+STEP_RESULT = _c("step.result", "pic.{cell}.evt.{owner}.step_result", StepResult, Kind.event,
+                 "The outcome of a saga step, on its owner's subject.",
+                 ", ".join(participants()), "installer")
 DEAD_LETTER = _c("dead_letter", "pic.{cell}.dlq.{consumer}", DeadLetter, Kind.dead_letter,
                  "A message a consumer could not accept, with the reason.",
                  "every consumer", "operators")

@@ -1,4 +1,5 @@
-"""The message models: one per subject, each with its payload."""
+"""The message models: one per subject, each with its payload. (`StepName` comes from the
+step table in shared/steps.py.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.events.envelope import Message, Payload
+from shared.steps import StepName
 
 ConfigValue = str | int | bool
 
@@ -177,15 +179,6 @@ class RoutesReconciled(Message):
 
 
 # -- saga steps owned by other services ---------------------------------------------------
-
-
-class StepName(StrEnum):
-    verify = "verify"
-    routes = "routes"
-    firewall = "firewall"
-    egress = "egress"
-    accounts = "accounts"
-    backup = "backup"
 
 
 class StepAction(StrEnum):

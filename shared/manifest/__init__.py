@@ -16,6 +16,7 @@ from shared.manifest.const import (
     RESERVED_SUBDOMAINS,
     SYSTEM_PATHS,
 )
+from shared.manifest.hosts import subdomains_of
 from shared.manifest.image import ImageRef, parse_image_ref, split_image_ref
 from shared.manifest.issues import Issue, ManifestInvalidError, json_path
 from shared.manifest.load import (
@@ -81,6 +82,7 @@ __all__ = [
     "parse_version",
     "read_json_file",
     "split_image_ref",
+    "subdomains_of",
     "validate_config_values",
     "validate_manifest",
     "validate_manifest_file",

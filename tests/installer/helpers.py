@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ from shared.events import (
     ProgressEvent,
     ReconfigureCommand,
     RemoveCommand,
+    StepRequest,
     new_operation_id,
 )
+from shared.events.messages import StepResultPayload
+from shared.participants import Participant
 from tests.parts.docker_engine import docker
 
 
@@ -73,3 +77,18 @@ def service_id() -> str:
     import uuid
 
     return f"s{uuid.uuid4().hex[:8]}"
+
+
+class StandIn(Participant):
+    """A real participant on the bus in the place of `owner`, answering with `answer`."""
+
+    def __init__(self, owner: str,
+                 answer: Callable[[StepRequest], Awaitable[StepResultPayload]]) -> None:
+        self.owner = owner
+        self._answer = answer
+
+    async def apply(self, request: StepRequest) -> StepResultPayload:
+        return await self._answer(request)
+
+    async def compensate(self, request: StepRequest) -> StepResultPayload:
+        return await self._answer(request)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
 import pytest
 
 from tests.installer.helpers import containers_of, service_id
+from tests.parts.eventually import eventually
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,13 +53,12 @@ async def test_install_status_list_remove_over_http(stack: Stack, http: httpx.As
     accepted = await http.delete(f"/services/{sid}")
     assert accepted.status_code == 202
     operation_id = accepted.json()["operation_id"]
-    for _ in range(100):
-        op = (await http.get(f"/operations/{operation_id}")).json() \
-            if (await http.get(f"/operations/{operation_id}")).status_code == 200 else {}
-        if op.get("status") == "succeeded":
-            break
-        await asyncio.sleep(0.2)
-    assert op["status"] == "succeeded"
+
+    async def removed() -> bool:
+        answer = await http.get(f"/operations/{operation_id}")
+        return answer.status_code == 200 and answer.json().get("status") == "succeeded"
+
+    await eventually(removed, within=20, what=f"operation {operation_id} succeeded")
     assert containers_of(sid) == []
     assert (await http.get(f"/services/{sid}")).status_code == 404
     log = stack.log()

@@ -14,10 +14,11 @@ import pytest
 
 from shared.client import StoreClient
 from shared.events import StepRequest
-from shared.events.messages import StepName, StepResultPayload
+from shared.events.messages import StepResultPayload
 from shared.installed import services_bucket
-from shared.participants import Presence, announce, serve_steps
+from shared.steps import StepName
 from tests.installer.helpers import (
+    StandIn,
     containers_of,
     env_of,
     inspect,
@@ -27,9 +28,10 @@ from tests.installer.helpers import (
     service_id,
 )
 from tests.parts.docker_engine import docker
+from tests.parts.eventually import present
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -224,10 +226,8 @@ async def routes_participant(client: StoreClient) -> AsyncIterator[list[StepRequ
         return StepResultPayload(step=request.payload.step, action=request.payload.action,
                                  ok=True)
 
-    tasks = [asyncio.create_task(announce(client.bus, Presence(
-                 service="router", instance="test", steps=[StepName.routes.value]), stop)),
-             asyncio.create_task(serve_steps(client.bus, "router", answer, stop))]
-    await asyncio.sleep(0.5)
+    tasks = StandIn("router", answer).tasks(client.bus, stop)
+    await present(client.bus, StepName.routes)
     try:
         yield seen
     finally:

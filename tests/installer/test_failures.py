@@ -6,26 +6,38 @@ import asyncio
 import json
 
 import pytest
+from nats.js.errors import NoKeysError
 
 from shared.bus import Bus
 from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
-from shared.participants import Presence, announce, serve_steps
-from tests.installer.helpers import containers_of, inspect, install, remove, service_id, volumes_of
+from shared.participants import Presence, announce
+from shared.steps import StepName
+from tests.installer.helpers import (
+    StandIn,
+    containers_of,
+    inspect,
+    install,
+    remove,
+    service_id,
+    volumes_of,
+)
 from tests.parts.docker_engine import docker
+from tests.parts.eventually import present
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def leases(client: StoreClient) -> list[str]:
+    """The addresses leased in the cell's IP pool (an empty bucket is the only "none")."""
     bucket = await client.bus.js.key_value(f"pic_ipam_{client.bus.cell}")
     try:
         return list(await bucket.keys())
-    except Exception:
+    except NoKeysError:
         return []
 
 
@@ -90,10 +102,9 @@ async def test_a_refused_remote_step_rolls_back_everything(stack: Stack, client:
 
     stop = asyncio.Event()
     bus = await Bus.connect(stack.nats_url, stack.cell, name="stand-in-router")
-    tasks = [asyncio.create_task(announce(bus, Presence(service="router", steps=["routes"]), stop)),
-             asyncio.create_task(serve_steps(bus, "router", refuse, stop))]
+    tasks = StandIn("router", refuse).tasks(bus, stop)
     try:
-        await asyncio.sleep(0.5)
+        await present(bus, StepName.routes)
         result = await install(client, store, sid)
     finally:
         stop.set()
@@ -120,7 +131,7 @@ async def test_a_silent_participant_times_out_and_rolls_back(stack: Stack, clien
     bus = await Bus.connect(stack.nats_url, stack.cell, name="silent-backup")
     task = asyncio.create_task(announce(bus, Presence(service="backup", steps=["backup"]), stop))
     try:
-        await asyncio.sleep(0.5)
+        await present(bus, StepName.backup)
         result = await install(client, store, sid)
     finally:
         stop.set()

@@ -41,7 +41,7 @@ async def query(port: int, name: str, rdtype: str = "A") -> tuple[str, list[str]
     return dns.rcode.to_text(answer.rcode()), sorted(values)
 
 
-async def eventually(port: int, name: str, expected: tuple[str, list[str]],
+async def settled_answer(port: int, name: str, expected: tuple[str, list[str]],
                      rdtype: str = "A", within: float = 5.0) -> tuple[str, list[str]]:
     """dnsmasq reloads a hosts file a moment after it is written: poll until it answers."""
     deadline = time.monotonic() + within

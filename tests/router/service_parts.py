@@ -4,8 +4,6 @@ fixtures it comes from (stack_factory, caddy, dnsmasq, named), even when a test 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,9 @@ import pytest
 from services.router.dns import HostsDirBackend
 from shared.bus import Bus
 from shared.client import StoreClient
-from shared.events import Message, StepRequest, StepResult, new_operation_id
-from shared.events.channels import STEP_REQUEST, STEP_RESULT
+from shared.events import StepRequest, new_operation_id
 from shared.events.messages import StepResultPayload
+from shared.participants import ask_step
 from tests.parts.stack import Stack
 from tests.router.conftest import CaddyRunner, DnsServer, loopback_client
 from tests.router.dns_parts import CELL_ADDRESS, ZONE
@@ -119,22 +117,6 @@ async def ask_router(bus: Bus, service_id: str, action: str, manifest: dict[str,
         payload["addresses"] = addresses
     request = StepRequest(operation_id=new_operation_id(), service_id=service_id,
                           payload=payload)
-    answer: asyncio.Future[StepResultPayload] = asyncio.get_running_loop().create_future()
-
-    async def on_result(message: Message) -> None:
-        if isinstance(message, StepResult) and message.correlation_id == request.event_id \
-                and not answer.done():
-            answer.set_result(message.payload)
-
-    async with bus.watch(STEP_RESULT, on_result):
-        await bus.publish(STEP_REQUEST, request, owner="router")
-        return await asyncio.wait_for(answer, timeout)
+    return await ask_step(bus, request, timeout)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0,
-                     what: str = "condition") -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {within} s")
-        await asyncio.sleep(0.1)

@@ -10,7 +10,7 @@ from services.router.dns import HostsDirBackend, Rfc2136Backend, TsigKey, record
 from services.router.errors import DnsError, DnsUnavailableError, InvalidRouteError
 from services.router.routes import routes_for
 from tests.router.conftest import DnsServer
-from tests.router.dns_parts import CELL_ADDRESS, ZONE, eventually, query
+from tests.router.dns_parts import CELL_ADDRESS, ZONE, query, settled_answer
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ async def test_set_records_answers_remove_gives_nxdomain(dns_server: DnsServer) 
                          "container")
     await backend.set_records("notes", records_for(service, CELL_ADDRESS))
     for name in NOTES:
-        assert await eventually(port, name, ("NOERROR", [CELL_ADDRESS])) == \
+        assert await settled_answer(port, name, ("NOERROR", [CELL_ADDRESS])) == \
             ("NOERROR", [CELL_ADDRESS])
     assert await backend.list() == NOTES
 
@@ -33,7 +33,7 @@ async def test_set_records_answers_remove_gives_nxdomain(dns_server: DnsServer) 
 
     await backend.remove("notes")
     for name in NOTES:
-        assert await eventually(port, name, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
+        assert await settled_answer(port, name, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
     assert await backend.list() == {}
     await backend.remove("notes")  # already gone: fine
 
@@ -42,10 +42,10 @@ async def test_records_follow_changes_and_ipv6_gets_aaaa(dns_server: DnsServer) 
     backend, port = dns_server.backend, dns_server.port
     await backend.set_records("notes", NOTES)
     await backend.set_records("notes", {f"notes.{ZONE}": "fd00::40"})
-    assert await eventually(port, f"notes.{ZONE}", ("NOERROR", ["fd00::40"]), "AAAA") == \
+    assert await settled_answer(port, f"notes.{ZONE}", ("NOERROR", ["fd00::40"]), "AAAA") == \
         ("NOERROR", ["fd00::40"])
-    assert await eventually(port, f"notes.{ZONE}", ("NOERROR", [])) == ("NOERROR", [])
-    assert await eventually(port, f"md.{ZONE}", ("NXDOMAIN", [])) == ("NXDOMAIN", [])
+    assert await settled_answer(port, f"notes.{ZONE}", ("NOERROR", [])) == ("NOERROR", [])
+    assert await settled_answer(port, f"md.{ZONE}", ("NXDOMAIN", [])) == ("NXDOMAIN", [])
     assert await backend.list() == {f"notes.{ZONE}": "fd00::40"}
 
 

@@ -15,17 +15,16 @@ from app.embedded import free_port
 from shared.events import Message, RoutesReconciled
 from shared.events.channels import ROUTES_RECONCILED
 from tests.installer.helpers import install, remove, service_id
+from tests.parts.eventually import eventually
+from tests.parts.image_set import ImageSet
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 from tests.router.conftest import CaddyRunner, DnsServer
-from tests.router.dns_parts import CELL_ADDRESS, ZONE
-from tests.router.dns_parts import eventually as dns_eventually
+from tests.router.dns_parts import CELL_ADDRESS, ZONE, settled_answer
 from tests.router.service_parts import (
     Cell,
     Connect,
     ask_router,
     cell_client,
-    eventually,
     hosts_dir,
     start_cell,
 )
@@ -62,7 +61,7 @@ async def serves(cell: Cell, hosts: list[str]) -> None:
 
 async def resolves(cell: Cell, hosts: list[str], expected: tuple[str, list[str]]) -> None:
     for host in hosts:
-        assert await dns_eventually(cell.dns.port, host, expected) == expected, host
+        assert await settled_answer(cell.dns.port, host, expected) == expected, host
 
 
 async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(

@@ -14,12 +14,12 @@ from app.cli.main import main as cli
 from app.embedded import free_port
 from shared.bus import Bus
 from tests.installer.helpers import service_id
+from tests.parts.eventually import eventually
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest
 from tests.router.conftest import Backends, CaddyRunner, DnsServer
-from tests.router.dns_parts import CELL_ADDRESS, ZONE
-from tests.router.dns_parts import eventually as dns_eventually
-from tests.router.service_parts import Cell, ask_router, eventually, hosts_dir, start_cell
+from tests.router.dns_parts import CELL_ADDRESS, ZONE, settled_answer
+from tests.router.service_parts import Cell, ask_router, hosts_dir, start_cell
 
 pytestmark = pytest.mark.integration
 
@@ -151,13 +151,13 @@ async def test_withdraw_removes_routes_and_records_and_is_idempotent(
     sid = service_id()
     assert (await ask_router(bus, sid, "apply", manifest(sid, registry_host))).ok
     host = f"{sid}.{ZONE}"
-    assert await dns_eventually(cell.dns.port, host, ("NOERROR", [CELL_ADDRESS])) == \
+    assert await settled_answer(cell.dns.port, host, ("NOERROR", [CELL_ADDRESS])) == \
         ("NOERROR", [CELL_ADDRESS])
     for _ in range(2):
         withdrawn = await ask_router(bus, sid, "compensate", manifest(sid, registry_host))
         assert withdrawn.ok, withdrawn.reason
         assert ours(await cell.route_ids(), sid) == []
-    assert await dns_eventually(cell.dns.port, host, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
+    assert await settled_answer(cell.dns.port, host, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
     never = service_id()
     assert (await ask_router(bus, never, "compensate", manifest(never, registry_host))).ok
 

@@ -15,8 +15,7 @@ from shared.config import CellConfig
 from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
 from tests.router.conftest import Backends, CaddyRunner, DnsServer, loopback_client
-from tests.router.dns_parts import CELL_ADDRESS, ZONE
-from tests.router.dns_parts import eventually as dns_eventually
+from tests.router.dns_parts import CELL_ADDRESS, ZONE, settled_answer
 from tests.router.service_parts import router_config
 
 pytestmark = pytest.mark.integration
@@ -58,7 +57,7 @@ async def test_reconcile_adds_removes_and_leaves_busy_services_alone(
         ["pic-store.one.0", "pic-store.two.0"]
     assert first.dns_set == ("one", "two")
     assert await get(http_port, f"one.{ZONE}") == "I am one"
-    assert await dns_eventually(dnsmasq.port, f"two.{ZONE}", ("NOERROR", [CELL_ADDRESS])) == \
+    assert await settled_answer(dnsmasq.port, f"two.{ZONE}", ("NOERROR", [CELL_ADDRESS])) == \
         ("NOERROR", [CELL_ADDRESS])
     assert not (await reconcile_once(await parts.current(), records)).changed
 
@@ -69,7 +68,7 @@ async def test_reconcile_adds_removes_and_leaves_busy_services_alone(
     assert third.caddy.removed == ("pic-store.one.0",) and third.dns_removed == ("one",)
     assert third.caddy.added == () and third.caddy.replaced == ()
     assert await get(http_port, f"two.{ZONE}") == "I am two"
-    assert await dns_eventually(dnsmasq.port, f"one.{ZONE}", ("NXDOMAIN", [])) == \
+    assert await settled_answer(dnsmasq.port, f"one.{ZONE}", ("NXDOMAIN", [])) == \
         ("NXDOMAIN", [])
 
 

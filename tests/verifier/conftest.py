@@ -16,9 +16,9 @@ from shared.cosign import PrivateKey, load_private_key, load_public_key, sign_bu
 from shared.oci import RegistryClient, Repository
 from tests.cosign.conftest import push_small_image, registry_storage
 from tests.parts.docker_engine import docker
+from tests.parts.image_set import WEB_ENTRYPOINT
 from tests.parts.images import BASE_TAG
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import WEB_ENTRYPOINT
 
 __all__ = ["registry_storage"]
 

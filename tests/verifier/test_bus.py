@@ -3,19 +3,21 @@ StepRequests with ok / not ok, caches successes, and empties its cache on a key 
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
 import pytest
 
 from app.embedded import ManagedProcess
-from services.installer.remote import ask
 from shared.bus import Bus
+from shared.bus.request import request
 from shared.config import VerificationMode
-from shared.events import StepRequest, new_operation_id
-from shared.events.messages import StepAction, StepName, StepResultPayload
-from shared.participants import handles
+from shared.events import StepRequest, StepResult, new_operation_id
+from shared.events.channels import STEP_REQUEST, STEP_RESULT
+from shared.events.messages import StepAction, StepResultPayload
+from shared.participants import ask_step, handles
+from shared.steps import StepName
+from tests.parts.eventually import present
 from tests.verifier.conftest import Signer, cell_config, small_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -27,12 +29,26 @@ def scrape(proc: ManagedProcess, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-async def verify(bus: Bus, image: str, action: StepAction = StepAction.apply,
-                 step: StepName = StepName.verify) -> StepResultPayload:
-    request = StepRequest(operation_id=new_operation_id(), service_id="svc",
-                          payload={"step": step, "action": action, "image": image,
-                                   "manifest": {"id": "svc", "image": image}})
-    return await ask(bus, "verifier", request, timeout=15)
+def step_request(image: str, action: StepAction = StepAction.apply,
+                 step: StepName = StepName.verify) -> StepRequest:
+    return StepRequest(operation_id=new_operation_id(), service_id="svc",
+                       payload={"step": step, "action": action, "image": image,
+                                "manifest": {"id": "svc", "image": image}})
+
+
+async def verify(bus: Bus, image: str, action: StepAction = StepAction.apply) -> StepResultPayload:
+    return await ask_step(bus, step_request(image, action), timeout=15)
+
+
+async def ask_verifier_for(bus: Bus, step: StepName, image: str) -> StepResultPayload:
+    """A request for another owner's step, sent to the verifier's subject by hand."""
+    sent = step_request(image, step=step)
+    answer = await request(bus, STEP_REQUEST, sent, replies=STEP_RESULT, timeout=15,
+                           answers=lambda m: isinstance(m, StepResult)
+                           and m.correlation_id == sent.event_id,
+                           tokens={"owner": "verifier"}, reply_tokens={"owner": "verifier"})
+    assert isinstance(answer, StepResult)
+    return answer.payload
 
 
 @pytest.fixture
@@ -43,10 +59,7 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
     proc = stack.start("verifier")
     bus = await Bus.connect(stack.nats_url, stack.cell, name="test-verifier-bus")
     try:
-        for _ in range(50):
-            if await handles(bus, "verifier", "verify"):
-                break
-            await asyncio.sleep(0.1)
+        await present(bus, StepName.verify)
         yield stack, proc, bus
     finally:
         await bus.close()
@@ -55,7 +68,7 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
 async def test_step_requests_are_answered(verifier_bus, registry_host, oci,
                                           signer: Signer) -> None:
     _, proc, bus = verifier_bus
-    assert await handles(bus, "verifier", "verify")
+    assert await handles(bus, StepName.verify)
     signed = await small_image(oci, registry_host, signer)
     unsigned = await small_image(oci, registry_host)
     ok = await verify(bus, signed)
@@ -64,7 +77,7 @@ async def test_step_requests_are_answered(verifier_bus, registry_host, oci,
     assert not refused.ok and "no signature found" in refused.reason and refused.warning == ""
     undone = await verify(bus, signed, StepAction.compensate)
     assert undone.ok and undone.details == {}
-    stranger_step = await verify(bus, signed, step=StepName.routes)
+    stranger_step = await ask_verifier_for(bus, StepName.routes, signed)
     assert not stranger_step.ok and "does not own the routes step" in stranger_step.reason
     log = proc.log_path.read_text()
     assert '"event": "image_refused"' in log and '"operation_id"' in log

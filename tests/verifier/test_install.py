@@ -17,13 +17,15 @@ from shared.bus import Bus
 from shared.client import StoreClient
 from shared.events import Message, ProgressEvent, StepResult
 from shared.events.channels import STEP_RESULT
+from shared.steps import StepName
 from tests.installer.helpers import inspect, install, service_id
 from tests.installer.test_failures import assert_nothing_left, leases
 from tests.parts.docker_engine import docker
+from tests.parts.eventually import present
+from tests.parts.image_set import ImageSet
 from tests.parts.images import BASE_TAG, build_image, push
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 from tests.verifier.conftest import Signer, cell_config, service_folder
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,7 +46,7 @@ async def make_cell(stack_factory, registry_host: str,
         stack.start("installer")
         bus = await Bus.connect(stack.nats_url, stack.cell, name="test-trust")
         buses.append(bus)
-        await asyncio.sleep(0.5)  # the verifier's presence is in the bucket
+        await present(bus, StepName.verify)
         return stack, StoreClient(bus)
 
     yield make
