@@ -79,6 +79,16 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def exit_code(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    def restart(self, timeout: float = 30.0) -> ManagedProcess:
+        """Start the same command again after it exited (the log is appended to)."""
+        self.stop()
+        self._proc = None
+        return self.start(timeout)
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -8,9 +8,9 @@ import pytest
 
 from app.cli.main import main
 from tests.installer.helpers import containers_of, service_id
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

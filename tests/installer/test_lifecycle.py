@@ -22,9 +22,9 @@ from tests.installer.helpers import (
     service_id,
     volumes_of,
 )
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from shared.bus import Bus
 from shared.client import StoreClient
 from shared.config import CellConfig, ImageVerification, VerificationMode
 from tests.parts.docker_engine import docker
-from tests.parts.test_images import ImageSet, build_test_images
+from tests.parts.image_set import ImageSet, build_test_images
 
 
 @pytest.fixture(scope="session")

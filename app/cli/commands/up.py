@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.cli.output import EXIT_OK, fail
 from app.embedded.stack import EmbeddedStack
+from app.embedded.supervisor import Supervisor
 from shared.config import CellConfig, VerificationMode
 from shared.errors import PicStoreError
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--domain", default="cell.pic.test", help="the cell's domain")
     parser.add_argument("--nats-port", type=int, default=4222)
     parser.add_argument("--registry-port", type=int, default=5050)
+    parser.add_argument("--dns-port", type=int, default=5354)
     parser.add_argument("--install-example", action="store_true",
                         help="publish and install the example Notes service once started")
     parser.set_defaults(func=run)
@@ -53,7 +55,8 @@ def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
 
 def run(args: argparse.Namespace) -> int:
     args.data_dir = args.data_dir.resolve()
-    stack = EmbeddedStack(args.data_dir, args.cell, args.nats_port, args.registry_port)
+    stack = EmbeddedStack(args.data_dir, args.cell, args.nats_port, args.registry_port,
+                          args.dns_port)
     _first_config(args, stack)
     try:
         stack.start()
@@ -64,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
         stack.stop()
         raise
     for name, process in stack.processes.items():
-        print(f"  {name:<16} 127.0.0.1:{process.port}   log {process.log_path}")
+        print(f"  {name:<16} 127.0.0.1:{process.port}   pid {process.pid}   "
+              f"log {process.log_path}")
     print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
     print(f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
-          f"DNS at 127.0.0.1:{stack.dns_port}")
+          f"DNS at 127.0.0.1:{stack.dns_port}", flush=True)
+    supervisor = Supervisor(stack.processes, say=lambda text: print(text, flush=True)).start()
     try:
         if args.install_example:
             from app.embedded.example import install_example
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print("Ctrl-C stops the stack.", flush=True)
         asyncio.run(_wait_for_signal())
     finally:
+        supervisor.stop()
         stack.stop()
     return EXIT_OK
 
