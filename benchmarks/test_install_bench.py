@@ -24,7 +24,7 @@ from tests.installer.helpers import install, remove, service_id
 from tests.parts.docker_engine import docker
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.test_images import ImageSet
+from tests.parts.image_set import ImageSet
 
 ROUNDS = 10
 AT_ONCE = 10
