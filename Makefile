@@ -18,6 +18,7 @@ test-fast:        ## the pure-logic tier only
 
 lint:
 	.venv/bin/ruff check shared services app tests benchmarks
+	.venv/bin/ruff format --check shared services app tests benchmarks
 	.venv/bin/mypy shared services app
 
 asyncapi:         ## regenerate docs/asyncapi.yaml from the message models

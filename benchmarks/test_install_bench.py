@@ -22,9 +22,9 @@ from shared.client import StoreClient
 from shared.docker.compose import compose_binary
 from tests.installer.helpers import install, remove, service_id
 from tests.parts.docker_engine import docker
+from tests.parts.image_set import ImageSet
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, web_template, write_store
-from tests.parts.image_set import ImageSet
 
 ROUNDS = 10
 AT_ONCE = 10
@@ -46,8 +46,9 @@ def _wait_for_port(ip: str) -> None:
 
 
 def _compose(project: str, file: Path, *args: str) -> None:
-    subprocess.run([compose_binary(), "-p", project, "-f", str(file), *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [compose_binary(), "-p", project, "-f", str(file), *args], check=True, capture_output=True
+    )
 
 
 def compose_up(project: str, file: Path, ip: str) -> float:
@@ -64,13 +65,15 @@ def compose_down(project: str, file: Path) -> None:
 
 def _store(tmp_path: Path, sid: str, image: str) -> Path:
     # A backend makes the installer's health condition "port 8080 answers", as for Compose.
-    manifest = web_manifest(sid, image, has_subdomain=True, subdomain=sid,
-                            backend=f"cell-{sid}:8080")
+    manifest = web_manifest(
+        sid, image, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080"
+    )
     return write_store(tmp_path / sid, [(manifest, web_template(manifest))])
 
 
-async def _installed_file(client: StoreClient, stack: Stack, tmp_path: Path, sid: str,
-                          image: str) -> tuple[float, Path, str]:
+async def _installed_file(
+    client: StoreClient, stack: Stack, tmp_path: Path, sid: str, image: str
+) -> tuple[float, Path, str]:
     """Install through pic-store (timed), keep a copy of the file it ran, remove it."""
     store = _store(tmp_path, sid, image)
     started = time.perf_counter()
@@ -86,8 +89,9 @@ async def _installed_file(client: StoreClient, stack: Stack, tmp_path: Path, sid
 
 
 @pytest.mark.integration
-async def test_install_against_docker_compose_up(stack: Stack, client: StoreClient, tmp_path,
-                                                 images: ImageSet, stack_factory) -> None:
+async def test_install_against_docker_compose_up(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     docker("pull", "-q", images.web)
     ours, compose = [], []
     for _ in range(ROUNDS):
@@ -98,15 +102,18 @@ async def test_install_against_docker_compose_up(stack: Stack, client: StoreClie
         compose.append(await asyncio.to_thread(compose_up, sid, file, ip))
         await asyncio.to_thread(compose_down, sid, file)
     ours_ms, compose_ms = statistics.median(ours) * 1000, statistics.median(compose) * 1000
-    print(f"\ninstall of one container (median of {ROUNDS}): pic-store {ours_ms:.0f} ms, "
-          f"docker compose up -d of the same file {compose_ms:.0f} ms, "
-          f"ratio {ours_ms / compose_ms:.2f}")
+    print(
+        f"\ninstall of one container (median of {ROUNDS}): pic-store {ours_ms:.0f} ms, "
+        f"docker compose up -d of the same file {compose_ms:.0f} ms, "
+        f"ratio {ours_ms / compose_ms:.2f}"
+    )
     assert ours_ms / compose_ms < 20, "sanity bound only"
 
 
 @pytest.mark.integration
-async def test_ten_installs_at_once(stack: Stack, client: StoreClient, tmp_path,
-                                    images: ImageSet, stack_factory) -> None:
+async def test_ten_installs_at_once(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     """Wall time of ten at once over ten in a row, for pic-store and for Compose alone (the
     Compose side runs the files pic-store rendered, each with its own IP)."""
     docker("pull", "-q", images.web)
@@ -132,8 +139,9 @@ async def test_ten_installs_at_once(stack: Stack, client: StoreClient, tmp_path,
 
     stores = [_store(tmp_path, sid, images.web) for sid in at_once]
     started = time.perf_counter()
-    results = await asyncio.gather(*(install(client, store, sid)
-                                     for store, sid in zip(stores, at_once, strict=True)))
+    results = await asyncio.gather(
+        *(install(client, store, sid) for store, sid in zip(stores, at_once, strict=True))
+    )
     ours_parallel = time.perf_counter() - started
     assert all(r.payload.status == "succeeded" for r in results)
     for sid in at_once:
@@ -144,14 +152,15 @@ async def test_ten_installs_at_once(stack: Stack, client: StoreClient, tmp_path,
         compose_serial += await asyncio.to_thread(compose_up, sid, file, ip)
     await asyncio.gather(*(asyncio.to_thread(compose_down, sid, file) for sid, file, _ in files))
     started = time.perf_counter()
-    await asyncio.gather(*(asyncio.to_thread(compose_up, sid, file, ip)
-                           for sid, file, ip in files))
+    await asyncio.gather(*(asyncio.to_thread(compose_up, sid, file, ip) for sid, file, ip in files))
     compose_parallel = time.perf_counter() - started
     await asyncio.gather(*(asyncio.to_thread(compose_down, sid, file) for sid, file, _ in files))
 
     ours, theirs = ours_parallel / ours_serial, compose_parallel / compose_serial
-    print(f"\n{AT_ONCE} installs at once over {AT_ONCE} in a row: pic-store {ours:.2f} "
-          f"({ours_parallel:.1f} s / {ours_serial:.1f} s), docker compose up {theirs:.2f} "
-          f"({compose_parallel:.1f} s / {compose_serial:.1f} s), difference "
-          f"{ours - theirs:+.2f}")
+    print(
+        f"\n{AT_ONCE} installs at once over {AT_ONCE} in a row: pic-store {ours:.2f} "
+        f"({ours_parallel:.1f} s / {ours_serial:.1f} s), docker compose up {theirs:.2f} "
+        f"({compose_parallel:.1f} s / {compose_serial:.1f} s), difference "
+        f"{ours - theirs:+.2f}"
+    )
     assert ours < 3, "sanity bound only"

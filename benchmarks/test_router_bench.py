@@ -62,8 +62,13 @@ async def time_adds(admin: CaddyAdmin, bare: httpx.AsyncClient) -> dict[str, flo
         answer.raise_for_status()
         await admin.remove_route(new["@id"])
     admin._http.event_hooks["request"].remove(on_request)
-    return {"ours": statistics.median(ours) * 1000, "bare": statistics.median(raw) * 1000,
-            "floor": await time_smallest_change(bare), "requests": requests, "bytes": size}
+    return {
+        "ours": statistics.median(ours) * 1000,
+        "bare": statistics.median(raw) * 1000,
+        "floor": await time_smallest_change(bare),
+        "requests": requests,
+        "bytes": size,
+    }
 
 
 async def time_smallest_change(bare: httpx.AsyncClient) -> float:
@@ -78,7 +83,8 @@ async def time_smallest_change(bare: httpx.AsyncClient) -> float:
 
 
 async def test_adding_a_route_costs_the_same_request_with_10_and_500_routes(
-        caddy: CaddyRunner, admin: CaddyAdmin) -> None:
+    caddy: CaddyRunner, admin: CaddyAdmin
+) -> None:
     await admin.ensure_server()
     results = {}
     async with caddy.raw_client() as bare:
@@ -89,13 +95,17 @@ async def test_adding_a_route_costs_the_same_request_with_10_and_500_routes(
     small, large = results[10], results[500]
     print(f"\nrouter: add one route, median of {ADDS} adds (each removed afterwards)")
     for count, r in results.items():
-        print(f"  {count:>3} routes: {r['ours']:7.2f} ms  (bare Caddy request {r['bare']:7.2f} ms;"
-              f" Caddy's smallest change {r['floor']:7.2f} ms;"
-              f" {r['requests']:.0f} request of {r['bytes']:.0f} bytes)")
-    print(f"  ratio 500/10: {large['ours'] / small['ours']:.2f}"
-          f"  (bare Caddy: {large['bare'] / small['bare']:.2f}; smallest change:"
-          f" {large['floor'] / small['floor']:.2f}: Caddy re-provisions its whole config on"
-          " every change)")
+        print(
+            f"  {count:>3} routes: {r['ours']:7.2f} ms  (bare Caddy request {r['bare']:7.2f} ms;"
+            f" Caddy's smallest change {r['floor']:7.2f} ms;"
+            f" {r['requests']:.0f} request of {r['bytes']:.0f} bytes)"
+        )
+    print(
+        f"  ratio 500/10: {large['ours'] / small['ours']:.2f}"
+        f"  (bare Caddy: {large['bare'] / small['bare']:.2f}; smallest change:"
+        f" {large['floor'] / small['floor']:.2f}: Caddy re-provisions its whole config on"
+        " every change)"
+    )
     overhead = large["ours"] / large["bare"]
     print(f"  our client over the bare request at 500 routes: {overhead:.2f}")
 

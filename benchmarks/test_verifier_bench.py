@@ -47,14 +47,23 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-async def test_verification_latency_cold_and_cached(manager: VerifierManager, tmp_path: Path,
-                                                    registry_host: str) -> None:
+async def test_verification_latency_cold_and_cached(
+    manager: VerifierManager, tmp_path: Path, registry_host: str
+) -> None:
     private_pem, public_pem = generate_key_pair(b"bench")
     config = tmp_path / "config" / "api" / "cell_config.json"
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"image_verification": {
-        "mode": "enforce", "public_keys": [public_pem.decode()],
-        "insecure_registries": [registry_host]}}))
+    config.write_text(
+        json.dumps(
+            {
+                "image_verification": {
+                    "mode": "enforce",
+                    "public_keys": [public_pem.decode()],
+                    "insecure_registries": [registry_host],
+                }
+            }
+        )
+    )
     client = await manager.registries.client([registry_host])
     repo = Repository(registry_host, f"pic-bench/{uuid.uuid4().hex[:12]}")
     key = load_private_key(private_pem, b"bench")
@@ -91,12 +100,18 @@ async def test_verification_latency_cold_and_cached(manager: VerifierManager, tm
     c_bundle = median_ms(cold_bundle)
     print("\nverifier: verification latency (medians, loopback registry)")
     print(f"  registry round trip (HEAD manifest): {rtt:8.3f} ms   (n={len(head)})")
-    print(f"  cold, classic signature (miss):      {c_cold:8.3f} ms   (n={len(cold)})"
-          f"   = {c_cold / rtt:6.2f} x round trip")
-    print(f"  cold, cosign 3 bundle (referrers):   {c_bundle:8.3f} ms   (n={len(cold_bundle)})"
-          f"   = {c_bundle / rtt:6.2f} x round trip")
-    print(f"  cached (cache hit):                  {c_cached:8.3f} ms   (n={len(cached)})"
-          f"   = {c_cached / rtt:6.2f} x round trip")
+    print(
+        f"  cold, classic signature (miss):      {c_cold:8.3f} ms   (n={len(cold)})"
+        f"   = {c_cold / rtt:6.2f} x round trip"
+    )
+    print(
+        f"  cold, cosign 3 bundle (referrers):   {c_bundle:8.3f} ms   (n={len(cold_bundle)})"
+        f"   = {c_bundle / rtt:6.2f} x round trip"
+    )
+    print(
+        f"  cached (cache hit):                  {c_cached:8.3f} ms   (n={len(cached)})"
+        f"   = {c_cached / rtt:6.2f} x round trip"
+    )
     print(f"  cold / cached: {c_cold / c_cached:.1f}")
 
     assert c_cached < c_cold

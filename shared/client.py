@@ -24,7 +24,9 @@ from shared.installed import ServiceView, services_bucket, view
 Command = InstallCommand | ReconfigureCommand | RemoveCommand
 ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]
 CHANNEL: dict[type[Message], Channel] = {
-    InstallCommand: INSTALL, ReconfigureCommand: RECONFIGURE, RemoveCommand: REMOVE,
+    InstallCommand: INSTALL,
+    ReconfigureCommand: RECONFIGURE,
+    RemoveCommand: REMOVE,
 }
 
 
@@ -41,26 +43,38 @@ class StoreClient:
         """Publish the command and return; follow it with `run` or the events."""
         await self.bus.publish(CHANNEL[type(command)], command, host=self.host)
 
-    async def run(self, command: Command, on_progress: ProgressCallback | None = None,
-                  timeout: float = 900.0) -> OperationResult:
+    async def run(
+        self, command: Command, on_progress: ProgressCallback | None = None, timeout: float = 900.0
+    ) -> OperationResult:
         """Publish the command and wait for its result, reporting progress on the way."""
 
         def progress(event: Message) -> Awaitable[None] | None:
-            if (isinstance(event, ProgressEvent) and on_progress is not None
-                    and event.operation_id == command.operation_id):
+            if (
+                isinstance(event, ProgressEvent)
+                and on_progress is not None
+                and event.operation_id == command.operation_id
+            ):
                 return on_progress(event)
             return None
 
         try:
             result = await request(
-                self.bus, CHANNEL[type(command)], command, replies=RESULT, timeout=timeout,
-                answers=lambda m: (isinstance(m, OperationResult)
-                                   and m.operation_id == command.operation_id),
-                tokens={"host": self.host}, follow=[(PROGRESS, progress)])
+                self.bus,
+                CHANNEL[type(command)],
+                command,
+                replies=RESULT,
+                timeout=timeout,
+                answers=lambda m: (
+                    isinstance(m, OperationResult) and m.operation_id == command.operation_id
+                ),
+                tokens={"host": self.host},
+                follow=[(PROGRESS, progress)],
+            )
         except TimeoutError as exc:
             raise OperationTimeoutError(
                 f"no result for {command.operation_id} within {timeout:.0f} s; is the "
-                f"installer running for cell {self.bus.cell}, host {self.host}?") from exc
+                f"installer running for cell {self.bus.cell}, host {self.host}?"
+            ) from exc
         assert isinstance(result, OperationResult)
         return result
 

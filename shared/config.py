@@ -26,8 +26,9 @@ class ImageVerification(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: VerificationMode = VerificationMode.enforce
-    public_keys: list[str] = Field(default_factory=list,
-                                   description="PEM public keys, or paths to cosign.pub files")
+    public_keys: list[str] = Field(
+        default_factory=list, description="PEM public keys, or paths to cosign.pub files"
+    )
     rekor_public_key: str | None = None
     insecure_registries: list[str] = Field(default_factory=list)
 
@@ -53,17 +54,22 @@ class RouterDns(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["hostsdir", "rfc2136"] = "hostsdir"
-    hostsdir: str = Field(default="dns/hosts.d",
-                          description="hostsdir: the directory, absolute or in the data dir")
-    server: str | None = Field(default=None, description="IP address the DNS server answers on "
-                               "(rfc2136: required; hostsdir: optional, queried to check)")
+    hostsdir: str = Field(
+        default="dns/hosts.d", description="hostsdir: the directory, absolute or in the data dir"
+    )
+    server: str | None = Field(
+        default=None,
+        description="IP address the DNS server answers on "
+        "(rfc2136: required; hostsdir: optional, queried to check)",
+    )
     port: int = Field(default=53, ge=1, le=65535)
     zone: str | None = Field(default=None, description="rfc2136: the zone (default: the domain)")
     tsig_key_name: str = "pic-store"
     tsig_algorithm: str = "hmac-sha256"
     tsig_secret: str = Field(default="", repr=False, description="base64, as tsig-keygen prints")
-    tsig_key_file: str | None = Field(default=None,
-                                      description="a key file as tsig-keygen writes it")
+    tsig_key_file: str | None = Field(
+        default=None, description="a key file as tsig-keygen writes it"
+    )
 
 
 class RouterConfig(BaseModel):
@@ -87,8 +93,10 @@ class CellConfig(BaseModel):
     cell_address: str = "127.0.0.1"
     allowed_image_prefix: str = DEFAULT_IMAGE_PREFIX
     allow_local_stores: bool = Field(
-        default=False, description="Install from folders on this machine and file:// "
-        "repositories; for development and tests")
+        default=False,
+        description="Install from folders on this machine and file:// "
+        "repositories; for development and tests",
+    )
     image_verification: ImageVerification = Field(default_factory=ImageVerification)
     router: RouterConfig = Field(default_factory=RouterConfig)
 
@@ -104,8 +112,9 @@ class CellConfig(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            where = "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"]
-                              for e in exc.errors()[:5])
+            where = "; ".join(
+                ".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors()[:5]
+            )
             raise ConfigError(f"{path} is invalid: {where}") from exc
 
     def write(self, data_dir: Path) -> Path:

@@ -1,11 +1,11 @@
 """The exception tree of pic-store. Every error has a stable key and a readable message.
 
-    PicStoreError
-    ├── PartUnavailableError      a real part (Docker, NATS, Caddy, registry, DNS) does not answer
-    ├── ManifestInvalidError      a manifest broke rules; carries every issue with its JSON path
-    ├── RenderError               a compose template could not be rendered
-    ├── ConfigError               the cell config file is unreadable or invalid
-    └── OperationError            an install / reconfigure / remove step failed
+PicStoreError
+├── PartUnavailableError      a real part (Docker, NATS, Caddy, registry, DNS) does not answer
+├── ManifestInvalidError      a manifest broke rules; carries every issue with its JSON path
+├── RenderError               a compose template could not be rendered
+├── ConfigError               the cell config file is unreadable or invalid
+└── OperationError            an install / reconfigure / remove step failed
 """
 
 from __future__ import annotations

@@ -31,10 +31,12 @@ class ServiceRecord(BaseModel):
     # fixed service_ip, so the router needs these to reach the sidecars.
     addresses: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
-    pinned: dict[str, str] = Field(default_factory=dict,
-                                   description="Image reference -> its verified digest form")
+    pinned: dict[str, str] = Field(
+        default_factory=dict, description="Image reference -> its verified digest form"
+    )
     applied_steps: list[str] | None = Field(
-        default=None, description="Participant steps the install did (None: not recorded)")
+        default=None, description="Participant steps the install did (None: not recorded)"
+    )
     compose_path: str | None = None
     containers: list[str] = Field(default_factory=list)
     volumes: list[str] = Field(default_factory=list)
@@ -64,19 +66,27 @@ class ServiceView(BaseModel):
 
 def secret_keys(manifest: dict[str, Any]) -> set[str]:
     schema = manifest.get("config_schema") or []
-    return {str(f.get("key")) for f in schema
-            if isinstance(f, dict) and f.get("type") == "secret"}
+    return {str(f.get("key")) for f in schema if isinstance(f, dict) and f.get("type") == "secret"}
 
 
 def view(record: ServiceRecord) -> ServiceView:
     hidden = secret_keys(record.manifest)
     config = {k: (MASK if k in hidden else v) for k, v in record.config.items()}
     return ServiceView(
-        service_id=record.service_id, name=record.name, state=record.state.value,
-        version=record.version, service_ip=record.service_ip, image=record.image,
-        containers=record.containers, volumes=record.volumes, config=config,
-        last_error=record.last_error, warnings=record.warnings,
-        last_operation=record.last_operation, updated=record.updated)
+        service_id=record.service_id,
+        name=record.name,
+        state=record.state.value,
+        version=record.version,
+        service_ip=record.service_ip,
+        image=record.image,
+        containers=record.containers,
+        volumes=record.volumes,
+        config=config,
+        last_error=record.last_error,
+        warnings=record.warnings,
+        last_operation=record.last_operation,
+        updated=record.updated,
+    )
 
 
 async def services_bucket(bus: Bus) -> TypedBucket[ServiceRecord]:

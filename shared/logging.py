@@ -14,8 +14,9 @@ SECRET_KEY = re.compile(r"(secret|password|passwd|token|private|credential|api_k
 REDACTED = "[redacted]"
 
 
-def redact_secrets(_: Any, __: str,
-                   event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if SECRET_KEY.search(key):
             event_dict[key] = REDACTED

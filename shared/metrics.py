@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 BUS_MESSAGES = Counter(
-    "pic_bus_messages_total", "Messages handled by a consumer, by outcome",
+    "pic_bus_messages_total",
+    "Messages handled by a consumer, by outcome",
     ["consumer", "outcome"],
 )

@@ -75,12 +75,19 @@ async def ask_step(bus: Bus, request_: StepRequest, timeout: float) -> StepResul
     owner = owner_of(request_.payload.step)
     try:
         answer = await request(
-            bus, STEP_REQUEST, request_, replies=STEP_RESULT, timeout=timeout,
+            bus,
+            STEP_REQUEST,
+            request_,
+            replies=STEP_RESULT,
+            timeout=timeout,
             answers=lambda m: isinstance(m, StepResult) and m.correlation_id == request_.event_id,
-            tokens={"owner": owner}, reply_tokens={"owner": owner})
+            tokens={"owner": owner},
+            reply_tokens={"owner": owner},
+        )
     except TimeoutError as exc:
-        raise StepTimeoutError(f"the {owner} did not answer the {request_.payload.step} step "
-                               f"within {timeout:.0f} s") from exc
+        raise StepTimeoutError(
+            f"the {owner} did not answer the {request_.payload.step} step within {timeout:.0f} s"
+        ) from exc
     assert isinstance(answer, StepResult)
     return answer.payload
 
@@ -102,36 +109,59 @@ class Participant(ABC):
 
     async def answer(self, request: StepRequest) -> StepResultPayload:
         payload = request.payload
-        with structlog.contextvars.bound_contextvars(operation_id=request.operation_id,
-                                                     service_id=request.service_id):
+        with structlog.contextvars.bound_contextvars(
+            operation_id=request.operation_id, service_id=request.service_id
+        ):
             if payload.step not in self.steps:
-                return StepResultPayload(step=payload.step, action=payload.action, ok=False,
-                                         reason=f"the {self.owner} does not own the "
-                                                f"{payload.step.value} step")
+                return StepResultPayload(
+                    step=payload.step,
+                    action=payload.action,
+                    ok=False,
+                    reason=f"the {self.owner} does not own the {payload.step.value} step",
+                )
             if payload.action == StepAction.compensate:
                 return await self.compensate(request)
             return await self.apply(request)
 
     def tasks(self, bus: Bus, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         """Announce the steps and serve them until `stop` is set."""
-        presence = Presence(service=self.owner,
-                            instance=f"{self.owner}-{uuid.uuid4().hex[:8]}",
-                            steps=[step.value for step in self.steps])
-        return [asyncio.create_task(announce(bus, presence, stop)),
-                asyncio.create_task(self.serve(bus, stop))]
+        presence = Presence(
+            service=self.owner,
+            instance=f"{self.owner}-{uuid.uuid4().hex[:8]}",
+            steps=[step.value for step in self.steps],
+        )
+        return [
+            asyncio.create_task(announce(bus, presence, stop)),
+            asyncio.create_task(self.serve(bus, stop)),
+        ]
 
     async def serve(self, bus: Bus, stop: asyncio.Event) -> None:
         """Consume the owner's step requests durably; publish a result for each."""
 
         async def on_request(request_: StepRequest) -> None:
             result = await self.answer(request_)
-            await bus.publish(STEP_RESULT, StepResult(
-                operation_id=request_.operation_id, service_id=request_.service_id,
-                correlation_id=request_.event_id, payload=result), owner=self.owner)
+            await bus.publish(
+                STEP_RESULT,
+                StepResult(
+                    operation_id=request_.operation_id,
+                    service_id=request_.service_id,
+                    correlation_id=request_.event_id,
+                    payload=result,
+                ),
+                owner=self.owner,
+            )
 
-        await bus.consume(STEP_REQUEST, f"{self.owner}-steps", on_request, stop=stop,
-                          owner=self.owner)
+        await bus.consume(
+            STEP_REQUEST, f"{self.owner}-steps", on_request, stop=stop, owner=self.owner
+        )
 
 
-__all__ = ["Message", "Participant", "Presence", "StepTimeoutError", "announce", "ask_step",
-           "handles"]
+__all__ = [
+    "Message",
+    "Participant",
+    "Presence",
+    "StepTimeoutError",
+    "announce",
+    "ask_step",
+    "handles",
+]

@@ -117,13 +117,23 @@ async def serve(settings: ServiceSettings, main: Main) -> None:
         stack.push_async_callback(bus.close)
         health.checks["nats"] = lambda: bus.nc.is_connected
         app = await main(bus, stack, stop, health) or base_app(settings.name, health)
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                log_config=None, access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
         server = uvicorn.Server(config)
         http = asyncio.create_task(server.serve())
         health.ready = True
-        log.info("service_started", nats=settings.nats_url, cell=settings.cell,
-                 http_port=settings.http_port)
+        log.info(
+            "service_started",
+            nats=settings.nats_url,
+            cell=settings.cell,
+            http_port=settings.http_port,
+        )
         await stop.wait()
         log.info("service_stopping")
         health.ready = False

@@ -46,16 +46,20 @@ class StepSpec:
 
 
 def _routes(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
-    return {"routes": [f"{r.subdomain}.{facts.domain} -> {r.container}:{r.port}"
-                       for r in m.routes],
-            "dns_names": [f"{r.subdomain}.{facts.domain} A {facts.cell_address}"
-                          for r in m.routes]}
+    return {
+        "routes": [f"{r.subdomain}.{facts.domain} -> {r.container}:{r.port}" for r in m.routes],
+        "dns_names": [f"{r.subdomain}.{facts.domain} A {facts.cell_address}" for r in m.routes],
+    }
 
 
 def _firewall(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
     ip = facts.service_ip or "${SERVICE_IP}"
-    return {"firewall_rules": [f"ACCEPT {r.proto} to {r.dest_ip.replace('${SERVICE_IP}', ip)}:"
-                               f"{r.dest_port}" for r in m.iptables_rules]}
+    return {
+        "firewall_rules": [
+            f"ACCEPT {r.proto} to {r.dest_ip.replace('${SERVICE_IP}', ip)}:{r.dest_port}"
+            for r in m.iptables_rules
+        ]
+    }
 
 
 def _egress(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
@@ -69,24 +73,50 @@ def _accounts(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
 def _backup(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
     if m.backup is None:
         return {}
-    return {"backups": [f"{v.name}.tar.gz from {v.container}:{v.path}"
-                        for v in m.backup.volumes]
-            + [f"config {path}" for path in m.backup.config_paths]}
+    return {
+        "backups": [f"{v.name}.tar.gz from {v.container}:{v.path}" for v in m.backup.volumes]
+        + [f"config {path}" for path in m.backup.config_paths]
+    }
 
 
 STEPS: tuple[StepSpec, ...] = (
-    StepSpec(StepName.verify, "verifier", "Verify the image signatures",
-             lambda m: True, lambda m, f: {}, leaves_state=False),
-    StepSpec(StepName.routes, "router", "Add the Caddy routes and DNS records",
-             lambda m: m.has_subdomain, _routes),
-    StepSpec(StepName.firewall, "netpolicy", "Apply the iptables ACCEPT rules",
-             lambda m: bool(m.iptables_rules), _firewall),
-    StepSpec(StepName.egress, "netpolicy", "Select the outbound interface",
-             lambda m: m.has_egress, _egress),
-    StepSpec(StepName.accounts, "accounts", "Provision an account for every peer",
-             lambda m: m.has_accounts, _accounts),
-    StepSpec(StepName.backup, "backup", "Register the backups",
-             lambda m: m.has_storage, _backup),
+    StepSpec(
+        StepName.verify,
+        "verifier",
+        "Verify the image signatures",
+        lambda m: True,
+        lambda m, f: {},
+        leaves_state=False,
+    ),
+    StepSpec(
+        StepName.routes,
+        "router",
+        "Add the Caddy routes and DNS records",
+        lambda m: m.has_subdomain,
+        _routes,
+    ),
+    StepSpec(
+        StepName.firewall,
+        "netpolicy",
+        "Apply the iptables ACCEPT rules",
+        lambda m: bool(m.iptables_rules),
+        _firewall,
+    ),
+    StepSpec(
+        StepName.egress,
+        "netpolicy",
+        "Select the outbound interface",
+        lambda m: m.has_egress,
+        _egress,
+    ),
+    StepSpec(
+        StepName.accounts,
+        "accounts",
+        "Provision an account for every peer",
+        lambda m: m.has_accounts,
+        _accounts,
+    ),
+    StepSpec(StepName.backup, "backup", "Register the backups", lambda m: m.has_storage, _backup),
 )
 BY_NAME: dict[StepName, StepSpec] = {spec.name: spec for spec in STEPS}
 

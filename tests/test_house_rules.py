@@ -45,9 +45,12 @@ def test_services_never_import_each_other_nor_the_application_layer() -> None:
 
 
 def test_shared_imports_neither_a_service_nor_the_application_layer() -> None:
-    broken = [f"{path.relative_to(ROOT)} imports {module}"
-              for path in files_of("shared") for module in imported_modules(path)
-              if module.split(".")[0] in ("services", "app")]
+    broken = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in files_of("shared")
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("services", "app")
+    ]
     assert broken == []
 
 

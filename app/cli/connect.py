@@ -18,30 +18,45 @@ from shared.events.messages import ConfigValue, StepStatus
 from shared.logging import configure_logging
 
 T = TypeVar("T")
-MARK = {StepStatus.started: "…", StepStatus.done: "✓", StepStatus.failed: "✗",
-        StepStatus.skipped: "-", StepStatus.rolled_back: "↺"}
+MARK = {
+    StepStatus.started: "…",
+    StepStatus.done: "✓",
+    StepStatus.failed: "✗",
+    StepStatus.skipped: "-",
+    StepStatus.rolled_back: "↺",
+}
 
 
 def add_bus_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nats", metavar="URL",
-                        default=os.environ.get("PIC_NATS_URL", "nats://127.0.0.1:4222"),
-                        help="the cell's NATS server (default $PIC_NATS_URL or 127.0.0.1:4222)")
-    parser.add_argument("--cell", default=os.environ.get("PIC_CELL", "cell"),
-                        help="the cell's name (default $PIC_CELL or 'cell')")
-    parser.add_argument("--host", default=os.environ.get("PIC_DOCKER_HOST", "local"),
-                        help="the Docker host to act on (default 'local')")
-    parser.add_argument("--timeout", type=float, default=900.0,
-                        help="seconds to wait for the result (default 900)")
+    parser.add_argument(
+        "--nats",
+        metavar="URL",
+        default=os.environ.get("PIC_NATS_URL", "nats://127.0.0.1:4222"),
+        help="the cell's NATS server (default $PIC_NATS_URL or 127.0.0.1:4222)",
+    )
+    parser.add_argument(
+        "--cell",
+        default=os.environ.get("PIC_CELL", "cell"),
+        help="the cell's name (default $PIC_CELL or 'cell')",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("PIC_DOCKER_HOST", "local"),
+        help="the Docker host to act on (default 'local')",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds to wait for the result (default 900)"
+    )
 
 
-def with_client(args: argparse.Namespace,
-                work: Callable[[StoreClient], Awaitable[int]]) -> int:
+def with_client(args: argparse.Namespace, work: Callable[[StoreClient], Awaitable[int]]) -> int:
     configure_logging("pic-store-cli", "ERROR")  # the command speaks for itself
 
     async def run() -> int:
         try:
-            bus = await Bus.connect(args.nats, args.cell, name="pic-store-cli", timeout=3.0,
-                                    reconnect_attempts=1)
+            bus = await Bus.connect(
+                args.nats, args.cell, name="pic-store-cli", timeout=3.0, reconnect_attempts=1
+            )
         except PicStoreError as exc:
             return fail(f"{exc.message}; is the cell running (`pic-store up`)?")
         try:
@@ -59,8 +74,7 @@ def print_progress(event: ProgressEvent) -> None:
     if p.status == StepStatus.started:
         return
     detail = f": {p.message}" if p.message else ""
-    print(f"  [{p.index}/{p.total}] {MARK[p.status]} {p.step} {p.status.value}{detail}",
-          flush=True)
+    print(f"  [{p.index}/{p.total}] {MARK[p.status]} {p.step} {p.status.value}{detail}", flush=True)
 
 
 def report(result: OperationResult) -> int:
@@ -74,9 +88,15 @@ def report(result: OperationResult) -> int:
 
 def add_settings_option(parser: argparse.ArgumentParser) -> None:
     """`--set KEY=VALUE`, repeatable; the installer types values by the config_schema."""
-    parser.add_argument("--set", dest="settings", action="append", default=[],
-                        type=_setting, metavar="KEY=VALUE",
-                        help="an admin setting (repeat for more)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="KEY=VALUE",
+        help="an admin setting (repeat for more)",
+    )
 
 
 def _setting(pair: str) -> tuple[str, ConfigValue]:

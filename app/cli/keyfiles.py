@@ -62,8 +62,10 @@ def read_private_key(path: Path) -> PrivateKey:
 def refuse_overwrite(folder: Path) -> None:
     existing = [str(p) for p in (folder / "cosign.key", folder / "cosign.pub") if p.exists()]
     if existing:
-        raise KeyFileError(f"{' and '.join(existing)} already exists; use --force to replace "
-                           "(signatures made with the old key stay in the registries)")
+        raise KeyFileError(
+            f"{' and '.join(existing)} already exists; use --force to replace "
+            "(signatures made with the old key stay in the registries)"
+        )
 
 
 def write_key_pair(folder: Path, private_pem: bytes, public_pem: bytes, force: bool) -> None:
@@ -81,5 +83,4 @@ def write_key_pair(folder: Path, private_pem: bytes, public_pem: bytes, force: b
             handle.write(private_pem)
         public.write_bytes(public_pem)
     except OSError as exc:
-        raise KeyFileError(f"cannot write the key pair to {folder}: {exc.strerror or exc}") \
-            from exc
+        raise KeyFileError(f"cannot write the key pair to {folder}: {exc.strerror or exc}") from exc

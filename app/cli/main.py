@@ -40,11 +40,20 @@ class Command(Protocol):
 
 COMMANDS: list[Command] = [
     # store authors: no running cell needed
-    validate, render, review,
+    validate,
+    render,
+    review,
     # the running cell
-    up, install, reconfigure, remove, services,
+    up,
+    install,
+    reconfigure,
+    remove,
+    services,
     # image trust
-    keygen, sign, verify, publish,
+    keygen,
+    sign,
+    verify,
+    publish,
     # the router
     routes,
 ]

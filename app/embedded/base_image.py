@@ -14,16 +14,47 @@ from shared.errors import PartUnavailableError
 
 BUSYBOX = Path("/bin/busybox")
 BASE_TAG = "pic-store/busybox:base"
-APPLETS = ["sh", "httpd", "echo", "cat", "sleep", "wget", "nc", "ls", "env", "tar", "mkdir",
-           "rm", "cp", "mv", "gzip", "id", "test", "true", "false", "printf", "grep", "ip",
-           "date", "hostname", "sort", "sed", "head", "tail", "wc", "chmod", "touch"]
+APPLETS = [
+    "sh",
+    "httpd",
+    "echo",
+    "cat",
+    "sleep",
+    "wget",
+    "nc",
+    "ls",
+    "env",
+    "tar",
+    "mkdir",
+    "rm",
+    "cp",
+    "mv",
+    "gzip",
+    "id",
+    "test",
+    "true",
+    "false",
+    "printf",
+    "grep",
+    "ip",
+    "date",
+    "hostname",
+    "sort",
+    "sed",
+    "head",
+    "tail",
+    "wc",
+    "chmod",
+    "touch",
+]
 
 
 def _docker(*args: str) -> str:
     done = subprocess.run(["docker", *args], capture_output=True, check=False)
     if done.returncode != 0:
         raise PartUnavailableError(
-            f"docker {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
+            f"docker {args[0]} failed: {done.stderr.decode(errors='replace').strip()}"
+        )
     return done.stdout.decode().strip()
 
 
@@ -32,8 +63,9 @@ def build_base(tag: str = BASE_TAG) -> str:
     if _docker("images", "-q", tag):
         return tag
     if not BUSYBOX.exists():
-        raise PartUnavailableError("busybox-static is not installed (apt-get install "
-                                   "busybox-static)")
+        raise PartUnavailableError(
+            "busybox-static is not installed (apt-get install busybox-static)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "rootfs"
         for folder in ("bin", "tmp", "etc", "www", "data"):

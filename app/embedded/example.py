@@ -44,12 +44,15 @@ def example_key(stack: EmbeddedStack) -> PrivateKey:
 def trust_example_key(stack: EmbeddedStack) -> None:
     """Enforce verification with the example key, as a cell trusting its store would."""
     config = stack.config()
-    verification = config.image_verification.model_copy(update={
-        "mode": VerificationMode.enforce,
-        "public_keys": [str(stack.data_dir / "keys" / "cosign.pub")],
-        "insecure_registries": sorted({*config.image_verification.insecure_registries,
-                                       stack.registry}),
-    })
+    verification = config.image_verification.model_copy(
+        update={
+            "mode": VerificationMode.enforce,
+            "public_keys": [str(stack.data_dir / "keys" / "cosign.pub")],
+            "insecure_registries": sorted(
+                {*config.image_verification.insecure_registries, stack.registry}
+            ),
+        }
+    )
     config.model_copy(update={"image_verification": verification}).write(stack.data_dir)
 
 
@@ -59,11 +62,19 @@ def publish_example(stack: EmbeddedStack) -> Path:
     store = stack.data_dir / "example-store"
     shutil.rmtree(store, ignore_errors=True)
     shutil.copytree(EXAMPLE_STORE, store)
-    published = asyncio.run(publish(PublishRequest(
-        service_dir=store / "services" / SERVICE, registry=f"{stack.registry}/roof",
-        key=example_key(stack), insecure=True)))
-    print(f"example: published and signed {published.image} (key {published.key_id[:16]})",
-          flush=True)
+    published = asyncio.run(
+        publish(
+            PublishRequest(
+                service_dir=store / "services" / SERVICE,
+                registry=f"{stack.registry}/roof",
+                key=example_key(stack),
+                insecure=True,
+            )
+        )
+    )
+    print(
+        f"example: published and signed {published.image} (key {published.key_id[:16]})", flush=True
+    )
     trust_example_key(stack)
     return store
 
@@ -75,8 +86,9 @@ def install_example(stack: EmbeddedStack) -> int:
     async def run() -> int:
         bus = await Bus.connect(stack.nats_url, stack.cell, name="pic-store-example")
         try:
-            command = InstallCommand(operation_id=new_operation_id(), service_id=SERVICE,
-                                     payload={"store": str(store)})
+            command = InstallCommand(
+                operation_id=new_operation_id(), service_id=SERVICE, payload={"store": str(store)}
+            )
             result = await StoreClient(bus).run(command, print_progress, timeout=300)
             return report(result)
         finally:

@@ -20,9 +20,16 @@ def start_nats(data_dir: Path, port: int | None = None) -> ManagedProcess:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
-        find_binary("nats-server"), "--addr", "127.0.0.1", "--port", str(port),
-        "--jetstream", "--store_dir", str(data_dir / "jetstream"),
-        "--server_name", f"pic-store-{port}",
+        find_binary("nats-server"),
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--jetstream",
+        "--store_dir",
+        str(data_dir / "jetstream"),
+        "--server_name",
+        f"pic-store-{port}",
     ]
     return ManagedProcess("nats-server", argv, port, data_dir / "nats-server.log").start()
 
@@ -34,8 +41,10 @@ def start_registry(data_dir: Path, port: int | None = None) -> ManagedProcess:
     config = {
         "version": 0.1,
         "log": {"level": "warn"},
-        "storage": {"filesystem": {"rootdirectory": str(data_dir / "storage")},
-                    "delete": {"enabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(data_dir / "storage")},
+            "delete": {"enabled": True},
+        },
         "http": {"addr": f"127.0.0.1:{port}"},
     }
     config_path = data_dir / "registry.json"
@@ -52,8 +61,12 @@ def start_caddy(data_dir: Path, admin_port: int | None = None) -> ManagedProcess
     config = {"admin": {"listen": f"127.0.0.1:{admin_port}"}}
     config_path = data_dir / "caddy.json"
     config_path.write_text(json.dumps(config))
-    env = {"HOME": str(data_dir), "XDG_DATA_HOME": str(data_dir / "data"),
-           "XDG_CONFIG_HOME": str(data_dir / "config"), "PATH": "/usr/bin:/bin"}
+    env = {
+        "HOME": str(data_dir),
+        "XDG_DATA_HOME": str(data_dir / "data"),
+        "XDG_CONFIG_HOME": str(data_dir / "config"),
+        "PATH": "/usr/bin:/bin",
+    }
     argv = [find_binary("caddy"), "run", "--config", str(config_path)]
     return ManagedProcess("caddy", argv, admin_port, data_dir / "caddy.log", env=env).start()
 
@@ -69,10 +82,20 @@ def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> Man
         raise PartUnavailableError(f"dnsmasq: {domain!r} is not a DNS name")
     data_dir.mkdir(parents=True, exist_ok=True)
     hostsdir.mkdir(parents=True, exist_ok=True)
-    argv = [_sbin("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-            "--no-hosts", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-            f"--hostsdir={hostsdir}", f"--local=/{domain}/", "--pid-file=",
-            "--log-facility=-"]
+    argv = [
+        _sbin("dnsmasq"),
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        f"--port={port}",
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        f"--hostsdir={hostsdir}",
+        f"--local=/{domain}/",
+        "--pid-file=",
+        "--log-facility=-",
+    ]
     if os.geteuid() == 0:
         # As root dnsmasq would switch to `nobody`, who may not read a private data dir.
         argv.append("--user=root")

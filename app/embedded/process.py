@@ -23,7 +23,8 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise PartUnavailableError(
-            f"{name} is not installed (looked beside {sys.executable} and on PATH)")
+            f"{name} is not installed (looked beside {sys.executable} and on PATH)"
+        )
     return found
 
 
@@ -62,11 +63,15 @@ class ManagedProcess:
         if wait_for_port(self.port, timeout=0):
             raise PartUnavailableError(
                 f"{self.name}: port {self.port} on 127.0.0.1 is already in use (another "
-                "pic-store up, or another program?)")
+                "pic-store up, or another program?)"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
-            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
             start_new_session=True,
         )
         if not wait_for_port(self.port, timeout=timeout) or self._proc.poll() is not None:

@@ -20,8 +20,12 @@ from shared.roster import HTTP_PORTS, SERVICES
 
 
 def available_services() -> list[str]:
-    return [name for name in SERVICES if importlib.util.find_spec(f"services.{name}") and
-            importlib.util.find_spec(f"services.{name}.__main__")]
+    return [
+        name
+        for name in SERVICES
+        if importlib.util.find_spec(f"services.{name}")
+        and importlib.util.find_spec(f"services.{name}.__main__")
+    ]
 
 
 @dataclass
@@ -62,17 +66,24 @@ class EmbeddedStack:
         # The caller's PIC_* settings (timeouts, leases...) reach every service; the stack's
         # own wiring wins over them.
         tuning = {k: v for k, v in os.environ.items() if k.startswith("PIC_")}
-        return {**tuning, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "PIC_NATS_URL": self.nats_url,
-                "PIC_CELL": self.cell, "PIC_DATA_DIR": str(self.data_dir),
-                "PIC_CADDY_ADMIN": f"http://127.0.0.1:{self.processes['caddy'].port}"}
+        return {
+            **tuning,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PIC_NATS_URL": self.nats_url,
+            "PIC_CELL": self.cell,
+            "PIC_DATA_DIR": str(self.data_dir),
+            "PIC_CADDY_ADMIN": f"http://127.0.0.1:{self.processes['caddy'].port}",
+        }
 
     def start_service(self, name: str, **env: str) -> ManagedProcess:
         port = int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT", HTTP_PORTS[name]))
         process = ManagedProcess(
-            name, [sys.executable, "-m", f"services.{name}"], port,
+            name,
+            [sys.executable, "-m", f"services.{name}"],
+            port,
             self.data_dir / "logs" / f"{name}.log",
-            env={**self.service_env(), **env, f"PIC_{name.upper()}_HTTP_PORT": str(port)})
+            env={**self.service_env(), **env, f"PIC_{name.upper()}_HTTP_PORT": str(port)},
+        )
         return self._keep(process.start(timeout=60))
 
     def start(self) -> None:

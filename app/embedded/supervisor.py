@@ -34,8 +34,9 @@ class _Watch:
 
 
 class Supervisor:
-    def __init__(self, processes: Mapping[str, ManagedProcess],
-                 say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, processes: Mapping[str, ManagedProcess], say: Callable[[str], None] = print
+    ) -> None:
         self.processes = processes
         self.say = say
         self.restarts: dict[str, int] = {}
@@ -64,8 +65,10 @@ class Supervisor:
             return
         if watch.restart_at is None:
             watch.restart_at = now + watch.delay
-            self.say(f"pic-store up: {name} exited (code {process.exit_code}); starting it "
-                     f"again in {watch.delay:.0f} s")
+            self.say(
+                f"pic-store up: {name} exited (code {process.exit_code}); starting it "
+                f"again in {watch.delay:.0f} s"
+            )
             log.warning("part_exited", part=name, code=process.exit_code, delay=watch.delay)
             return
         if now < watch.restart_at or self._stop.is_set():

@@ -27,6 +27,7 @@ def build_context(folder: Path, max_bytes: int = MAX_CONTEXT_BYTES) -> bytes:
                 continue
             tar.add(path, arcname=relative.as_posix(), recursive=False, filter=_reset_owner)
             if buffer.tell() > max_bytes:
-                raise ValueError(f"the build context {folder} is larger than "
-                                 f"{max_bytes // (1024 * 1024)} MiB")
+                raise ValueError(
+                    f"the build context {folder} is larger than {max_bytes // (1024 * 1024)} MiB"
+                )
     return buffer.getvalue()

@@ -64,8 +64,9 @@ def publish_target(registry: str, service_id: str, tag: str) -> tuple[str, str]:
     except InvalidReferenceError as exc:
         raise PublishError(f"cannot publish to {registry}: {exc.message}") from exc
     if "/" not in registry or ref.repository.registry != host:
-        raise PublishError(f"--registry must be HOST[:PORT]/PATH (e.g. 127.0.0.1:5000/roof), "
-                           f"got {registry!r}")
+        raise PublishError(
+            f"--registry must be HOST[:PORT]/PATH (e.g. 127.0.0.1:5000/roof), got {registry!r}"
+        )
     return str(ref.repository), tag
 
 
@@ -86,8 +87,9 @@ def _checked_manifest(request: PublishRequest) -> tuple[str, str, str]:
             candidate["image"] = f"{repository}:{tag}"
         except PublishError:
             pass  # a bad id or tag: the manifest's own issues below say which
-    options = ValidationOptions(allowed_registry=request.registry.rstrip("/") + "/",
-                                pic_root=request.pic_root)
+    options = ValidationOptions(
+        allowed_registry=request.registry.rstrip("/") + "/", pic_root=request.pic_root
+    )
     _, issues = check_manifest(candidate, options)
     if issues:
         raise ManifestInvalidError(issues)
@@ -96,8 +98,9 @@ def _checked_manifest(request: PublishRequest) -> tuple[str, str, str]:
     return path.read_text(encoding="utf-8"), repository, tag
 
 
-async def sign_image(image: str, key: PrivateKey, *, bundle: bool = False,
-                     insecure: bool = False) -> tuple[str, ...]:
+async def sign_image(
+    image: str, key: PrivateKey, *, bundle: bool = False, insecure: bool = False
+) -> tuple[str, ...]:
     """Sign a pushed `repository@sha256:` image (classic; and bundle), then check that the
     signature verifies under the key's own public key. Returns the formats written."""
     ref = parse_reference(image)
@@ -128,8 +131,9 @@ async def publish(request: PublishRequest, engine: DockerEngine | None = None) -
     """Build SERVICE_DIR/Dockerfile, push, sign, and pin manifest.json to the digest."""
     text, repository, tag = _checked_manifest(request)
     if not (request.service_dir / DOCKERFILE).is_file():
-        raise PublishError(f"no {DOCKERFILE} in {request.service_dir}: publish builds the "
-                           "service's image from it")
+        raise PublishError(
+            f"no {DOCKERFILE} in {request.service_dir}: publish builds the service's image from it"
+        )
     try:
         context = build_context(request.service_dir)
     except (OSError, ValueError) as exc:
@@ -144,8 +148,7 @@ async def publish(request: PublishRequest, engine: DockerEngine | None = None) -
         if own:
             await engine.close()
     image = f"{repository}@{digest}"
-    formats = await sign_image(image, request.key, bundle=request.bundle,
-                               insecure=request.insecure)
+    formats = await sign_image(image, request.key, bundle=request.bundle, insecure=request.insecure)
     new_text = rewrite_image(text, image)
     if json.loads(new_text).get("image") != image:  # never write a manifest we did not mean
         raise PublishError("the manifest's image could not be rewritten")

@@ -23,7 +23,7 @@ def rewrite_image(text: str, image: str) -> str:
     found = [m for m in _IMAGE.finditer(text) if json.loads(m.group(2)) == old]
     if len(found) == 1:
         match = found[0]
-        edited = text[:match.start(2)] + json.dumps(image) + text[match.end(2):]
+        edited = text[: match.start(2)] + json.dumps(image) + text[match.end(2) :]
         if json.loads(edited) == wanted:
             return edited
     ending = "\n" if text.endswith("\n") else ""

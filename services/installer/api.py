@@ -60,8 +60,9 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
             result = await client.run(command, timeout=wait)
         except OperationTimeoutError:
             return Accepted(operation_id=command.operation_id)
-        return Accepted(operation_id=command.operation_id,
-                        result=result.payload.model_dump(mode="json"))
+        return Accepted(
+            operation_id=command.operation_id, result=result.payload.model_dump(mode="json")
+        )
 
     @app.get("/services", response_model=list[ServiceView], tags=["services"])
     async def list_services() -> list[ServiceView]:
@@ -75,26 +76,46 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
         return found
 
     @app.post("/services/{service_id}/install", status_code=202, tags=["services"])
-    async def install(service_id: ServiceId, body: InstallBody,
-                      wait: Annotated[float, Query(ge=0, le=600)] = 0) -> Accepted:
-        command = InstallCommand(operation_id=new_operation_id(), service_id=service_id,
-                                 payload={"store": body.store, "config": body.config,
-                                          "plan_only": body.plan,
-                                          "confirm_downgrade": body.confirm_downgrade})
+    async def install(
+        service_id: ServiceId, body: InstallBody, wait: Annotated[float, Query(ge=0, le=600)] = 0
+    ) -> Accepted:
+        command = InstallCommand(
+            operation_id=new_operation_id(),
+            service_id=service_id,
+            payload={
+                "store": body.store,
+                "config": body.config,
+                "plan_only": body.plan,
+                "confirm_downgrade": body.confirm_downgrade,
+            },
+        )
         return await submit(command, wait)
 
     @app.post("/services/{service_id}/reconfigure", status_code=202, tags=["services"])
-    async def reconfigure(service_id: ServiceId, body: ReconfigureBody,
-                          wait: Annotated[float, Query(ge=0, le=600)] = 0) -> Accepted:
-        command = ReconfigureCommand(operation_id=new_operation_id(), service_id=service_id,
-                                     payload={"config": body.config, "plan_only": body.plan})
+    async def reconfigure(
+        service_id: ServiceId,
+        body: ReconfigureBody,
+        wait: Annotated[float, Query(ge=0, le=600)] = 0,
+    ) -> Accepted:
+        command = ReconfigureCommand(
+            operation_id=new_operation_id(),
+            service_id=service_id,
+            payload={"config": body.config, "plan_only": body.plan},
+        )
         return await submit(command, wait)
 
     @app.delete("/services/{service_id}", status_code=202, tags=["services"])
-    async def remove(service_id: ServiceId, purge: bool = False, plan: bool = False,
-                     wait: Annotated[float, Query(ge=0, le=600)] = 0) -> Accepted:
-        command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id,
-                                payload={"purge": purge, "plan_only": plan})
+    async def remove(
+        service_id: ServiceId,
+        purge: bool = False,
+        plan: bool = False,
+        wait: Annotated[float, Query(ge=0, le=600)] = 0,
+    ) -> Accepted:
+        command = RemoveCommand(
+            operation_id=new_operation_id(),
+            service_id=service_id,
+            payload={"purge": purge, "plan_only": plan},
+        )
         return await submit(command, wait)
 
     @app.get("/operations/{operation_id}", tags=["operations"])
@@ -112,9 +133,19 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
 
 
 def _operation_view(record: OperationRecord) -> dict[str, object]:
-    return record.model_dump(mode="json", include={"operation_id", "kind", "service_id",
-                                                   "status", "message", "error_key",
-                                                   "started", "finished"})
+    return record.model_dump(
+        mode="json",
+        include={
+            "operation_id",
+            "kind",
+            "service_id",
+            "status",
+            "message",
+            "error_key",
+            "started",
+            "finished",
+        },
+    )
 
 
 async def _stream(bus: Bus, operation_id: str | None) -> AsyncIterator[dict[str, str]]:
@@ -124,8 +155,11 @@ async def _stream(bus: Bus, operation_id: str | None) -> AsyncIterator[dict[str,
         if (operation_id is None or event.operation_id == operation_id) and not queue.full():
             queue.put_nowait(event)
 
-    async with bus.watch(PROGRESS, enqueue), bus.watch(RESULT, enqueue), \
-            bus.watch(SERVICE_STATE, enqueue):
+    async with (
+        bus.watch(PROGRESS, enqueue),
+        bus.watch(RESULT, enqueue),
+        bus.watch(SERVICE_STATE, enqueue),
+    ):
         while True:
             event = await queue.get()
             yield {"event": event.type, "data": json.dumps(event.model_dump(mode="json"))}

@@ -34,8 +34,7 @@ from shared.manifest import parse_manifest
 Outcome = tuple[OpStatus, str, Plan | None]
 
 
-def _reporter(ops: Operations, record: OperationRecord,
-              ctx: OpContext) -> tuple[Report, Journal]:
+def _reporter(ops: Operations, record: OperationRecord, ctx: OpContext) -> tuple[Report, Journal]:
     async def report(step: str, status: StepStatus, index: int, total: int, msg: str) -> None:
         await ops.progress(record, step, status, index, total, ctx.mask(msg))
 
@@ -46,37 +45,56 @@ def _reporter(ops: Operations, record: OperationRecord,
 
 
 def _snapshot(ctx: OpContext) -> dict[str, object]:
-    return {"store": ctx.store, "manifest": ctx.manifest_data, "config": ctx.config,
-            "service_ip": ctx.service_ip, "image": ctx.image, "pinned": ctx.pinned,
-            "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None}
+    return {
+        "store": ctx.store,
+        "manifest": ctx.manifest_data,
+        "config": ctx.config,
+        "service_ip": ctx.service_ip,
+        "image": ctx.image,
+        "pinned": ctx.pinned,
+        "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None,
+    }
 
 
 async def _dry_render(ctx: OpContext) -> None:
     """Render in memory (nothing stored) to know the containers for the plan and pre-flight,
     with the IP the pool would give now (the render step reuses it when that holds)."""
     held = ctx.service_ip  # an install holds none yet; a reconfigure keeps its own
-    ctx.service_ip = held or await ctx.deps.pool.candidate(ctx.service_id) or \
-        ctx.deps.settings.pool_first
+    ctx.service_ip = (
+        held or await ctx.deps.pool.candidate(ctx.service_id) or ctx.deps.settings.pool_first
+    )
     await local.render(ctx)
     ctx.service_ip = held
 
 
-async def _set_state(ctx: OpContext, ops: Operations, state: ServiceState, **fields: object,
-                     ) -> ServiceRecord:
+async def _set_state(
+    ctx: OpContext,
+    ops: Operations,
+    state: ServiceState,
+    **fields: object,
+) -> ServiceRecord:
     bucket = ctx.deps.buckets.services
     current = await bucket.get(ctx.service_id)
     before = current.value if current else None
     base = before.model_dump() if before else {"service_id": ctx.service_id}
-    record = ServiceRecord.model_validate({**base, **fields, "state": state, "updated": now(),
-                                           "last_operation": ctx.operation_id})
+    record = ServiceRecord.model_validate(
+        {**base, **fields, "state": state, "updated": now(), "last_operation": ctx.operation_id}
+    )
     await bucket.put(ctx.service_id, record)
-    await ops.state(ctx.service_id, ctx.operation_id, state, before.state if before else None,
-                    record.version, str(fields.get("last_error", "")))
+    await ops.state(
+        ctx.service_id,
+        ctx.operation_id,
+        state,
+        before.state if before else None,
+        record.version,
+        str(fields.get("last_error", "")),
+    )
     return record
 
 
-async def _saga(ctx: OpContext, ops: Operations, record: OperationRecord,
-                steps: list[Step[OpContext]]) -> list[str]:
+async def _saga(
+    ctx: OpContext, ops: Operations, record: OperationRecord, steps: list[Step[OpContext]]
+) -> list[str]:
     """Run the steps; the names of those done (not skipped)."""
     record.snapshot = _snapshot(ctx)
     await ops.save(record)
@@ -86,8 +104,9 @@ async def _saga(ctx: OpContext, ops: Operations, record: OperationRecord,
     return [name for name, _ in done]
 
 
-async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
-                  record: OperationRecord) -> Outcome:
+async def install(
+    ctx: OpContext, cmd: InstallCommand, ops: Operations, record: OperationRecord
+) -> Outcome:
     existing = await ctx.deps.buckets.services.get(ctx.service_id)
     ctx.previous = existing.value if existing else None
     ctx.store = cmd.payload.store
@@ -114,20 +133,42 @@ async def install(ctx: OpContext, cmd: InstallCommand, ops: Operations,
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
     await require_preflight(ctx, problems)
-    await _set_state(ctx, ops, ServiceState.installing, version=ctx.manifest.version,
-                     name=ctx.manifest.name, last_error="")
+    await _set_state(
+        ctx,
+        ops,
+        ServiceState.installing,
+        version=ctx.manifest.version,
+        name=ctx.manifest.name,
+        last_error="",
+    )
     done = await _saga(ctx, ops, record, steps)
     _keep_sources(ctx)
     assert ctx.project is not None
-    await _set_state(ctx, ops, ServiceState.installed, version=ctx.manifest.version,
-                     name=ctx.manifest.name, manifest=ctx.manifest_data, store=ctx.store,
-                     config=ctx.config, service_ip=ctx.service_ip, image=ctx.image,
-                     pinned=ctx.pinned, compose_path=str(ctx.compose_path),
-                     containers=ctx.project.containers, volumes=ctx.project.volumes,
-                     addresses=ctx.addresses, warnings=ctx.warnings,
-                     applied_steps=[n for n in done if n in PARTICIPANT_STEPS], last_error="")
-    return OpStatus.succeeded, f"{ctx.service_id} {ctx.manifest.version} installed " \
-        f"at {ctx.service_ip}", plan
+    await _set_state(
+        ctx,
+        ops,
+        ServiceState.installed,
+        version=ctx.manifest.version,
+        name=ctx.manifest.name,
+        manifest=ctx.manifest_data,
+        store=ctx.store,
+        config=ctx.config,
+        service_ip=ctx.service_ip,
+        image=ctx.image,
+        pinned=ctx.pinned,
+        compose_path=str(ctx.compose_path),
+        containers=ctx.project.containers,
+        volumes=ctx.project.volumes,
+        addresses=ctx.addresses,
+        warnings=ctx.warnings,
+        applied_steps=[n for n in done if n in PARTICIPANT_STEPS],
+        last_error="",
+    )
+    return (
+        OpStatus.succeeded,
+        f"{ctx.service_id} {ctx.manifest.version} installed at {ctx.service_ip}",
+        plan,
+    )
 
 
 def _keep_sources(ctx: OpContext) -> None:
@@ -137,8 +178,9 @@ def _keep_sources(ctx: OpContext) -> None:
     (ctx.service_dir / "compose-template.yml").write_text(ctx.template_text)
 
 
-async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
-                      record: OperationRecord) -> Outcome:
+async def reconfigure(
+    ctx: OpContext, cmd: ReconfigureCommand, ops: Operations, record: OperationRecord
+) -> Outcome:
     existing = await ctx.deps.buckets.services.get(ctx.service_id)
     if existing is None or existing.value.state != ServiceState.installed:
         state = existing.value.state.value if existing else "not installed"
@@ -148,8 +190,10 @@ async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
     ctx.parsed = parse_manifest(previous.manifest, options_for(ctx))
     template = ctx.service_dir / "compose-template.yml"
     if not template.exists():
-        raise OperationError(f"the compose template of {ctx.service_id} is missing from "
-                             f"{ctx.service_dir}; install it again")
+        raise OperationError(
+            f"the compose template of {ctx.service_id} is missing from "
+            f"{ctx.service_dir}; install it again"
+        )
     ctx.template_text = template.read_text()
     ctx.store, ctx.image, ctx.service_ip = previous.store, previous.image, previous.service_ip
     ctx.pinned = dict(previous.pinned)
@@ -165,15 +209,26 @@ async def reconfigure(ctx: OpContext, cmd: ReconfigureCommand, ops: Operations,
     await _set_state(ctx, ops, ServiceState.reconfiguring)
     await _saga(ctx, ops, record, steps)
     assert ctx.project is not None
-    await _set_state(ctx, ops, ServiceState.installed, config=ctx.config,
-                     containers=ctx.project.containers, volumes=ctx.project.volumes,
-                     addresses=ctx.addresses, last_error="")
-    return OpStatus.succeeded, f"{ctx.service_id} reconfigured; recreated: " \
-        f"{', '.join(plan.recreate) or 'none'}", plan
+    await _set_state(
+        ctx,
+        ops,
+        ServiceState.installed,
+        config=ctx.config,
+        containers=ctx.project.containers,
+        volumes=ctx.project.volumes,
+        addresses=ctx.addresses,
+        last_error="",
+    )
+    return (
+        OpStatus.succeeded,
+        f"{ctx.service_id} reconfigured; recreated: {', '.join(plan.recreate) or 'none'}",
+        plan,
+    )
 
 
-async def remove(ctx: OpContext, cmd: RemoveCommand, ops: Operations,
-                 record: OperationRecord) -> Outcome:
+async def remove(
+    ctx: OpContext, cmd: RemoveCommand, ops: Operations, record: OperationRecord
+) -> Outcome:
     existing = await ctx.deps.buckets.services.get(ctx.service_id)
     ctx.previous = existing.value if existing else None
     ctx.purge = cmd.payload.purge
@@ -195,28 +250,38 @@ async def remove(ctx: OpContext, cmd: RemoveCommand, ops: Operations,
         await _set_state(ctx, ops, ServiceState.removing)
     await _saga(ctx, ops, record, remove_steps(ctx))
     await ctx.deps.buckets.services.delete(ctx.service_id)
-    await ops.state(ctx.service_id, ctx.operation_id, ServiceState.removed,
-                    ctx.previous.state if ctx.previous else None,
-                    ctx.previous.version if ctx.previous else None)
+    await ops.state(
+        ctx.service_id,
+        ctx.operation_id,
+        ServiceState.removed,
+        ctx.previous.state if ctx.previous else None,
+        ctx.previous.version if ctx.previous else None,
+    )
     kept = "data deleted" if ctx.purge else "volumes and secrets kept"
     return OpStatus.succeeded, f"{ctx.service_id} removed ({kept})", plan
 
 
-async def after_failure(ctx: OpContext, ops: Operations, record: OperationRecord,
-                        reason: str) -> None:
+async def after_failure(
+    ctx: OpContext, ops: Operations, record: OperationRecord, reason: str
+) -> None:
     """Leave the service in a state that tells the truth about the failure.
 
     A service that ran before the operation runs again after the rollback: its record comes
     back as it was, with the reason; anything else ends `failed` with the reason.
     """
     previous = ctx.previous
-    if previous is not None and previous.state == ServiceState.installed \
-            and ctx.kind != OperationKind.remove:
-        restored = previous.model_copy(update={"last_error": reason, "updated": now(),
-                                               "last_operation": ctx.operation_id})
+    if (
+        previous is not None
+        and previous.state == ServiceState.installed
+        and ctx.kind != OperationKind.remove
+    ):
+        restored = previous.model_copy(
+            update={"last_error": reason, "updated": now(), "last_operation": ctx.operation_id}
+        )
         await ctx.deps.buckets.services.put(ctx.service_id, restored)
-        await ops.state(ctx.service_id, ctx.operation_id, ServiceState.installed, None,
-                        previous.version, reason)
+        await ops.state(
+            ctx.service_id, ctx.operation_id, ServiceState.installed, None, previous.version, reason
+        )
         return
     existing = await ctx.deps.buckets.services.get(ctx.service_id)
     if existing is None and (ctx.kind != OperationKind.install or ctx.parsed is None):
@@ -228,8 +293,13 @@ async def after_failure(ctx: OpContext, ops: Operations, record: OperationRecord
 
 
 async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContext:
-    ctx = OpContext(deps=deps, operation_id=record.operation_id, kind=record.kind,
-                    service_id=record.service_id, cell=CellConfig.load(deps.settings.data_dir))
+    ctx = OpContext(
+        deps=deps,
+        operation_id=record.operation_id,
+        kind=record.kind,
+        service_id=record.service_id,
+        cell=CellConfig.load(deps.settings.data_dir),
+    )
     snap = record.snapshot
     ctx.store = str(snap.get("store") or "")
     ctx.manifest_data = dict(snap.get("manifest") or {})
@@ -245,10 +315,14 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContex
     return ctx
 
 
-async def mark_interrupted(deps: Deps, ops: Operations, record: OperationRecord,
-                           reason: str) -> None:
+async def mark_interrupted(
+    deps: Deps, ops: Operations, record: OperationRecord, reason: str
+) -> None:
     ctx = await context_from_snapshot(deps, record)
     existing = await deps.buckets.services.get(record.service_id)
     if existing is not None and existing.value.state in (
-            ServiceState.installing, ServiceState.reconfiguring, ServiceState.removing):
+        ServiceState.installing,
+        ServiceState.reconfiguring,
+        ServiceState.removing,
+    ):
         await after_failure(ctx, ops, record, reason)

@@ -93,5 +93,6 @@ class OpContext:
         return self.service_dir / "docker-compose.previous.yml"
 
     def compose(self, file: Path | None = None) -> ComposeProject:
-        return ComposeProject(self.service_id, file or self.compose_path,
-                              self.deps.settings.own_dir(self.service_id))
+        return ComposeProject(
+            self.service_id, file or self.compose_path, self.deps.settings.own_dir(self.service_id)
+        )

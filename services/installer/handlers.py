@@ -11,8 +11,9 @@ from shared.events import InstallCommand, ReconfigureCommand, RemoveCommand
 from shared.events.channels import INSTALL, RECONFIGURE, REMOVE
 
 
-def consumers(bus: Bus, manager: InstallerManager, settings: InstallerSettings,
-              stop: asyncio.Event) -> list[asyncio.Task[None]]:
+def consumers(
+    bus: Bus, manager: InstallerManager, settings: InstallerSettings, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
     async def on_install(command: InstallCommand) -> None:
         await manager.handle(command)
 
@@ -24,10 +25,23 @@ def consumers(bus: Bus, manager: InstallerManager, settings: InstallerSettings,
 
     host = settings.docker_host
     tasks = []
-    for channel, handler in ((INSTALL, on_install), (RECONFIGURE, on_reconfigure),
-                             (REMOVE, on_remove)):
+    for channel, handler in (
+        (INSTALL, on_install),
+        (RECONFIGURE, on_reconfigure),
+        (REMOVE, on_remove),
+    ):
         durable = f"installer-{host}-{channel.name.split('.')[-1]}"
-        tasks.append(asyncio.create_task(bus.consume(
-            channel, durable, handler, stop=stop, ack_wait=settings.ack_wait,
-            concurrency=settings.concurrency, host=host)))
+        tasks.append(
+            asyncio.create_task(
+                bus.consume(
+                    channel,
+                    durable,
+                    handler,
+                    stop=stop,
+                    ack_wait=settings.ack_wait,
+                    concurrency=settings.concurrency,
+                    host=host,
+                )
+            )
+        )
     return tasks

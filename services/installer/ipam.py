@@ -61,14 +61,16 @@ class IpPool:
             if _key(address) in held:
                 continue
             try:
-                await self.bucket.create(_key(address), IpLease(service_id=service_id,
-                                                                 operation_id=operation_id))
+                await self.bucket.create(
+                    _key(address), IpLease(service_id=service_id, operation_id=operation_id)
+                )
             except Conflict:
                 continue
             return address
         raise PoolExhaustedError(
             f"no free cell IP: all {self.size} addresses from {self.first} to {self.last} "
-            "are held by installed services; remove a service to free one")
+            "are held by installed services; remove a service to free one"
+        )
 
     async def release(self, service_id: str, address: str | None = None) -> bool:
         address = address or await self.held_by(service_id)

@@ -35,8 +35,12 @@ def reconfigure_steps(ctx: OpContext) -> list[S]:
         S("render", "Render the compose file", local.render),
         S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
         S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
-        S("containers", "docker compose up (recreates what changed)", local.start_containers,
-          local.restore_containers),
+        S(
+            "containers",
+            "docker compose up (recreates what changed)",
+            local.start_containers,
+            local.restore_containers,
+        ),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
     return steps

@@ -15,14 +15,17 @@ from shared.bus import Retry
 from shared.config import CellConfig
 from shared.errors import PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
-from shared.events.messages import OperationKind, ServiceState
+from shared.events.messages import OperationKind, ServiceState, StepStatus
 from shared.manifest import ManifestInvalidError
 
 log = structlog.get_logger("installer")
 
 Command = InstallCommand | ReconfigureCommand | RemoveCommand
-KIND = {InstallCommand: OperationKind.install, ReconfigureCommand: OperationKind.reconfigure,
-        RemoveCommand: OperationKind.remove}
+KIND = {
+    InstallCommand: OperationKind.install,
+    ReconfigureCommand: OperationKind.reconfigure,
+    RemoveCommand: OperationKind.remove,
+}
 
 
 class InstallerManager:
@@ -55,8 +58,13 @@ class InstallerManager:
 
     async def _run(self, command: Command, record: OperationRecord) -> None:
         """Run the body; whatever happens, the service's state is told, then the result."""
-        ctx = OpContext(deps=self.deps, operation_id=record.operation_id, kind=record.kind,
-                        service_id=record.service_id, cell=CellConfig())
+        ctx = OpContext(
+            deps=self.deps,
+            operation_id=record.operation_id,
+            kind=record.kind,
+            service_id=record.service_id,
+            cell=CellConfig(),
+        )
         plan: Plan | None = None
         try:
             ctx.cell = CellConfig.load(self.deps.settings.data_dir)
@@ -78,14 +86,17 @@ class InstallerManager:
             await self._failed(ctx, record, exc.message, exc.key)
         except Exception as exc:
             log.exception("operation_crashed")
-            await self._failed(ctx, record, f"internal error ({type(exc).__name__}); see the "
-                               "installer's log", "internal_error")
+            await self._failed(
+                ctx,
+                record,
+                f"internal error ({type(exc).__name__}); see the installer's log",
+                "internal_error",
+            )
         OPERATIONS.labels(record.kind.value, record.status.value).inc()
         log.info("operation_finished", status=record.status.value, detail=record.message)
         await self.ops.result(record, plan)
 
-    async def _failed(self, ctx: OpContext, record: OperationRecord, reason: str,
-                      key: str) -> None:
+    async def _failed(self, ctx: OpContext, record: OperationRecord, reason: str, key: str) -> None:
         # The service's state first: a crash between the two leaves the operation open,
         # and its recovery tells the state again.
         reason = ctx.mask(reason)
@@ -107,9 +118,8 @@ class InstallerManager:
             else:
                 steps = remove_steps(ctx)
 
-            async def report(step: str, status: object, i: int, n: int, msg: str) -> None:
-                await self.ops.progress(record, step, status, i, n,  # type: ignore[arg-type]
-                                        ctx.mask(msg))
+            async def report(step: str, status: StepStatus, i: int, n: int, msg: str) -> None:
+                await self.ops.progress(record, step, status, i, n, ctx.mask(msg))
 
             done = [(entry.step, entry.data) for entry in record.journal]
             await compensate(steps, done, ctx, report)

@@ -36,8 +36,9 @@ class Operations:
         except Busy as exc:
             raise Retry(str(exc), delay=1.0) from exc
 
-    def holding(self, service_id: str,
-                operation_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def holding(
+        self, service_id: str, operation_id: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         return self.locks.holding(service_id, operation_id)
 
     async def expired_locks(self) -> dict[str, Lease]:
@@ -56,8 +57,9 @@ class Operations:
         record.journal.append(JournalEntry(step=step, data=data))
         await self.save(record)
 
-    async def finish(self, record: OperationRecord, status: OpStatus, message: str,
-                     error_key: str | None = None) -> None:
+    async def finish(
+        self, record: OperationRecord, status: OpStatus, message: str, error_key: str | None = None
+    ) -> None:
         record.status, record.message, record.error_key = status, message, error_key
         record.finished = now()
         if status.final:
@@ -66,30 +68,82 @@ class Operations:
 
     # -- events ---------------------------------------------------------------------------
 
-    async def progress(self, record: OperationRecord, step: str, status: StepStatus,
-                       index: int, total: int, message: str) -> None:
-        log.info("step", operation_id=record.operation_id, service_id=record.service_id,
-                 step=step, status=status.value, detail=message)
-        await self.deps.bus.publish(PROGRESS, ProgressEvent(
-            operation_id=record.operation_id, service_id=record.service_id,
-            payload={"kind": record.kind, "step": step, "status": status, "index": index,
-                     "total": total, "message": message}))
+    async def progress(
+        self,
+        record: OperationRecord,
+        step: str,
+        status: StepStatus,
+        index: int,
+        total: int,
+        message: str,
+    ) -> None:
+        log.info(
+            "step",
+            operation_id=record.operation_id,
+            service_id=record.service_id,
+            step=step,
+            status=status.value,
+            detail=message,
+        )
+        await self.deps.bus.publish(
+            PROGRESS,
+            ProgressEvent(
+                operation_id=record.operation_id,
+                service_id=record.service_id,
+                payload={
+                    "kind": record.kind,
+                    "step": step,
+                    "status": status,
+                    "index": index,
+                    "total": total,
+                    "message": message,
+                },
+            ),
+        )
 
     async def result(self, record: OperationRecord, plan: object = None) -> None:
-        await self.deps.bus.publish(RESULT, OperationResult(
-            operation_id=record.operation_id, service_id=record.service_id,
-            payload={"kind": record.kind, "status": record.status.value,
-                     "message": record.message, "error_key": record.error_key, "plan": plan}))
+        await self.deps.bus.publish(
+            RESULT,
+            OperationResult(
+                operation_id=record.operation_id,
+                service_id=record.service_id,
+                payload={
+                    "kind": record.kind,
+                    "status": record.status.value,
+                    "message": record.message,
+                    "error_key": record.error_key,
+                    "plan": plan,
+                },
+            ),
+        )
 
-    async def state(self, service_id: str, operation_id: str, state: ServiceState,
-                    previous: ServiceState | None, version: str | None, reason: str = "") -> None:
-        await self.deps.bus.publish(SERVICE_STATE, ServiceStateChanged(
-            operation_id=operation_id, service_id=service_id,
-            payload={"state": state, "previous": previous, "version": version,
-                     "reason": reason}))
+    async def state(
+        self,
+        service_id: str,
+        operation_id: str,
+        state: ServiceState,
+        previous: ServiceState | None,
+        version: str | None,
+        reason: str = "",
+    ) -> None:
+        await self.deps.bus.publish(
+            SERVICE_STATE,
+            ServiceStateChanged(
+                operation_id=operation_id,
+                service_id=service_id,
+                payload={
+                    "state": state,
+                    "previous": previous,
+                    "version": version,
+                    "reason": reason,
+                },
+            ),
+        )
 
 
-def new_record(operation_id: str, kind: OperationKind, service_id: str,
-               holder: str) -> OperationRecord:
-    return OperationRecord(operation_id=operation_id, kind=kind, service_id=service_id,
-                           holder=holder)
+def new_record(
+    operation_id: str, kind: OperationKind, service_id: str, holder: str
+) -> OperationRecord:
+    return OperationRecord(
+        operation_id=operation_id, kind=kind, service_id=service_id, holder=holder
+    )

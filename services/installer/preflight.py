@@ -31,8 +31,10 @@ async def _disk(ctx: OpContext) -> list[str]:
     free = await ctx.deps.engine.free_disk_bytes()
     need = ctx.deps.settings.min_free_bytes
     if free is not None and free < need:
-        return [f"only {free // 1024 ** 2} MiB free for images and data; "
-                f"at least {need // 1024 ** 2} MiB are needed"]
+        return [
+            f"only {free // 1024**2} MiB free for images and data; "
+            f"at least {need // 1024**2} MiB are needed"
+        ]
     return []
 
 
@@ -51,19 +53,24 @@ async def _collisions(ctx: OpContext) -> list[str]:
             continue
         theirs = set(subdomains_of(other.manifest))
         for host in sorted(mine & theirs):
-            problems.append(f"subdomain {host!r} is already used by the installed service "
-                            f"{other_id}")
+            problems.append(
+                f"subdomain {host!r} is already used by the installed service {other_id}"
+            )
         if other.manifest.get("container_name") == ctx.manifest.container_name:
-            problems.append(f"container name {ctx.manifest.container_name} is already used "
-                            f"by the installed service {other_id}")
+            problems.append(
+                f"container name {ctx.manifest.container_name} is already used "
+                f"by the installed service {other_id}"
+            )
     return problems
 
 
 async def _foreign_containers(ctx: OpContext) -> list[str]:
     found = await asyncio.gather(*(ctx.deps.engine.inspect(name) for name in ctx.containers))
-    return [f"a container named {name} already exists and does not belong to this service"
-            for name, info in zip(ctx.containers, found, strict=True)
-            if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id]
+    return [
+        f"a container named {name} already exists and does not belong to this service"
+        for name, info in zip(ctx.containers, found, strict=True)
+        if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id
+    ]
 
 
 async def require_preflight(ctx: OpContext, early: list[str]) -> None:
@@ -86,5 +93,6 @@ async def _engine_features(ctx: OpContext) -> list[str]:
             if key in (body.get(section) or {}) and api < needed:
                 problems.append(
                     f"services.{service}.{section}.{key} needs {engine} or later; this cell's "
-                    f"engine speaks API {api[0]}.{api[1]}: upgrade Docker or leave it out")
+                    f"engine speaks API {api[0]}.{api[1]}: upgrade Docker or leave it out"
+                )
     return problems

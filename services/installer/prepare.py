@@ -39,8 +39,9 @@ class Change(StrEnum):
 def options_for(ctx: OpContext) -> ValidationOptions:
     root = ctx.deps.settings.pic_root
     base = ValidationOptions(allowed_registry=ctx.cell.allowed_image_prefix)
-    return ValidationOptions(allowed_registry=base.allowed_registry,
-                             pic_root=str(root) if root else base.pic_root)
+    return ValidationOptions(
+        allowed_registry=base.allowed_registry, pic_root=str(root) if root else base.pic_root
+    )
 
 
 async def fetch_and_validate(ctx: OpContext) -> None:
@@ -48,8 +49,15 @@ async def fetch_and_validate(ctx: OpContext) -> None:
     data = fetched.manifest_data
     ctx.parsed = parse_manifest(data, options_for(ctx))
     if ctx.manifest.id != ctx.service_id:
-        raise ManifestInvalidError([Issue("$.id", f"the store lists {ctx.service_id!r} but "
-                                          f"its manifest says id {ctx.manifest.id!r}")])
+        raise ManifestInvalidError(
+            [
+                Issue(
+                    "$.id",
+                    f"the store lists {ctx.service_id!r} but "
+                    f"its manifest says id {ctx.manifest.id!r}",
+                )
+            ]
+        )
     assert isinstance(data, dict)  # parse_manifest accepted it
     ctx.manifest_data = data
     ctx.template_text = fetched.template_text
@@ -59,8 +67,9 @@ async def fetch_and_validate(ctx: OpContext) -> None:
 def validate_config(ctx: OpContext, values: dict[str, ConfigValue]) -> None:
     typed, issues = validate_config_values(ctx.manifest.config_fields, values)
     if issues:
-        raise ConfigInvalidError("the settings are invalid: "
-                                 + "; ".join(str(issue) for issue in issues))
+        raise ConfigInvalidError(
+            "the settings are invalid: " + "; ".join(str(issue) for issue in issues)
+        )
     ctx.config = typed
 
 
@@ -78,7 +87,8 @@ def decide(ctx: OpContext, confirm_downgrade: bool) -> Change:
     if not confirm_downgrade:
         raise DowngradeNeedsConfirmationError(
             f"{ctx.service_id} {previous.version} is installed; installing the older "
-            f"{ctx.manifest.version} is a downgrade and must be confirmed")
+            f"{ctx.manifest.version} is a downgrade and must be confirmed"
+        )
     return Change.downgrade
 
 
@@ -88,8 +98,9 @@ def load_previous_project(ctx: OpContext) -> None:
         return
     try:
         text = ctx.compose_path.read_text()
-        canonical = canonical_config(text, ctx.service_id,
-                                     str(ctx.deps.settings.own_dir(ctx.service_id)))
+        canonical = canonical_config(
+            text, ctx.service_id, str(ctx.deps.settings.own_dir(ctx.service_id))
+        )
     except (OSError, ComposeRejected):
         return  # unreadable: every container counts as changed
     ctx.previous_project = Project(ctx.service_id, canonical)

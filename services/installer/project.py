@@ -44,23 +44,30 @@ class Project:
     def volumes(self) -> list[str]:
         """The engine's names of the named volumes (`<project>_<key>`)."""
         declared = self.canonical.get("volumes") or {}
-        return sorted(str((entry or {}).get("name") or f"{self.name}_{key}")
-                      for key, entry in declared.items())
+        return sorted(
+            str((entry or {}).get("name") or f"{self.name}_{key}")
+            for key, entry in declared.items()
+        )
 
     @property
     def bind_sources(self) -> list[str]:
         """Host paths the containers mount, as Compose resolved them (`$$` is a `$`)."""
-        return [str(mount["source"]).replace("$$", "$")
-                for body in self.services.values() for mount in body.get("volumes") or []
-                if isinstance(mount, dict) and mount.get("type") == "bind"]
+        return [
+            str(mount["source"]).replace("$$", "$")
+            for body in self.services.values()
+            for mount in body.get("volumes") or []
+            if isinstance(mount, dict) and mount.get("type") == "bind"
+        ]
 
     def changed(self, before: Project | None, running: set[str]) -> list[str]:
         """Containers an `up` recreates: a service whose canonical form differs from
         `before`, or whose container is not running."""
         old = before.services if before else {}
-        return [self.container_of(service) for service, body in self.services.items()
-                if _same(old.get(service)) != _same(body)
-                or self.container_of(service) not in running]
+        return [
+            self.container_of(service)
+            for service, body in self.services.items()
+            if _same(old.get(service)) != _same(body) or self.container_of(service) not in running
+        ]
 
 
 def _same(body: dict[str, Any] | None) -> str:

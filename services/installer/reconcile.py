@@ -41,8 +41,10 @@ async def reconcile(deps: Deps, ops: Operations) -> list[Correction]:
         async with ops.holding(sid, operation_id):
             corrections += await _reconcile_one(deps, sid)
     if corrections:
-        await deps.bus.publish(RECONCILED, ReconcileReport(
-            operation_id="reconcile", payload={"corrections": corrections}))
+        await deps.bus.publish(
+            RECONCILED,
+            ReconcileReport(operation_id="reconcile", payload={"corrections": corrections}),
+        )
     return corrections
 
 
@@ -73,16 +75,19 @@ async def _compose_up(deps: Deps, record: ServiceRecord, missing: list[str]) -> 
         return [Correction(service_id=sid, what="containers missing and no compose file")]
     s = deps.settings
     try:
-        await deps.engine.ensure_network(s.network, s.subnet, s.dynamic_range,
-                                         {"ngo.pic.store.network": "cell"})
-        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up(
-            remove_orphans=True)
+        await deps.engine.ensure_network(
+            s.network, s.subnet, s.dynamic_range, {"ngo.pic.store.network": "cell"}
+        )
+        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up(remove_orphans=True)
     except PicStoreError as exc:
-        return [Correction(service_id=sid, what=f"could not start {', '.join(missing)}: "
-                                                f"{exc.message}")]
+        return [
+            Correction(service_id=sid, what=f"could not start {', '.join(missing)}: {exc.message}")
+        ]
     await _refresh_addresses(deps, record)
-    return [Correction(service_id=sid, what=f"started {name} again (docker compose up)")
-            for name in missing]
+    return [
+        Correction(service_id=sid, what=f"started {name} again (docker compose up)")
+        for name in missing
+    ]
 
 
 async def _refresh_addresses(deps: Deps, record: ServiceRecord) -> None:
@@ -91,5 +96,6 @@ async def _refresh_addresses(deps: Deps, record: ServiceRecord) -> None:
     found = await deps.engine.list_containers(f"{LABEL_OWNER}={record.service_id}")
     addresses = {i.name: i.ip_addresses[network] for i in found if i.ip_addresses.get(network)}
     if addresses != record.addresses:
-        await deps.buckets.services.put(record.service_id,
-                                        record.model_copy(update={"addresses": addresses}))
+        await deps.buckets.services.put(
+            record.service_id, record.model_copy(update={"addresses": addresses})
+        )

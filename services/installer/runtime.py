@@ -29,8 +29,9 @@ async def _port_answers(host: str, port: int) -> bool:
     return True
 
 
-async def wait_healthy(engine: DockerEngine, name: str, timeout: float,
-                       probe: tuple[str, int] | None) -> str:
+async def wait_healthy(
+    engine: DockerEngine, name: str, timeout: float, probe: tuple[str, int] | None
+) -> str:
     """Wait for the image's healthcheck, else for the probe port, else for a steady run.
 
     Returns how health was judged; raises UnhealthyError with the container's last state.
@@ -43,8 +44,9 @@ async def wait_healthy(engine: DockerEngine, name: str, timeout: float,
         if info is None:
             raise UnhealthyError(f"container {name} disappeared while starting")
         if info.status in ("exited", "dead"):
-            raise UnhealthyError(f"container {name} exited while starting "
-                                 f"(exit code {info.exit_code})")
+            raise UnhealthyError(
+                f"container {name} exited while starting (exit code {info.exit_code})"
+            )
         if info.health is not None:
             if info.health == "healthy":
                 return "healthcheck"

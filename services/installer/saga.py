@@ -52,8 +52,9 @@ class StepFailed(PicStoreError):
         self.error_key = key
 
 
-async def run(steps: list[Step[C]], ctx: C, kind: str, report: Report,
-              journal: Journal) -> list[tuple[str, StepData]]:
+async def run(
+    steps: list[Step[C]], ctx: C, kind: str, report: Report, journal: Journal
+) -> list[tuple[str, StepData]]:
     """Run the steps; on failure compensate what was done and raise StepFailed."""
     done: list[tuple[str, StepData]] = []
     total = len(steps)
@@ -82,8 +83,9 @@ async def run(steps: list[Step[C]], ctx: C, kind: str, report: Report,
     return done
 
 
-async def compensate(steps: list[Step[C]], done: list[tuple[str, StepData]], ctx: C,
-                     report: Report) -> list[str]:
+async def compensate(
+    steps: list[Step[C]], done: list[tuple[str, StepData]], ctx: C, report: Report
+) -> list[str]:
     """Undo journaled steps in reverse order; a failing compensation is logged, not fatal."""
     by_name = {s.name: s for s in steps}
     problems = []

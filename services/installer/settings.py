@@ -32,7 +32,7 @@ class InstallerSettings(ServiceSettings):
     lock_lease: float = from_env("PIC_LOCK_LEASE", 20.0, float)
     ack_wait: float = from_env("PIC_ACK_WAIT", 30.0, float)
     concurrency: int = from_env("PIC_CONCURRENCY", 4, int)
-    min_free_bytes: int = from_env("PIC_MIN_FREE_BYTES", 512 * 1024 ** 2, int)
+    min_free_bytes: int = from_env("PIC_MIN_FREE_BYTES", 512 * 1024**2, int)
     pic_root: Path | None = from_env("PIC_ROOT", None, Path)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
 

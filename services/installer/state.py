@@ -1,10 +1,10 @@
 """Durable state of the installer, in JetStream key-value buckets.
 
-    pic_services     service id -> ServiceRecord (shared.installed: what is installed)
-    pic_operations   operation id -> OperationRecord (status and the saga journal)
-    pic_locks        service id -> Lease (one operation per service at a time)
-    pic_ipam         address -> IpLease (which service holds which cell IP)
-    pic_secrets      service id -> Secrets (generated once, reused on every render)
+pic_services     service id -> ServiceRecord (shared.installed: what is installed)
+pic_operations   operation id -> OperationRecord (status and the saga journal)
+pic_locks        service id -> Lease (one operation per service at a time)
+pic_ipam         address -> IpLease (which service holds which cell IP)
+pic_secrets      service id -> Secrets (generated once, reused on every render)
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class OperationRecord(BaseModel):
     service_id: str
     status: OpStatus = OpStatus.running
     journal: list[JournalEntry] = Field(default_factory=list)
-    snapshot: dict[str, Any] = Field(default_factory=dict,
-                                     description="What a takeover needs to roll back")
+    snapshot: dict[str, Any] = Field(
+        default_factory=dict, description="What a takeover needs to roll back"
+    )
     message: str = ""
     error_key: str | None = None
     holder: str = ""
@@ -89,4 +90,3 @@ class Buckets:
             ipam=await bus.bucket("pic_ipam", IpLease, history=1),
             secrets=await bus.bucket("pic_secrets", Secrets),
         )
-

@@ -46,12 +46,17 @@ async def render(ctx: OpContext) -> StepData:
     if ctx.rendered_for != inputs or not ctx.compose_text:
         settings = ctx.deps.settings
         context = RenderContext(
-            domain=ctx.cell.domain, cell_name=ctx.cell.cell_name,
-            data_dir=str(settings.store_data_dir), service_ip=ctx.service_ip,
-            config=ctx.config, secrets={**ctx.secrets, **before},
-            options=options_for(ctx), network=settings.network, pinned=ctx.pinned)
-        result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest,
-                                         context)
+            domain=ctx.cell.domain,
+            cell_name=ctx.cell.cell_name,
+            data_dir=str(settings.store_data_dir),
+            service_ip=ctx.service_ip,
+            config=ctx.config,
+            secrets={**ctx.secrets, **before},
+            options=options_for(ctx),
+            network=settings.network,
+            pinned=ctx.pinned,
+        )
+        result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest, context)
         ctx.secrets, ctx.compose_text = result.secrets, result.yaml_text
         ctx.project = Project(ctx.service_id, result.canonical)
         ctx.rendered_for = inputs
@@ -72,8 +77,7 @@ async def save_secrets(ctx: OpContext) -> StepData:
         else:
             await bucket.update(ctx.service_id, value, stored.revision)
     except Conflict as exc:
-        raise OperationError("the service's secrets changed during the install; try again") \
-            from exc
+        raise OperationError("the service's secrets changed during the install; try again") from exc
     return {"added": added, "created": stored is None}
 
 
@@ -126,8 +130,9 @@ def forget_previous_compose(ctx: OpContext) -> None:
 
 async def ensure_network(ctx: OpContext) -> StepData:
     s = ctx.deps.settings
-    await ctx.deps.engine.ensure_network(s.network, s.subnet, s.dynamic_range,
-                                         {"ngo.pic.store.network": "cell"})
+    await ctx.deps.engine.ensure_network(
+        s.network, s.subnet, s.dynamic_range, {"ngo.pic.store.network": "cell"}
+    )
     return {}
 
 
@@ -147,8 +152,9 @@ async def pull_images(ctx: OpContext) -> StepData:
 async def start_containers(ctx: OpContext) -> StepData:
     """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
     assert ctx.project is not None
-    await asyncio.to_thread(check_binds_on_host, ctx.project,
-                            ctx.deps.settings.own_dir(ctx.service_id))
+    await asyncio.to_thread(
+        check_binds_on_host, ctx.project, ctx.deps.settings.own_dir(ctx.service_id)
+    )
     volumes_before = set(await _project_volumes(ctx))
     before = ctx.previous_project
     dropped = before is not None and bool(set(before.services) - set(ctx.project.services))
@@ -169,8 +175,10 @@ def check_binds_on_host(project: Project, own_dir: Path) -> None:
     for source in project.bind_sources:
         real = Path(source).resolve()
         if real != root and not real.is_relative_to(root):
-            raise BindEscapeError(f"the bind mount {source} leads to {real} on the host, "
-                                  f"outside the service's own folder {root}")
+            raise BindEscapeError(
+                f"the bind mount {source} leads to {real} on the host, "
+                f"outside the service's own folder {root}"
+            )
 
 
 async def restore_containers(ctx: OpContext, data: StepData) -> None:
@@ -200,10 +208,17 @@ async def wait_until_healthy(ctx: OpContext) -> StepData:
             probe = (ctx.service_ip, int(port))
     timeout = ctx.deps.settings.health_timeout
     names = ctx.project.containers
-    judged = await asyncio.gather(*(
-        wait_healthy(ctx.deps.engine, name, timeout,
-                     probe if name == ctx.manifest.container_name else None)
-        for name in names))
+    judged = await asyncio.gather(
+        *(
+            wait_healthy(
+                ctx.deps.engine,
+                name,
+                timeout,
+                probe if name == ctx.manifest.container_name else None,
+            )
+            for name in names
+        )
+    )
     ctx.addresses = await container_addresses(ctx)
     return {"judged_by": dict(zip(names, judged, strict=True))}
 
@@ -211,5 +226,6 @@ async def wait_until_healthy(ctx: OpContext) -> StepData:
 async def container_addresses(ctx: OpContext) -> dict[str, str]:
     network = ctx.deps.settings.network
     found = await project_containers(ctx.deps.engine, ctx.service_id)
-    return {info.name: info.ip_addresses[network] for info in found
-            if info.ip_addresses.get(network)}
+    return {
+        info.name: info.ip_addresses[network] for info in found if info.ip_addresses.get(network)
+    }

@@ -30,18 +30,26 @@ class RemoteStepError(OperationError):
     key = "remote_step_failed"
 
 
-def _request(ctx: OpContext, step: StepName, action: StepAction,
-             image: str | None = None) -> StepRequest:
+def _request(
+    ctx: OpContext, step: StepName, action: StepAction, image: str | None = None
+) -> StepRequest:
     manifest = ctx.parsed
     egress = manifest.egress if manifest is not None else None
     if image is None:
         image = ctx.image or (manifest.image if manifest is not None else None)
     return StepRequest(
-        operation_id=ctx.operation_id, service_id=ctx.service_id,
-        payload={"step": step, "action": action, "manifest": ctx.manifest_data,
-                 "image": image, "service_ip": ctx.service_ip, "domain": ctx.cell.domain,
-                 "egress": egress.default if egress is not None else None,
-                 "addresses": ctx.addresses},
+        operation_id=ctx.operation_id,
+        service_id=ctx.service_id,
+        payload={
+            "step": step,
+            "action": action,
+            "manifest": ctx.manifest_data,
+            "image": image,
+            "service_ip": ctx.service_ip,
+            "domain": ctx.cell.domain,
+            "egress": egress.default if egress is not None else None,
+            "addresses": ctx.addresses,
+        },
     )
 
 
@@ -54,14 +62,22 @@ async def verify(ctx: OpContext) -> StepData:
     if not await handles(ctx.deps.bus, StepName.verify):
         if mode == VerificationMode.enforce:
             raise VerificationRefusedError(
-                "image verification is enforced but no verifier is running on this cell")
+                "image verification is enforced but no verifier is running on this cell"
+            )
         ctx.warnings.append("no verifier is running; the images were not verified")
         raise StepSkipped("no verifier is running; warn mode installs without verification")
     assert ctx.project is not None
     images = ctx.project.images
-    results = await asyncio.gather(*(
-        ask_step(ctx.deps.bus, _request(ctx, StepName.verify, StepAction.apply, image),
-                 ctx.deps.settings.step_timeout) for image in images))
+    results = await asyncio.gather(
+        *(
+            ask_step(
+                ctx.deps.bus,
+                _request(ctx, StepName.verify, StepAction.apply, image),
+                ctx.deps.settings.step_timeout,
+            )
+            for image in images
+        )
+    )
     warnings = []
     for image, result in zip(images, results, strict=True):
         if not result.ok:
@@ -81,12 +97,15 @@ def remote_step(spec: StepSpec) -> Step[OpContext]:
     async def apply(ctx: OpContext) -> StepData:
         if not await handles(ctx.deps.bus, step):
             # The manifest asked for it: an install that quietly lacks it is not a success.
-            missing = f"{spec.title.lower()}: not done, no service on this cell handles " \
-                      f"the {step.value} step"
+            missing = (
+                f"{spec.title.lower()}: not done, no service on this cell handles "
+                f"the {step.value} step"
+            )
             ctx.warnings.append(missing)
             raise StepSkipped(missing)
-        result = await ask_step(ctx.deps.bus, _request(ctx, step, StepAction.apply),
-                                ctx.deps.settings.step_timeout)
+        result = await ask_step(
+            ctx.deps.bus, _request(ctx, step, StepAction.apply), ctx.deps.settings.step_timeout
+        )
         if not result.ok:
             raise RemoteStepError(f"the {owner} refused: {result.reason}")
         return {"owner": owner}
@@ -103,8 +122,9 @@ async def withdraw(ctx: OpContext, step: StepName) -> str | None:
     if not await handles(ctx.deps.bus, step):
         return f"no {owner} is running to undo {step.value}"
     try:
-        result = await ask_step(ctx.deps.bus, _request(ctx, step, StepAction.compensate),
-                                ctx.deps.settings.step_timeout)
+        result = await ask_step(
+            ctx.deps.bus, _request(ctx, step, StepAction.compensate), ctx.deps.settings.step_timeout
+        )
     except OperationError as exc:
         return exc.message
     return None if result.ok else f"the {owner} could not undo {step.value}: {result.reason}"

@@ -34,8 +34,10 @@ MANIFEST_FILE = "manifest.json"
 TEMPLATE_FILE = "compose-template.yml"
 REMOTE_SCHEMES = frozenset({"https", "http", "ssh", "git", "ssh+git", "git+ssh"})
 REMOTE_PROTOCOLS = "https:http:ssh:git"
-ALLOW_LOCAL_HINT = ('set "allow_local_stores": true in config/api/cell_config.json '
-                    "to install from this machine (for development and tests)")
+ALLOW_LOCAL_HINT = (
+    'set "allow_local_stores": true in config/api/cell_config.json '
+    "to install from this machine (for development and tests)"
+)
 
 _SERVICE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -106,11 +108,15 @@ def store_kind(store: str) -> StoreKind:
             return StoreKind.remote_git
         if name == "file":
             return StoreKind.local_git
-        raise StoreError(f"the store {mask_url(store)} uses {name}://; a store is a folder or a "
-                         "git repository at https://, http://, ssh:// or git://")
+        raise StoreError(
+            f"the store {mask_url(store)} uses {name}://; a store is a folder or a "
+            "git repository at https://, http://, ssh:// or git://"
+        )
     if _HELPER.match(url):
-        raise StoreError(f"the store {mask_url(store)} names a git remote helper "
-                         "(`transport::address`), which pic-store does not use")
+        raise StoreError(
+            f"the store {mask_url(store)} names a git remote helper "
+            "(`transport::address`), which pic-store does not use"
+        )
     looks_git = url != store or _GIT_SUFFIX.search(url) is not None
     scp = _SCP_LIKE.match(url)
     # git reads `[user@]host:path` as ssh; a bare `name:x` is taken as git only when it
@@ -122,8 +128,10 @@ def store_kind(store: str) -> StoreKind:
 
 def _check_allowed(store: str, kind: StoreKind, allow_local: bool) -> None:
     if kind is not StoreKind.remote_git and not allow_local:
-        raise StoreError(f"the store {mask_url(store)} is a {kind.value} on this machine, and "
-                         f"local stores are not allowed on this cell: {ALLOW_LOCAL_HINT}")
+        raise StoreError(
+            f"the store {mask_url(store)} is a {kind.value} on this machine, and "
+            f"local stores are not allowed on this cell: {ALLOW_LOCAL_HINT}"
+        )
 
 
 def _escape_point(root: Path, relative: PurePosixPath) -> str:
@@ -147,8 +155,9 @@ def _inside(root: Path, relative: PurePosixPath, what: str) -> Path:
         raise StoreError(f"{what} in the store cannot be resolved: {exc}") from exc
     if culprit == str(relative):
         raise StoreError(f"{what} in the store is a symlink pointing outside the store")
-    raise StoreError(f"{what} in the store leads outside the store: {culprit} is a symlink "
-                     "pointing outside it")
+    raise StoreError(
+        f"{what} in the store leads outside the store: {culprit} is a symlink pointing outside it"
+    )
 
 
 def _kind_of(mode: int) -> str:
@@ -246,11 +255,18 @@ async def _clone(store: str, into: Path, allow_local: bool) -> None:
     shown = mask_url(store)
     protocols = REMOTE_PROTOCOLS + (":file" if allow_local else "")
     proc = await asyncio.create_subprocess_exec(
-        "git", "clone", "--quiet", "--depth", "1", "--", url, str(into),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "git",
+        "clone",
+        "--quiet",
+        "--depth",
+        "1",
+        "--",
+        url,
+        str(into),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         # GIT_ALLOW_PROTOCOL: git itself refuses what our checks did not expect (ext::, file).
-        env={"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": protocols,
-             "PATH": "/usr/bin:/bin"},
+        env={"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": protocols, "PATH": "/usr/bin:/bin"},
     )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT)

@@ -44,8 +44,9 @@ async def _loop(deps: Deps, manager: InstallerManager, stop: asyncio.Event) -> N
             log.exception("upkeep_failed")
 
 
-async def start_upkeep(deps: Deps, manager: InstallerManager, stack: AsyncExitStack,
-                       stop: asyncio.Event) -> None:
+async def start_upkeep(
+    deps: Deps, manager: InstallerManager, stack: AsyncExitStack, stop: asyncio.Event
+) -> None:
     await upkeep_once(deps, manager)
     task = asyncio.create_task(_loop(deps, manager, stop))
     stack.push_async_callback(asyncio.wait_for, task, None)

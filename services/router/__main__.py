@@ -29,10 +29,12 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per probe otherwise
     parts = PartsCache(SETTINGS.data_dir, observe_admin, SETTINGS.caddy_admin)
     stack.push_async_callback(parts.aclose)
-    locks = LeaseLocks(await bus.bucket(LOCK_BUCKET, Lease, history=1),
-                       f"router-{uuid.uuid4().hex[:8]}", LOCK_LEASE)
-    manager = RouterManager(parts, await services_bucket(bus), SETTINGS.validation_options,
-                            locks)
+    locks = LeaseLocks(
+        await bus.bucket(LOCK_BUCKET, Lease, history=1),
+        f"router-{uuid.uuid4().hex[:8]}",
+        LOCK_LEASE,
+    )
+    manager = RouterManager(parts, await services_bucket(bus), SETTINGS.validation_options, locks)
     upkeep = Upkeep(manager, SETTINGS, partial(bus.publish, ROUTES_RECONCILED))
     tasks = start(bus, manager, upkeep, stop)
 

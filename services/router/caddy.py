@@ -37,8 +37,13 @@ _OBJECT_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 def fallback_route() -> Route:
     return {
         "@id": FALLBACK_ID,
-        "handle": [{"handler": "static_response", "status_code": 404,
-                    "body": "No service answers at this address.\n"}],
+        "handle": [
+            {
+                "handler": "static_response",
+                "status_code": 404,
+                "body": "No service answers at this address.\n",
+            }
+        ],
         "terminal": True,
     }
 
@@ -66,7 +71,10 @@ class CaddyAdmin:
         # connections, so a kept-alive connection may be reset under the next request: a
         # connection per request. trust_env=False: the admin API is never behind a proxy.
         self._http = httpx.AsyncClient(
-            base_url=origin, timeout=timeout, trust_env=False, headers={"Origin": origin},
+            base_url=origin,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Origin": origin},
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         self.admin_url = origin
@@ -79,8 +87,12 @@ class CaddyAdmin:
     async def __aenter__(self) -> CaddyAdmin:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -158,8 +170,9 @@ class CaddyAdmin:
             resp = await self._call("DELETE", f"/id/{FALLBACK_ID}", route_id=FALLBACK_ID)
             self._check(resp, f"move route {FALLBACK_ID}", FALLBACK_ID)
         # `...` appends the array's items, and creates `routes` when someone deleted it.
-        resp = await self._call("POST", f"{self._server_path}/routes/...",
-                                json=[fallback_route()], route_id=FALLBACK_ID)
+        resp = await self._call(
+            "POST", f"{self._server_path}/routes/...", json=[fallback_route()], route_id=FALLBACK_ID
+        )
         self._check(resp, f"restore route {FALLBACK_ID}", FALLBACK_ID)
         return True
 
@@ -180,8 +193,9 @@ class CaddyAdmin:
                 resp = await self._call("PUT", f"{path}/0", json=tls.policy, route_id=rid)
         self._check(resp, f"set TLS policy {rid}", rid)
 
-    async def _call(self, method: str, path: str, *, json: object = None,
-                    route_id: str | None = None) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, *, json: object = None, route_id: str | None = None
+    ) -> httpx.Response:
         failure: httpx.HTTPError | None = None
         for attempt in range(_ATTEMPTS):
             started = time.perf_counter()
@@ -211,7 +225,8 @@ class CaddyAdmin:
             return
         raise RouterError(
             f"Caddy refused to {action}: HTTP {resp.status_code}: {_answer(resp)}",
-            route_id=route_id, status=resp.status_code,
+            route_id=route_id,
+            status=resp.status_code,
         )
 
 

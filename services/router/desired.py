@@ -24,8 +24,7 @@ from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
 from shared.manifest import subdomains_of
 
-UNSETTLED = frozenset({ServiceState.installing, ServiceState.reconfiguring,
-                       ServiceState.removing})
+UNSETTLED = frozenset({ServiceState.installing, ServiceState.reconfiguring, ServiceState.removing})
 GONE = frozenset({ServiceState.removed, ServiceState.failed})
 
 
@@ -44,9 +43,14 @@ class Desired:
         return merged
 
 
-def service_routes(service_id: str, manifest: Mapping[str, object], domain: str,
-                   mode: UpstreamMode | str, service_ip: str | None,
-                   addresses: Mapping[str, str]) -> ServiceRoutes | None:
+def service_routes(
+    service_id: str,
+    manifest: Mapping[str, object],
+    domain: str,
+    mode: UpstreamMode | str,
+    service_ip: str | None,
+    addresses: Mapping[str, str],
+) -> ServiceRoutes | None:
     """The routes a stored manifest asks for (None without `has_subdomain`), every value
     checked again by routes_for; InvalidRouteError when one is unsafe. `addresses` (container
     name -> address on the cell network) is where `ip` mode dials the sidecars."""
@@ -54,19 +58,29 @@ def service_routes(service_id: str, manifest: Mapping[str, object], domain: str,
         return None
     extras, backends = manifest.get("extra_subdomains") or [], manifest.get("extra_backends") or []
     if not isinstance(extras, list) or not isinstance(backends, list):
-        raise InvalidRouteError(f"service {service_id}: extra_subdomains and extra_backends "
-                                "must be lists")
+        raise InvalidRouteError(
+            f"service {service_id}: extra_subdomains and extra_backends must be lists"
+        )
     # Whatever the stored types, routes_for refuses anything but plain labels and host:port.
     subdomain, backend = manifest.get("subdomain"), manifest.get("backend")
     main = manifest.get("container_name")
-    return routes_for(service_id, subdomain, backend, extras, backends,  # type: ignore[arg-type]
-                      domain, mode, service_ip,
-                      container_name=main if isinstance(main, str) else None,
-                      addresses=addresses)
+    return routes_for(
+        service_id,
+        subdomain,  # type: ignore[arg-type]
+        backend,  # type: ignore[arg-type]
+        extras,
+        backends,
+        domain,
+        mode,
+        service_ip,
+        container_name=main if isinstance(main, str) else None,
+        addresses=addresses,
+    )
 
 
-def desired_state(records: Mapping[str, ServiceRecord], domain: str, address: str,
-                  mode: UpstreamMode | str) -> Desired:
+def desired_state(
+    records: Mapping[str, ServiceRecord], domain: str, address: str, mode: UpstreamMode | str
+) -> Desired:
     parse_ip(address, "the cell address")
     services: dict[str, ServiceRoutes] = {}
     owner_of: dict[str, str] = {}
@@ -80,8 +94,9 @@ def desired_state(records: Mapping[str, ServiceRecord], domain: str, address: st
         if record.state is not ServiceState.installed:
             continue
         try:
-            service = service_routes(sid, record.manifest, domain, mode, record.service_ip,
-                                     record.addresses)
+            service = service_routes(
+                sid, record.manifest, domain, mode, record.service_ip, record.addresses
+            )
         except InvalidRouteError as exc:
             # Its routes stay as they are until someone looks: removing them would take
             # an installed service off the network because of a reading problem.
@@ -92,8 +107,7 @@ def desired_state(records: Mapping[str, ServiceRecord], domain: str, address: st
             continue
         taken = [h for h in service.hosts if h in owner_of]
         if taken:
-            problems.append(f"{sid}: {taken[0]} is already routed for service "
-                            f"{owner_of[taken[0]]}")
+            problems.append(f"{sid}: {taken[0]} is already routed for service {owner_of[taken[0]]}")
             leave.add(sid)
             continue
         owner_of.update(dict.fromkeys(service.hosts, sid))
@@ -112,8 +126,12 @@ def hosts_of(route: object) -> list[str]:
     return hosts
 
 
-def claimed_elsewhere(service: ServiceRoutes, caddy_routes: Sequence[Route],
-                      records: Mapping[str, ServiceRecord], domain: str) -> str | None:
+def claimed_elsewhere(
+    service: ServiceRoutes,
+    caddy_routes: Sequence[Route],
+    records: Mapping[str, ServiceRecord],
+    domain: str,
+) -> str | None:
     """Why a host of `service` cannot be given to it, naming who holds it; None when free."""
     mine = set(service.hosts)
     for route in caddy_routes:
@@ -121,8 +139,11 @@ def claimed_elsewhere(service: ServiceRoutes, caddy_routes: Sequence[Route],
         if other == service.service_id:
             continue
         for host in sorted(mine.intersection(hosts_of(route))):
-            holder = f"service {other}" if other else f"route {route.get('@id', '(no @id)')!r} " \
-                "of another owner"
+            holder = (
+                f"service {other}"
+                if other
+                else f"route {route.get('@id', '(no @id)')!r} of another owner"
+            )
             return f"subdomain {host} is already routed for {holder}"
     for sid in sorted(records):
         record = records[sid]

@@ -20,8 +20,9 @@ from shared.errors import PicStoreError
 class RouterError(PicStoreError):
     key = "router_error"
 
-    def __init__(self, message: str, *, route_id: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, route_id: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.route_id = route_id
         self.status = status

@@ -27,8 +27,9 @@ class RouterParticipant(Participant):
         return await self.manager.handle(request)
 
 
-def start(bus: Bus, manager: RouterManager, upkeep: Upkeep,
-          stop: asyncio.Event) -> list[asyncio.Task[None]]:
+def start(
+    bus: Bus, manager: RouterManager, upkeep: Upkeep, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
     async def on_state(message: Message) -> None:
         if isinstance(message, ServiceStateChanged):
             upkeep.poke("service-state")
@@ -37,5 +38,8 @@ def start(bus: Bus, manager: RouterManager, upkeep: Upkeep,
         async with bus.watch(SERVICE_STATE, on_state):
             await stop.wait()
 
-    return [*RouterParticipant(manager).tasks(bus, stop),
-            asyncio.create_task(watch_states()), asyncio.create_task(upkeep.run(stop))]
+    return [
+        *RouterParticipant(manager).tasks(bus, stop),
+        asyncio.create_task(watch_states()),
+        asyncio.create_task(upkeep.run(stop)),
+    ]

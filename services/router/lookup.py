@@ -15,8 +15,12 @@ import dns.rdatatype
 from services.router.errors import DnsUnavailableError
 
 
-async def answers(server: str, port: int, names: Iterable[str], timeout: float = 1.0,
-                  ) -> dict[str, str | None]:
+async def answers(
+    server: str,
+    port: int,
+    names: Iterable[str],
+    timeout: float = 1.0,
+) -> dict[str, str | None]:
     """name -> the address the server answers (A, else AAAA), or None for no answer."""
     where = str(ipaddress.ip_address(server))
     unique = sorted(set(names))
@@ -30,8 +34,9 @@ async def _address(server: str, port: int, name: str, timeout: float) -> str | N
         try:
             reply = await dns.asyncquery.udp(query, server, port=port, timeout=timeout)
         except (OSError, dns.exception.DNSException) as exc:
-            raise DnsUnavailableError(f"DNS server {server}:{port} did not answer for {name}: "
-                                      f"{type(exc).__name__}") from exc
+            raise DnsUnavailableError(
+                f"DNS server {server}:{port} did not answer for {name}: {type(exc).__name__}"
+            ) from exc
         if reply.rcode() != dns.rcode.NOERROR:
             return None
         for rrset in reply.answer:

@@ -41,8 +41,13 @@ Options = Callable[[CellConfig], ValidationOptions]
 
 
 class RouterManager:
-    def __init__(self, parts: PartsCache, services: TypedBucket[ServiceRecord],
-                 options: Options, locks: LeaseLocks) -> None:
+    def __init__(
+        self,
+        parts: PartsCache,
+        services: TypedBucket[ServiceRecord],
+        options: Options,
+        locks: LeaseLocks,
+    ) -> None:
         self.parts = parts
         self.services = services
         self.options = options
@@ -53,8 +58,9 @@ class RouterManager:
 
     async def handle(self, request: StepRequest) -> StepResultPayload:
         step, action = request.payload.step, request.payload.action
-        with structlog.contextvars.bound_contextvars(operation_id=request.operation_id,
-                                                     service_id=request.service_id):
+        with structlog.contextvars.bound_contextvars(
+            operation_id=request.operation_id, service_id=request.service_id
+        ):
             try:
                 if step is not StepName.routes:
                     raise RouterError(f"the router does not handle the {step.value} step")
@@ -66,8 +72,9 @@ class RouterManager:
                 return self._failed(request, exc.message, exc.key)
             except Exception as exc:  # a bug: fail the step rather than leave the saga waiting
                 log.exception("step_crashed", step=step.value, action=action.value)
-                return self._failed(request, f"internal error ({type(exc).__name__})",
-                                    "internal_error")
+                return self._failed(
+                    request, f"internal error ({type(exc).__name__})", "internal_error"
+                )
             STEPS.labels(action.value, "ok").inc()
             log.info("step_done", step=step.value, action=action.value, **details)
         return StepResultPayload(step=step, action=action, ok=True, details=details)
@@ -79,9 +86,14 @@ class RouterManager:
         manifest = parse_manifest(payload.manifest, self.options(config))
         if manifest.id != sid:
             raise InvalidRouteError(f"the manifest is of {manifest.id!r}, not {sid!r}")
-        service = service_routes(sid, payload.manifest, config.domain,
-                                 config.router.upstream_mode.value, payload.service_ip,
-                                 payload.addresses)
+        service = service_routes(
+            sid,
+            payload.manifest,
+            config.domain,
+            config.router.upstream_mode.value,
+            payload.service_ip,
+            payload.addresses,
+        )
         if service is None:
             return {"routes": "0"}
         records = records_for(service, config.cell_address)
@@ -105,8 +117,11 @@ class RouterManager:
             except PicStoreError:
                 await self._restore(parts, before, wanted)
                 raise
-        return {"routes": str(len(wanted)), "hosts": " ".join(service.hosts),
-                "address": config.cell_address}
+        return {
+            "routes": str(len(wanted)),
+            "hosts": " ".join(service.hosts),
+            "address": config.cell_address,
+        }
 
     async def withdraw(self, service_id: str, operation_id: str) -> dict[str, str]:
         """Remove the service's routes and records; what is already gone is fine."""
@@ -152,8 +167,9 @@ class RouterManager:
         await parts.caddy.ensure_fallback(await parts.caddy.list_routes())
         await ensure_tls(parts.caddy, parts.tls)
 
-    async def _restore(self, parts: Parts, before: dict[str, Route],
-                       wanted: dict[str, Route]) -> None:
+    async def _restore(
+        self, parts: Parts, before: dict[str, Route], wanted: dict[str, Route]
+    ) -> None:
         """Undo a half-done apply: the service's routes as they were before it."""
         try:
             for rid in wanted:
@@ -168,7 +184,11 @@ class RouterManager:
     def _failed(self, request: StepRequest, reason: str, key: str) -> StepResultPayload:
         payload = request.payload
         STEPS.labels(payload.action.value, "failed").inc()
-        log.warning("step_failed", step=payload.step.value, action=payload.action.value,
-                    reason=reason, key=key)
-        return StepResultPayload(step=payload.step, action=payload.action, ok=False,
-                                 reason=reason)
+        log.warning(
+            "step_failed",
+            step=payload.step.value,
+            action=payload.action.value,
+            reason=reason,
+            key=key,
+        )
+        return StepResultPayload(step=payload.step, action=payload.action, ok=False, reason=reason)

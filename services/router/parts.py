@@ -31,8 +31,12 @@ class Parts:
 
 
 class PartsCache:
-    def __init__(self, data_dir: Path, observe: Callable[[str, float], None] | None = None,
-                 caddy_admin: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        observe: Callable[[str, float], None] | None = None,
+        caddy_admin: str | None = None,
+    ) -> None:
         """`caddy_admin` (PIC_CADDY_ADMIN) overrides the config's `router.caddy_admin_url`."""
         self.data_dir = data_dir
         self._admin_override = caddy_admin
@@ -49,16 +53,30 @@ class PartsCache:
         if self._caddy is None or self._caddy[0] != caddy_key:
             if self._caddy is not None:
                 await self._caddy[1].aclose()
-            self._caddy = (caddy_key, CaddyAdmin(
-                router.caddy_admin_url, listen=router.listen, server=router.server,
-                automatic_https=router.tls is not TlsSetting.off, observe=self._observe))
+            self._caddy = (
+                caddy_key,
+                CaddyAdmin(
+                    router.caddy_admin_url,
+                    listen=router.listen,
+                    server=router.server,
+                    automatic_https=router.tls is not TlsSetting.off,
+                    observe=self._observe,
+                ),
+            )
         dns_key = (router.dns.model_dump_json(), config.domain)
         if self._dns is None or self._dns[0] != dns_key:
             backend, label = self._dns_backend(router.dns, config.domain)
             self._dns = (dns_key, backend, label)
-        tls = None if router.tls is TlsSetting.off else tls_policy(
-            config.domain, public=router.tls is TlsSetting.acme,
-            acme_email=router.acme_email, acme_directory=router.acme_directory)
+        tls = (
+            None
+            if router.tls is TlsSetting.off
+            else tls_policy(
+                config.domain,
+                public=router.tls is TlsSetting.acme,
+                acme_email=router.acme_email,
+                acme_directory=router.acme_directory,
+            )
+        )
         check = None
         if router.dns.backend == "hostsdir" and router.dns.server:
             check = (router.dns.server, router.dns.port)
@@ -91,12 +109,15 @@ def tsig_key(dns: RouterDns) -> TsigKey:
     try:
         text = Path(dns.tsig_key_file).read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read the TSIG key file {dns.tsig_key_file}: "
-                          f"{exc.strerror or type(exc).__name__}") from None
+        raise ConfigError(
+            f"cannot read the TSIG key file {dns.tsig_key_file}: "
+            f"{exc.strerror or type(exc).__name__}"
+        ) from None
     name, secret = _KEY_NAME.search(text), _KEY_SECRET.search(text)
     if name is None or secret is None:
         # Never quote the file: it holds the secret.
         raise ConfigError(f"{dns.tsig_key_file} is not a key file as tsig-keygen writes it")
     algorithm = _KEY_ALGORITHM.search(text)
-    return TsigKey(name.group(1), secret.group(1),
-                   algorithm.group(1) if algorithm else dns.tsig_algorithm)
+    return TsigKey(
+        name.group(1), secret.group(1), algorithm.group(1) if algorithm else dns.tsig_algorithm
+    )

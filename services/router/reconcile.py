@@ -26,12 +26,18 @@ class Corrections:
 
     @property
     def changed(self) -> bool:
-        return bool(self.server_created or self.added or self.replaced or self.removed
-                    or self.fallback_restored)
+        return bool(
+            self.server_created
+            or self.added
+            or self.replaced
+            or self.removed
+            or self.fallback_restored
+        )
 
 
-async def reconcile(caddy: CaddyAdmin, desired_routes: Mapping[str, Route],
-                    leave_alone: Collection[str] = ()) -> Corrections:
+async def reconcile(
+    caddy: CaddyAdmin, desired_routes: Mapping[str, Route], leave_alone: Collection[str] = ()
+) -> Corrections:
     """Correct our routes in Caddy to `desired_routes` (id -> route); idempotent.
 
     The routes of the services in `leave_alone` (an operation on them is under way, and it
@@ -42,8 +48,9 @@ async def reconcile(caddy: CaddyAdmin, desired_routes: Mapping[str, Route],
     # Our additions go to the front and nothing else moves, so checking now is enough.
     restored = await caddy.ensure_fallback(actual)
     if leave_alone:
-        desired_routes = {rid: r for rid, r in desired_routes.items()
-                          if service_of(rid) not in leave_alone}
+        desired_routes = {
+            rid: r for rid, r in desired_routes.items() if service_of(rid) not in leave_alone
+        }
         actual = [r for r in actual if service_of(r) not in leave_alone]
     plan = diff(desired_routes, actual)
     # Removals first, so that a host moving to another route id never answers twice.

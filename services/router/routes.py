@@ -120,7 +120,7 @@ def service_of(route: object) -> str | None:
     rid = route.get("@id") if isinstance(route, dict) else route
     if not isinstance(rid, str) or not rid.startswith(ROUTE_ID_PREFIX):
         return None
-    service_id, dot, index = rid[len(ROUTE_ID_PREFIX):].rpartition(".")
+    service_id, dot, index = rid[len(ROUTE_ID_PREFIX) :].rpartition(".")
     return service_id if dot and _LABEL.fullmatch(service_id) and index.isdigit() else None
 
 
@@ -164,8 +164,9 @@ def routes_for(
             f"{len(extra_backends)} extra_backends; they pair one to one"
         )
     pairs: list[tuple[str, str]] = []
-    for sub, backend_ in zip([subdomain, *extra_subdomains], [backend, *extra_backends],
-                             strict=True):
+    for sub, backend_ in zip(
+        [subdomain, *extra_subdomains], [backend, *extra_backends], strict=True
+    ):
         check_label(sub, f"service {service_id}: subdomain")
         if sub in RESERVED_SUBDOMAINS:
             raise InvalidRouteError(f"service {service_id}: subdomain {sub!r} is reserved")
@@ -174,8 +175,9 @@ def routes_for(
             raise InvalidRouteError(f"service {service_id}: subdomain {sub!r} appears twice")
         upstream = check_upstream(backend_)
         if mode is UpstreamMode.IP:
-            upstream = _ip_upstream(service_id, host, upstream, container_name, service_ip,
-                                    addresses or {})
+            upstream = _ip_upstream(
+                service_id, host, upstream, container_name, service_ip, addresses or {}
+            )
         pairs.append((host, upstream))
     return ServiceRoutes(service_id, tuple(pairs))
 
@@ -202,7 +204,8 @@ def diff(desired: Mapping[str, Route], actual: Sequence[object]) -> Plan:
     ours = {r["@id"]: r for r in actual if is_ours(r)}  # type: ignore[index]
     add = tuple(route for rid, route in desired.items() if rid not in ours)
     replace = tuple(
-        route for rid, route in desired.items()
+        route
+        for rid, route in desired.items()
         if rid in ours and _canonical(ours[rid]) != _canonical(route)
     )
     remove = tuple(sorted(rid for rid in ours if rid not in desired))
@@ -222,8 +225,14 @@ def _mode(value: UpstreamMode | str) -> UpstreamMode:
         ) from None
 
 
-def _ip_upstream(service_id: str, host: str, backend: str, container_name: str | None,
-                 service_ip: str | None, addresses: Mapping[str, str]) -> str:
+def _ip_upstream(
+    service_id: str,
+    host: str,
+    backend: str,
+    container_name: str | None,
+    service_ip: str | None,
+    addresses: Mapping[str, str],
+) -> str:
     """`address:port` where Caddy on the host reaches `backend`. Only the main container has
     the fixed service IP; a sidecar gets whatever address Docker gives it on the cell
     network, so it is never assumed to answer at the service IP."""
@@ -231,8 +240,9 @@ def _ip_upstream(service_id: str, host: str, backend: str, container_name: str |
     if container == container_name:
         address = parse_ip(service_ip, "service_ip")
     elif container in addresses:
-        address = parse_ip(addresses[container],
-                           f"service {service_id}: container {container!r} address")
+        address = parse_ip(
+            addresses[container], f"service {service_id}: container {container!r} address"
+        )
     else:
         raise InvalidRouteError(
             f"service {service_id}: the address of container {container!r} is not known yet, "

@@ -50,8 +50,9 @@ class RoutesReport(BaseModel):
 
 
 async def build_report(parts: Parts, records: Mapping[str, ServiceRecord]) -> RoutesReport:
-    report = RoutesReport(domain=parts.config.domain, caddy=parts.caddy.admin_url,
-                          dns=parts.dns_label)
+    report = RoutesReport(
+        domain=parts.config.domain, caddy=parts.caddy.admin_url, dns=parts.dns_label
+    )
     try:
         desired = wanted(parts, records)
     except InvalidRouteError as exc:
@@ -69,8 +70,12 @@ async def build_report(parts: Parts, records: Mapping[str, ServiceRecord]) -> Ro
         report.dns_error = exc.message
     report.routes = compare(desired, actual, held)
     report.problems += list(desired.problems)
-    report.agree = (not report.caddy_error and not report.dns_error and not report.problems
-                    and all(row.agrees for row in report.routes))
+    report.agree = (
+        not report.caddy_error
+        and not report.dns_error
+        and not report.problems
+        and all(row.agrees for row in report.routes)
+    )
     return report
 
 
@@ -87,8 +92,9 @@ async def _dns_holds(parts: Parts, desired: Desired) -> dict[str, dict[str, str]
     return held
 
 
-def compare(desired: Desired, actual: Sequence[Route] | None,
-            held: Mapping[str, Mapping[str, str]] | None) -> list[RouteState]:
+def compare(
+    desired: Desired, actual: Sequence[Route] | None, held: Mapping[str, Mapping[str, str]] | None
+) -> list[RouteState]:
     """One row per host: the wanted ones first, then what Caddy or DNS holds unneeded."""
     ours = {str(r["@id"]): r for r in actual or [] if is_ours(r)}
     rows: list[RouteState] = []
@@ -96,10 +102,17 @@ def compare(desired: Desired, actual: Sequence[Route] | None,
         for rid, route in service.routes().items():
             host = hosts_of(route)[0]
             address = desired.records[sid][host]
-            rows.append(RouteState(
-                service_id=sid, host=host, route_id=rid, upstream=_dial(route),
-                address=address, caddy=_caddy_state(ours.get(rid), route, actual is None),
-                dns=_dns_state(held, sid, host, address)))
+            rows.append(
+                RouteState(
+                    service_id=sid,
+                    host=host,
+                    route_id=rid,
+                    upstream=_dial(route),
+                    address=address,
+                    caddy=_caddy_state(ours.get(rid), route, actual is None),
+                    dns=_dns_state(held, sid, host, address),
+                )
+            )
     listed = {row.route_id for row in rows}
     for rid, route in sorted(ours.items()):
         sid = service_of(rid) or "?"
@@ -107,8 +120,11 @@ def compare(desired: Desired, actual: Sequence[Route] | None,
             continue
         state = "in progress" if sid in desired.leave_alone else "not needed"
         for host in hosts_of(route) or ["?"]:
-            rows.append(RouteState(service_id=sid, host=host, route_id=rid,
-                                   upstream=_dial(route), caddy=state))
+            rows.append(
+                RouteState(
+                    service_id=sid, host=host, route_id=rid, upstream=_dial(route), caddy=state
+                )
+            )
     for sid, names in sorted((held or {}).items()):
         if sid in desired.records:
             continue
@@ -127,8 +143,9 @@ def _caddy_state(found: Route | None, route: Route, unknown: bool) -> str:
     return "ok" if same else "changed"
 
 
-def _dns_state(held: Mapping[str, Mapping[str, str]] | None, sid: str, host: str,
-               address: str) -> str:
+def _dns_state(
+    held: Mapping[str, Mapping[str, str]] | None, sid: str, host: str, address: str
+) -> str:
     if held is None:
         return "unknown"
     got = held.get(sid, {}).get(host)

@@ -36,11 +36,16 @@ class Report:
     def counts(self) -> dict[str, int]:
         """Corrections by kind, for the metrics and the log."""
         c = self.caddy
-        return {"server_created": int(c.server_created), "route_added": len(c.added),
-                "route_replaced": len(c.replaced), "route_removed": len(c.removed),
-                "fallback_restored": int(c.fallback_restored),
-                "tls_restored": int(self.tls_restored), "dns_set": len(self.dns_set),
-                "dns_removed": len(self.dns_removed)}
+        return {
+            "server_created": int(c.server_created),
+            "route_added": len(c.added),
+            "route_replaced": len(c.replaced),
+            "route_removed": len(c.removed),
+            "fallback_restored": int(c.fallback_restored),
+            "tls_restored": int(self.tls_restored),
+            "dns_set": len(self.dns_set),
+            "dns_removed": len(self.dns_removed),
+        }
 
     @property
     def changed(self) -> bool:
@@ -49,24 +54,28 @@ class Report:
     def corrections(self) -> list[Correction]:
         """Each correction, for the `router.reconciled` event."""
         c, out = self.caddy, []
-        for what, flag in (("Caddy server created", c.server_created),
-                           ("404 fallback route restored", c.fallback_restored),
-                           ("TLS policy restored", self.tls_restored)):
+        for what, flag in (
+            ("Caddy server created", c.server_created),
+            ("404 fallback route restored", c.fallback_restored),
+            ("TLS policy restored", self.tls_restored),
+        ):
             if flag:
                 out.append(Correction(service_id="", what=what))
         for verb, ids in (("added", c.added), ("replaced", c.replaced), ("removed", c.removed)):
-            out += [Correction(service_id=service_of(rid) or "", what=f"route {rid} {verb}")
-                    for rid in ids]
+            out += [
+                Correction(service_id=service_of(rid) or "", what=f"route {rid} {verb}")
+                for rid in ids
+            ]
         out += [Correction(service_id=sid, what="DNS records set") for sid in self.dns_set]
-        out += [Correction(service_id=sid, what="DNS records removed")
-                for sid in self.dns_removed]
+        out += [Correction(service_id=sid, what="DNS records removed") for sid in self.dns_removed]
         return out
 
 
 def wanted(parts: Parts, records: Mapping[str, ServiceRecord]) -> Desired:
     config = parts.config
-    return desired_state(records, config.domain, config.cell_address,
-                         config.router.upstream_mode.value)
+    return desired_state(
+        records, config.domain, config.cell_address, config.router.upstream_mode.value
+    )
 
 
 async def ensure_tls(caddy: CaddyAdmin, tls: TlsPolicy | None) -> bool:
@@ -84,12 +93,13 @@ async def reconcile_once(parts: Parts, records: Mapping[str, ServiceRecord]) -> 
     caddy = await reconcile(parts.caddy, desired.routes, desired.leave_alone)
     tls_restored = await ensure_tls(parts.caddy, parts.tls)
     dns_set, dns_removed, problems = await _sync_dns(parts, desired)
-    return Report(desired, caddy, tls_restored, dns_set, dns_removed,
-                  desired.problems + problems)
+    return Report(desired, caddy, tls_restored, dns_set, dns_removed, desired.problems + problems)
 
 
-async def _sync_dns(parts: Parts, desired: Desired,
-                    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+async def _sync_dns(
+    parts: Parts,
+    desired: Desired,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     held = await parts.dns.by_service()
     removed, changed, problems = [], [], []
     # Removals first, so that a name moving from one service to another is free to take.

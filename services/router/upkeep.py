@@ -25,8 +25,9 @@ Publish = Callable[[RoutesReconciled], Awaitable[None]]
 
 
 class Upkeep:
-    def __init__(self, manager: RouterManager, settings: RouterSettings,
-                 publish: Publish | None = None) -> None:
+    def __init__(
+        self, manager: RouterManager, settings: RouterSettings, publish: Publish | None = None
+    ) -> None:
         self.manager = manager
         self.settings = settings
         self._publish = publish
@@ -46,8 +47,9 @@ class Upkeep:
         await self.run_once("start-up")
         due = time.monotonic() + self.settings.reconcile_period
         while not stop.is_set():
-            await self._sleep(stop, max(0.0, min(self.settings.probe_period,
-                                                 due - time.monotonic())))
+            await self._sleep(
+                stop, max(0.0, min(self.settings.probe_period, due - time.monotonic()))
+            )
             if stop.is_set():
                 return
             trigger = await self._due_trigger(due)
@@ -82,10 +84,16 @@ class Upkeep:
         DNS_RECORDS.set(sum(len(names) for names in report.desired.records.values()))
         if report.changed:
             c = report.caddy
-            log.warning("reconciled", trigger=trigger, **{k: v for k, v in counts.items() if v},
-                        added=list(c.added), replaced=list(c.replaced),
-                        removed=list(c.removed), dns_set=list(report.dns_set),
-                        dns_removed=list(report.dns_removed))
+            log.warning(
+                "reconciled",
+                trigger=trigger,
+                **{k: v for k, v in counts.items() if v},
+                added=list(c.added),
+                replaced=list(c.replaced),
+                removed=list(c.removed),
+                dns_set=list(report.dns_set),
+                dns_removed=list(report.dns_removed),
+            )
         for problem in report.problems:
             log.warning("reconcile_problem", trigger=trigger, problem=problem)
         await self._announce(trigger, report)
@@ -96,9 +104,14 @@ class Upkeep:
         if self._publish is None or not (report.changed or report.problems != self._problems):
             return
         self._problems = report.problems
-        event = RoutesReconciled(operation_id=new_operation_id(), payload={
-            "trigger": trigger, "corrections": report.corrections(),
-            "problems": list(report.problems)})
+        event = RoutesReconciled(
+            operation_id=new_operation_id(),
+            payload={
+                "trigger": trigger,
+                "corrections": report.corrections(),
+                "problems": list(report.problems),
+            },
+        )
         try:
             await self._publish(event)
         except Exception as exc:  # the bus may be reconnecting: the log has it all

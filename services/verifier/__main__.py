@@ -16,8 +16,9 @@ from shared.service import Health, finish_on_exit, run_service
 SETTINGS = VerifierSettings()
 
 
-async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event,
-               health: Health) -> FastAPI | None:
+async def main(
+    bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health
+) -> FastAPI | None:
     manager = VerifierManager(SETTINGS)
     stack.push_async_callback(manager.close)
     tasks = consumers(bus, manager, stop)

@@ -26,8 +26,9 @@ class CacheKey:
 
 
 class VerificationCache:
-    def __init__(self, max_entries: int, ttl: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
         self._clock = clock

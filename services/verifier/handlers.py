@@ -22,14 +22,18 @@ class VerifierParticipant(Participant):
         payload = request.payload
         image = payload.image or payload.manifest.get("image")
         decision = await self.manager.verify(image if isinstance(image, str) else None)
-        return StepResultPayload(step=payload.step, action=payload.action, ok=decision.ok,
-                                 reason=decision.reason, warning=decision.warning,
-                                 details=decision.details)
+        return StepResultPayload(
+            step=payload.step,
+            action=payload.action,
+            ok=decision.ok,
+            reason=decision.reason,
+            warning=decision.warning,
+            details=decision.details,
+        )
 
     async def compensate(self, request: StepRequest) -> StepResultPayload:
         # A check leaves nothing to undo.
-        return StepResultPayload(step=request.payload.step, action=request.payload.action,
-                                 ok=True)
+        return StepResultPayload(step=request.payload.step, action=request.payload.action, ok=True)
 
 
 def consumers(bus: Bus, manager: VerifierManager, stop: asyncio.Event) -> list[asyncio.Task[None]]:

@@ -47,8 +47,12 @@ class Decision:
 
 
 class VerifierManager:
-    def __init__(self, settings: VerifierSettings, cache: VerificationCache | None = None,
-                 registries: Registries | None = None) -> None:
+    def __init__(
+        self,
+        settings: VerifierSettings,
+        cache: VerificationCache | None = None,
+        registries: Registries | None = None,
+    ) -> None:
         self.settings = settings
         self.cache = cache or VerificationCache(settings.cache_entries, settings.cache_ttl)
         self.registries = registries or Registries()
@@ -67,8 +71,9 @@ class VerifierManager:
         else:
             decision = await self._decide(config, image)
         metrics.VERIFICATIONS.labels(decision.mode, decision.result).inc()
-        outcome = "none" if decision.result != "verified" else \
-            ("hit" if decision.cached else "miss")
+        outcome = (
+            "none" if decision.result != "verified" else ("hit" if decision.cached else "miss")
+        )
         metrics.VERIFY_SECONDS.labels(outcome).observe(time.perf_counter() - started)
         metrics.CACHE_ENTRIES.set(len(self.cache))
         self._log(decision, image)
@@ -77,8 +82,9 @@ class VerifierManager:
     async def _decide(self, config: ImageVerification, image: str | None) -> Decision:
         mode = config.mode
         if mode == VerificationMode.off:
-            return Decision(True, mode.value, "skipped",
-                            warning="image verification is off in the cell config")
+            return Decision(
+                True, mode.value, "skipped", warning="image verification is off in the cell config"
+            )
         try:
             ref, signature, cached = await self._check(config, image)
         except NotPinnedError as exc:
@@ -89,13 +95,20 @@ class VerifierManager:
             return _refused(mode, "registry_error", exc.reason)
         except TrustConfigError as exc:
             return _refused(mode, "config_error", exc.reason)
-        details = {"image": _pinned(ref, signature.digest), "digest": signature.digest,
-                   "key_id": signature.key_id, "format": signature.format,
-                   "rekor": "verified" if signature.rekor_verified else "not checked"}
+        details = {
+            "image": _pinned(ref, signature.digest),
+            "digest": signature.digest,
+            "key_id": signature.key_id,
+            "format": signature.format,
+            "rekor": "verified" if signature.rekor_verified else "not checked",
+        }
         return Decision(True, mode.value, "verified", details=details, cached=cached)
 
-    async def _check(self, config: ImageVerification, image: str | None,
-                     ) -> tuple[ImageReference, VerifiedSignature, bool]:
+    async def _check(
+        self,
+        config: ImageVerification,
+        image: str | None,
+    ) -> tuple[ImageReference, VerifiedSignature, bool]:
         ref = _parse(image)
         trust = load_trust(config, self.config_dir)
         if self.cache.use_trust(trust.fingerprint):
@@ -107,8 +120,9 @@ class VerifierManager:
         signature, cached = await self._signature(client, ref, trust)
         return ref, signature, cached
 
-    async def _unpinned(self, client: RegistryClient, ref: ImageReference, trust: Trust,
-                        mode: VerificationMode) -> None:
+    async def _unpinned(
+        self, client: RegistryClient, ref: ImageReference, trust: Trust, mode: VerificationMode
+    ) -> None:
         """Always raises NotPinnedError; says what the tag points to when the registry can
         tell, and in warn mode whether that digest is signed."""
         base = f"image {ref} is not pinned by a @sha256 digest"
@@ -121,27 +135,34 @@ class VerifierManager:
             raise NotPinnedError(
                 f"{base}, and enforce mode runs only digest-pinned images because a tag can "
                 f"be moved to other content. Its tag points to {digest} now: pin the manifest's "
-                f"image to {pinned} if that is the image you mean, or {_PUBLISH_HINT}")
+                f"image to {pinned} if that is the image you mean, or {_PUBLISH_HINT}"
+            )
         try:
             signature, _ = await self._signature(client, ref.with_digest(digest), trust)
         except (VerificationError, VerifierError) as exc:
-            raise NotPinnedError(f"{base}; its tag points to {digest} now, which is not "
-                                 f"verified: {exc.reason}") from exc
-        raise NotPinnedError(f"{base}; its tag points to {digest} now, signed by key "
-                             f"{signature.key_id[:16]}: pin the manifest's image to {pinned}")
+            raise NotPinnedError(
+                f"{base}; its tag points to {digest} now, which is not verified: {exc.reason}"
+            ) from exc
+        raise NotPinnedError(
+            f"{base}; its tag points to {digest} now, signed by key "
+            f"{signature.key_id[:16]}: pin the manifest's image to {pinned}"
+        )
 
     async def _resolve(self, client: RegistryClient, ref: ImageReference) -> str:
         try:
             async with asyncio.timeout(self.settings.verify_timeout):
                 return (await client.head_manifest(ref.repository, ref.reference)).digest
         except TimeoutError as exc:
-            raise RegistryCheckError(f"{ref.repository.registry} did not answer within "
-                                     f"{self.settings.verify_timeout:.0f} s") from exc
+            raise RegistryCheckError(
+                f"{ref.repository.registry} did not answer within "
+                f"{self.settings.verify_timeout:.0f} s"
+            ) from exc
         except RegistryError as exc:
             raise RegistryCheckError(exc.message) from exc
 
-    async def _signature(self, client: RegistryClient, ref: ImageReference,
-                         trust: Trust) -> tuple[VerifiedSignature, bool]:
+    async def _signature(
+        self, client: RegistryClient, ref: ImageReference, trust: Trust
+    ) -> tuple[VerifiedSignature, bool]:
         assert ref.digest is not None
         key = CacheKey(str(ref.repository), ref.digest, trust.fingerprint)
         hit = self.cache.get(key)
@@ -156,27 +177,44 @@ class VerifierManager:
             raise RegistryCheckError(
                 f"checking the signature of {ref} took longer than "
                 f"{self.settings.verify_timeout:.0f} s; is {ref.repository.registry} "
-                "reachable?") from exc
+                "reachable?"
+            ) from exc
         except RegistryError as exc:
             raise RegistryCheckError(
-                f"could not check the signature of {ref}: {exc.message}") from exc
+                f"could not check the signature of {ref}: {exc.message}"
+            ) from exc
         self.cache.put(key, signature)
         return signature, False
 
     def _log(self, decision: Decision, image: str | None) -> None:
         if decision.ok and decision.result == "verified":
-            log.info("image_verified", mode=decision.mode, image=decision.details["image"],
-                     key_id=decision.details["key_id"], format=decision.details["format"],
-                     cached=decision.cached)
+            log.info(
+                "image_verified",
+                mode=decision.mode,
+                image=decision.details["image"],
+                key_id=decision.details["key_id"],
+                format=decision.details["format"],
+                cached=decision.cached,
+            )
         elif decision.ok:
             log.info("image_not_checked", mode=decision.mode, image=image)
         elif decision.mode == VerificationMode.warn:
-            log.warning("image_not_verified", mode=decision.mode, image=image,
-                        result=decision.result, reason=decision.reason,
-                        consequence="warn mode: the install goes on")
+            log.warning(
+                "image_not_verified",
+                mode=decision.mode,
+                image=image,
+                result=decision.result,
+                reason=decision.reason,
+                consequence="warn mode: the install goes on",
+            )
         else:
-            log.warning("image_refused", mode=decision.mode, image=image,
-                        result=decision.result, reason=decision.reason)
+            log.warning(
+                "image_refused",
+                mode=decision.mode,
+                image=image,
+                result=decision.result,
+                reason=decision.reason,
+            )
 
 
 _PUBLISH_HINT = "publish it with `pic-store publish`, which pins and signs it"

@@ -46,7 +46,8 @@ def _read(entry: str, base: Path, where: str) -> bytes:
     except OSError as exc:
         raise TrustConfigError(
             f"{where}: cannot read the key file {path} ({exc.strerror or exc}); "
-            "give the PEM text of a cosign.pub or the path of one") from exc
+            "give the PEM text of a cosign.pub or the path of one"
+        ) from exc
     if len(data) > MAX_KEY_FILE_BYTES:
         raise TrustConfigError(f"{where}: {path} is too large to be a public key file")
     return data
@@ -64,9 +65,15 @@ def load_trust(config: ImageVerification, base: Path) -> Trust:
     if not config.public_keys:
         raise TrustConfigError(
             "no trusted public key is configured: add the store's cosign.pub (PEM text or a "
-            "path) to image_verification.public_keys in cell_config.json")
-    keys = tuple(_load(entry, base, f"image_verification.public_keys[{i}]")
-                 for i, entry in enumerate(config.public_keys))
-    rekor = _load(config.rekor_public_key, base, "image_verification.rekor_public_key") \
-        if config.rekor_public_key else None
+            "path) to image_verification.public_keys in cell_config.json"
+        )
+    keys = tuple(
+        _load(entry, base, f"image_verification.public_keys[{i}]")
+        for i, entry in enumerate(config.public_keys)
+    )
+    rekor = (
+        _load(config.rekor_public_key, base, "image_verification.rekor_public_key")
+        if config.rekor_public_key
+        else None
+    )
     return Trust(keys, rekor)

@@ -10,5 +10,14 @@ from shared.bus.consumer import Reject, Retry
 from shared.bus.kv import Conflict, Record, TypedBucket
 from shared.bus.lease import Busy, Lease, LeaseLocks
 
-__all__ = ["Bus", "Busy", "Conflict", "Lease", "LeaseLocks", "Record", "Reject", "Retry",
-           "TypedBucket"]
+__all__ = [
+    "Bus",
+    "Busy",
+    "Conflict",
+    "Lease",
+    "LeaseLocks",
+    "Record",
+    "Reject",
+    "Retry",
+    "TypedBucket",
+]

@@ -27,8 +27,11 @@ M = TypeVar("M", bound=Message)
 R = TypeVar("R", bound=BaseModel)
 
 log = structlog.get_logger("bus")
-STREAM_MAX_AGE = {Kind.command: 7 * 86400.0, Kind.event: 7 * 86400.0,
-                  Kind.dead_letter: 30 * 86400.0}
+STREAM_MAX_AGE = {
+    Kind.command: 7 * 86400.0,
+    Kind.event: 7 * 86400.0,
+    Kind.dead_letter: 30 * 86400.0,
+}
 
 
 class Bus:
@@ -41,19 +44,31 @@ class Bus:
         self.replicas = replicas
 
     @classmethod
-    async def connect(cls, url: str, cell: str, *, name: str = "pic-store",
-                      timeout: float = 5.0, replicas: int = 1,
-                      reconnect_attempts: int = -1) -> Bus:
+    async def connect(
+        cls,
+        url: str,
+        cell: str,
+        *,
+        name: str = "pic-store",
+        timeout: float = 5.0,
+        replicas: int = 1,
+        reconnect_attempts: int = -1,
+    ) -> Bus:
         """Connect; a service keeps reconnecting for ever, a command line gives up early."""
 
         async def on_error(exc: Exception) -> None:
             log.warning("nats_error", url=url, error=str(exc) or type(exc).__name__)
 
         try:
-            nc = await nats.connect(url, name=name, connect_timeout=timeout,
-                                    max_reconnect_attempts=reconnect_attempts,
-                                    reconnect_time_wait=0.5, error_cb=on_error,
-                                    allow_reconnect=True)
+            nc = await nats.connect(
+                url,
+                name=name,
+                connect_timeout=timeout,
+                max_reconnect_attempts=reconnect_attempts,
+                reconnect_time_wait=0.5,
+                error_cb=on_error,
+                allow_reconnect=True,
+            )
         except (TimeoutError, NoServersError, OSError) as exc:
             raise PartUnavailableError(f"NATS does not answer at {url}: {exc}") from exc
         bus = cls(nc, cell, replicas)
@@ -67,43 +82,69 @@ class Bus:
     async def ensure_streams(self) -> None:
         for kind, (name, subjects) in STREAMS.items():
             config = StreamConfig(
-                name=name, subjects=[subjects], retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE, max_age=STREAM_MAX_AGE[kind],
-                num_replicas=self.replicas, duplicate_window=120.0,
+                name=name,
+                subjects=[subjects],
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                max_age=STREAM_MAX_AGE[kind],
+                num_replicas=self.replicas,
+                duplicate_window=120.0,
             )
             try:
                 await self.js.add_stream(config)
             except BadRequestError:
                 await self.js.update_stream(config)
 
-    async def bucket(self, name: str, model: type[R], history: int = 5,
-                     ttl: float | None = None) -> TypedBucket[R]:
+    async def bucket(
+        self, name: str, model: type[R], history: int = 5, ttl: float | None = None
+    ) -> TypedBucket[R]:
         """The cell's bucket of that name (`<name>_<cell>`), created when missing."""
         name = f"{name}_{self.cell}"
         try:
             kv = await self.js.key_value(name)
         except NotFoundError:
-            kv = await self.js.create_key_value(bucket=name, history=history, ttl=ttl,
-                                                replicas=self.replicas)
+            kv = await self.js.create_key_value(
+                bucket=name, history=history, ttl=ttl, replicas=self.replicas
+            )
         return TypedBucket(kv, model)
 
     async def publish(self, channel: Channel, message: Message, **tokens: str) -> None:
         if not isinstance(message, channel.model):
-            raise TypeError(f"{channel.name} carries {channel.model.__name__}, "
-                            f"not {type(message).__name__}")
+            raise TypeError(
+                f"{channel.name} carries {channel.model.__name__}, not {type(message).__name__}"
+            )
         subject = channel.subject(cell=self.cell, **tokens)
         # The event id doubles as the JetStream de-duplication id.
         await self.js.publish(subject, message.encode(), headers={"Nats-Msg-Id": message.event_id})
 
-    async def consume(self, channel: Channel, durable: str, handler: Handler[M],
-                      *, stop: asyncio.Event, ack_wait: float = 30.0, max_deliver: int = 20,
-                      concurrency: int = 1, **tokens: str) -> None:
-        await consume(self, channel, durable, handler, stop=stop, ack_wait=ack_wait,
-                      max_deliver=max_deliver, concurrency=concurrency, **tokens)
+    async def consume(
+        self,
+        channel: Channel,
+        durable: str,
+        handler: Handler[M],
+        *,
+        stop: asyncio.Event,
+        ack_wait: float = 30.0,
+        max_deliver: int = 20,
+        concurrency: int = 1,
+        **tokens: str,
+    ) -> None:
+        await consume(
+            self,
+            channel,
+            durable,
+            handler,
+            stop=stop,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            concurrency=concurrency,
+            **tokens,
+        )
 
     @asynccontextmanager
-    async def watch(self, channel: Channel, on_message: Callable[[Message], Awaitable[None]],
-                    **tokens: str) -> AsyncIterator[None]:
+    async def watch(
+        self, channel: Channel, on_message: Callable[[Message], Awaitable[None]], **tokens: str
+    ) -> AsyncIterator[None]:
         """Live (core NATS) subscription to events, decoded; undecodable ones are skipped."""
 
         async def deliver(msg: Msg) -> None:

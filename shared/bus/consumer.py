@@ -27,6 +27,7 @@ class Bus(Protocol):
 
     async def publish(self, channel: Channel, message: Message, **tokens: str) -> None: ...
 
+
 M = TypeVar("M", bound=Message)
 Handler = Callable[[M], Awaitable[None]]
 log = structlog.get_logger("bus")
@@ -47,18 +48,32 @@ class Reject(Exception):
     """The message can never be handled; send it to the dead-letter subject."""
 
 
-async def consume(bus: Bus, channel: Channel, durable: str, handler: Handler[Any], *,
-                  stop: asyncio.Event, ack_wait: float, max_deliver: int, concurrency: int = 1,
-                  **tokens: str) -> None:
+async def consume(
+    bus: Bus,
+    channel: Channel,
+    durable: str,
+    handler: Handler[Any],
+    *,
+    stop: asyncio.Event,
+    ack_wait: float,
+    max_deliver: int,
+    concurrency: int = 1,
+    **tokens: str,
+) -> None:
     """Handle messages until `stop` is set, up to `concurrency` at once."""
     subject = channel.wildcard(cell=bus.cell, **tokens)
     # Durable names are per stream: the cell keeps two cells on one cluster apart.
     durable = f"{bus.cell}-{durable}"
-    config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ack_wait,
-                            max_deliver=max_deliver, deliver_policy=DeliverPolicy.ALL,
-                            max_ack_pending=max(concurrency * 4, 16))
-    sub = await bus.js.pull_subscribe(subject, durable=durable, stream=channel.stream,
-                                      config=config)
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=max_deliver,
+        deliver_policy=DeliverPolicy.ALL,
+        max_ack_pending=max(concurrency * 4, 16),
+    )
+    sub = await bus.js.pull_subscribe(
+        subject, durable=durable, stream=channel.stream, config=config
+    )
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task[None]] = set()
     try:
@@ -70,8 +85,9 @@ async def consume(bus: Bus, channel: Channel, durable: str, handler: Handler[Any
                 slots.release()
                 continue
             for msg in batch:
-                task = asyncio.create_task(_handle_one(bus, channel, durable, handler, msg,
-                                                       max_deliver))
+                task = asyncio.create_task(
+                    _handle_one(bus, channel, durable, handler, msg, max_deliver)
+                )
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _: slots.release())
@@ -82,8 +98,9 @@ async def consume(bus: Bus, channel: Channel, durable: str, handler: Handler[Any
             await sub.unsubscribe()
 
 
-async def _handle_one(bus: Bus, channel: Channel, durable: str, handler: Handler[Any],
-                      msg: Msg, max_deliver: int) -> None:
+async def _handle_one(
+    bus: Bus, channel: Channel, durable: str, handler: Handler[Any], msg: Msg, max_deliver: int
+) -> None:
     deliveries = msg.metadata.num_delivered if msg.metadata else 1
     try:
         message = channel.model.model_validate_json(msg.data)
@@ -95,8 +112,9 @@ async def _handle_one(bus: Bus, channel: Channel, durable: str, handler: Handler
         await handler(message)
     except Retry as exc:
         if deliveries >= max_deliver:
-            await _dead_letter(bus, durable, msg, f"gave up after {deliveries} tries: {exc}",
-                               deliveries)
+            await _dead_letter(
+                bus, durable, msg, f"gave up after {deliveries} tries: {exc}", deliveries
+            )
         else:
             BUS_MESSAGES.labels(durable, "retried").inc()
             await msg.nak(delay=exc.delay)
@@ -107,8 +125,9 @@ async def _handle_one(bus: Bus, channel: Channel, durable: str, handler: Handler
     except Exception as exc:
         log.exception("handler_crashed", consumer=durable, operation_id=message.operation_id)
         if deliveries >= max_deliver:
-            await _dead_letter(bus, durable, msg, f"handler failed {deliveries} times: {exc}",
-                               deliveries)
+            await _dead_letter(
+                bus, durable, msg, f"handler failed {deliveries} times: {exc}", deliveries
+            )
         else:
             await msg.nak(delay=min(30.0, 2.0 * deliveries))
         return
@@ -141,9 +160,13 @@ async def _dead_letter(bus: Bus, durable: str, msg: Msg, reason: str, deliveries
     BUS_MESSAGES.labels(durable, "dead_lettered").inc()
     letter = DeadLetter(
         operation_id="dead-letter",
-        payload={"subject": msg.subject, "consumer": durable, "reason": reason,
-                 "data": msg.data[:DEAD_LETTER_SAMPLE].decode(errors="replace"),
-                 "deliveries": deliveries},
+        payload={
+            "subject": msg.subject,
+            "consumer": durable,
+            "reason": reason,
+            "data": msg.data[:DEAD_LETTER_SAMPLE].decode(errors="replace"),
+            "deliveries": deliveries,
+        },
     )
     await bus.publish(DEAD_LETTER, letter, consumer=durable)
     await msg.term()

@@ -47,8 +47,9 @@ class LeaseLocks:
         self.lease_seconds = lease_seconds
 
     def _lease(self, operation_id: str) -> Lease:
-        return Lease(operation_id=operation_id, holder=self.holder,
-                     expires=time.time() + self.lease_seconds)
+        return Lease(
+            operation_id=operation_id, holder=self.holder, expires=time.time() + self.lease_seconds
+        )
 
     async def acquire(self, key: str, operation_id: str) -> Lease | None:
         """Take the key (raises Busy); returns the expired lease taken over, if any."""
@@ -66,16 +67,23 @@ class LeaseLocks:
                 await self.bucket.update(key, self._lease(operation_id), current.revision)
             except Conflict:
                 continue
-            log.warning("lease_taken_over", key=key, dead_operation=current.value.operation_id,
-                        dead_holder=current.value.holder)
+            log.warning(
+                "lease_taken_over",
+                key=key,
+                dead_operation=current.value.operation_id,
+                dead_holder=current.value.holder,
+            )
             return current.value
         current = await self.bucket.get(key)
         raise Busy(key, current.value if current else self._lease("unknown"))
 
     async def release(self, key: str, operation_id: str) -> None:
         current = await self.bucket.get(key)
-        if current is not None and current.value.operation_id == operation_id \
-                and current.value.holder == self.holder:
+        if (
+            current is not None
+            and current.value.operation_id == operation_id
+            and current.value.holder == self.holder
+        ):
             with contextlib.suppress(Conflict):
                 await self.bucket.delete(key, revision=current.revision)
 
@@ -92,8 +100,12 @@ class LeaseLocks:
             await self.release(key, operation_id)
 
     @asynccontextmanager
-    async def waiting(self, key: str, operation_id: str, timeout: float,
-                      ) -> AsyncIterator[Lease | None]:
+    async def waiting(
+        self,
+        key: str,
+        operation_id: str,
+        timeout: float,
+    ) -> AsyncIterator[Lease | None]:
         """Acquire, waiting while the key is busy (up to `timeout`), then hold it."""
         deadline = time.monotonic() + timeout
         while True:

@@ -18,11 +18,18 @@ from shared.events.channels import Channel
 OnMessage = Callable[[Message], Awaitable[None] | None]
 
 
-async def request(bus: Bus, channel: Channel, message: Message, *, replies: Channel,
-                  answers: Callable[[Message], bool], timeout: float,
-                  tokens: Mapping[str, str] | None = None,
-                  reply_tokens: Mapping[str, str] | None = None,
-                  follow: Sequence[tuple[Channel, OnMessage]] = ()) -> Message:
+async def request(
+    bus: Bus,
+    channel: Channel,
+    message: Message,
+    *,
+    replies: Channel,
+    answers: Callable[[Message], bool],
+    timeout: float,
+    tokens: Mapping[str, str] | None = None,
+    reply_tokens: Mapping[str, str] | None = None,
+    follow: Sequence[tuple[Channel, OnMessage]] = (),
+) -> Message:
     """The answer to `message`; TimeoutError when none comes within `timeout` seconds."""
     answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
 

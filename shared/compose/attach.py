@@ -37,8 +37,10 @@ def attach(
         labels = service.get("labels")
         if isinstance(labels, list):
             labels = dict(str(item).partition("=")[::2] for item in labels)
-        service["labels"] = {**(labels if isinstance(labels, dict) else {}),
-                             OWNER_LABEL: manifest.id}
+        service["labels"] = {
+            **(labels if isinstance(labels, dict) else {}),
+            OWNER_LABEL: manifest.id,
+        }
         if main:
             service["image"] = manifest.image
             _merge_env(service, env)

@@ -11,18 +11,59 @@ from __future__ import annotations
 from typing import Final
 
 # Service keys with no access to the host: Compose runs them as written.
-PLAIN_SERVICE_KEYS: Final = frozenset({
-    "command", "entrypoint", "environment", "working_dir", "user", "group_add", "hostname",
-    "domainname", "init", "read_only", "tty", "stdin_open", "stop_signal", "stop_grace_period",
-    "restart", "healthcheck", "expose", "tmpfs", "depends_on", "attach",
-    "mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "shm_size",
-    "cpus", "cpu_shares", "cpu_quota", "cpu_period", "cpuset", "pids_limit", "ulimits",
-})
+PLAIN_SERVICE_KEYS: Final = frozenset(
+    {
+        "command",
+        "entrypoint",
+        "environment",
+        "working_dir",
+        "user",
+        "group_add",
+        "hostname",
+        "domainname",
+        "init",
+        "read_only",
+        "tty",
+        "stdin_open",
+        "stop_signal",
+        "stop_grace_period",
+        "restart",
+        "healthcheck",
+        "expose",
+        "tmpfs",
+        "depends_on",
+        "attach",
+        "mem_limit",
+        "mem_reservation",
+        "memswap_limit",
+        "mem_swappiness",
+        "shm_size",
+        "cpus",
+        "cpu_shares",
+        "cpu_quota",
+        "cpu_period",
+        "cpuset",
+        "pids_limit",
+        "ulimits",
+    }
+)
 # Service keys allowed with a check of their value (policy.py has one function per key).
-CHECKED_SERVICE_KEYS: Final = frozenset({
-    "image", "container_name", "networks", "volumes", "cap_add", "cap_drop", "security_opt",
-    "labels", "logging", "sysctls", "deploy", "oom_score_adj",
-})
+CHECKED_SERVICE_KEYS: Final = frozenset(
+    {
+        "image",
+        "container_name",
+        "networks",
+        "volumes",
+        "cap_add",
+        "cap_drop",
+        "security_opt",
+        "labels",
+        "logging",
+        "sysctls",
+        "deploy",
+        "oom_score_adj",
+    }
+)
 REFUSED_SERVICE_KEYS: Final = {
     "privileged": "privileged containers are root on the host",
     "pid": "it would share the host's or another container's process namespace",
@@ -83,10 +124,24 @@ REFUSED_TOP_LEVEL_KEYS: Final = {
 
 # The capabilities Docker gives every container: cap_add may only give back one of these
 # after a cap_drop. Anything beyond them reaches into the host.
-DOCKER_DEFAULT_CAPABILITIES: Final = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-})
+DOCKER_DEFAULT_CAPABILITIES: Final = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
 SECURITY_OPTIONS: Final = frozenset(
     {"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"}
 )

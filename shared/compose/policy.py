@@ -34,8 +34,10 @@ class Scope:
 
     def own_name(self, name: str) -> bool:
         """The service id, its container_name, or either with a `-<suffix>`."""
-        return any(name == base or name.startswith(base + "-")
-                   for base in (self.manifest.id, self.manifest.container_name))
+        return any(
+            name == base or name.startswith(base + "-")
+            for base in (self.manifest.id, self.manifest.container_name)
+        )
 
 
 Found = Iterator[tuple[tuple[PathPart, ...], str]]
@@ -46,19 +48,29 @@ def raw_issues(document: dict[str, Any], network: str) -> list[Issue]:
     read other host files while it builds the canonical form, every refused key (so it
     never reaches Docker, with its own reason), and variables Compose would copy from the
     host's environment."""
-    issues = [Issue(json_path(key), f"{key} is not allowed: {keys.REFUSED_TOP_LEVEL_KEYS[key]}")
-              for key in keys.REFUSED_TOP_LEVEL_KEYS if key in document]
+    issues = [
+        Issue(json_path(key), f"{key} is not allowed: {keys.REFUSED_TOP_LEVEL_KEYS[key]}")
+        for key in keys.REFUSED_TOP_LEVEL_KEYS
+        if key in document
+    ]
     for name, service in document["services"].items():
         for key in service:
             if key in keys.REFUSED_SERVICE_KEYS:
-                issues.append(Issue(json_path("services", str(name), str(key)),
-                                    f"{key} is not allowed: {keys.REFUSED_SERVICE_KEYS[key]}"))
+                issues.append(
+                    Issue(
+                        json_path("services", str(name), str(key)),
+                        f"{key} is not allowed: {keys.REFUSED_SERVICE_KEYS[key]}",
+                    )
+                )
         issues += _from_host(service.get("environment"), ("services", str(name), "environment"))
     networks = document.get("networks")
     for name in networks if isinstance(networks, dict) else []:
         if name != network:  # Compose drops unused ones from its form: judge them here
-            issues.append(Issue(json_path("networks", str(name)),
-                                f"only the cell network {network} may be used"))
+            issues.append(
+                Issue(
+                    json_path("networks", str(name)), f"only the cell network {network} may be used"
+                )
+            )
     return issues
 
 
@@ -67,12 +79,17 @@ _FROM_HOST = "has no value: Compose would copy it from the host's environment"
 
 def _from_host(environment: object, at: tuple[PathPart, ...]) -> list[Issue]:
     if isinstance(environment, dict):
-        return [Issue(json_path(*at, str(key)), f"{show(str(key))} {_FROM_HOST}")
-                for key, value in environment.items() if value is None]
+        return [
+            Issue(json_path(*at, str(key)), f"{show(str(key))} {_FROM_HOST}")
+            for key, value in environment.items()
+            if value is None
+        ]
     if isinstance(environment, list):
-        return [Issue(json_path(*at, index), f"{show(entry)} {_FROM_HOST}")
-                for index, entry in enumerate(environment)
-                if isinstance(entry, str) and "=" not in entry]
+        return [
+            Issue(json_path(*at, index), f"{show(entry)} {_FROM_HOST}")
+            for index, entry in enumerate(environment)
+            if isinstance(entry, str) and "=" not in entry
+        ]
     return []
 
 
@@ -109,13 +126,20 @@ def _services(services: dict[str, Any], scope: Scope) -> Found:
     names = {}
     for name, service in services.items():
         if not scope.own_name(name):
-            yield (name,), (f"the service name {show(name)} would be a DNS name on the cell "
-                            f"network: use {scope.manifest.id} or {scope.manifest.id}-<name>")
+            yield (
+                (name,),
+                (
+                    f"the service name {show(name)} would be a DNS name on the cell "
+                    f"network: use {scope.manifest.id} or {scope.manifest.id}-<name>"
+                ),
+            )
         for key, value in service.items():
             if value is None:
                 continue  # Compose writes absent entrypoint and command as null
-            yield from (((name, key, *path), message)
-                        for path, message in _service_key(key, value, scope, name))
+            yield from (
+                ((name, key, *path), message)
+                for path, message in _service_key(key, value, scope, name)
+            )
         names[name] = service.get("container_name") or f"{scope.manifest.id}-{name}-1"
     yield from _containers(names, scope)
 
@@ -125,15 +149,22 @@ def _containers(names: dict[str, str], scope: Scope) -> Found:
     m = scope.manifest
     count = list(names.values()).count(m.container_name)
     if count != 1:
-        yield (), f"exactly one service must have container_name: {m.container_name} " \
-                  f"(found {count})"
+        yield (
+            (),
+            f"exactly one service must have container_name: {m.container_name} (found {count})",
+        )
     needed = {route.container: f"backend {route.container}:{route.port}" for route in m.routes}
     for volume in m.backup.volumes if m.backup else []:
         needed.setdefault(volume.container, f"backup volume {volume.name}")
     for container, user in needed.items():
         if container not in names.values():
-            yield (), (f"{user} names the container {container}, which no service of the "
-                       "template has as container_name")
+            yield (
+                (),
+                (
+                    f"{user} names the container {container}, which no service of the "
+                    "template has as container_name"
+                ),
+            )
 
 
 def _service_key(key: str, value: Any, scope: Scope, service: str) -> Found:
@@ -181,13 +212,23 @@ def _cell_endpoint(entry: dict[str, Any], scope: Scope, service: str) -> Found:
             yield (key,), f"{key} is not allowed on the cell network"
     address = entry.get("ipv4_address")
     if address is not None and (service != scope.main_service or address != scope.service_ip):
-        yield ("ipv4_address",), ("addresses on the cell network are allocated by the cell: "
-                                  "${SERVICE_IP} for the main container only")
+        yield (
+            ("ipv4_address",),
+            (
+                "addresses on the cell network are allocated by the cell: "
+                "${SERVICE_IP} for the main container only"
+            ),
+        )
     for index, alias in enumerate(entry.get("aliases") or []):
         if not scope.own_name(str(alias)):
-            yield ("aliases", index), (f"the alias {show(alias)} is not one of this service's "
-                                       f"names ({scope.manifest.id}[-<name>], "
-                                       f"{scope.manifest.container_name}[-<name>])")
+            yield (
+                ("aliases", index),
+                (
+                    f"the alias {show(alias)} is not one of this service's "
+                    f"names ({scope.manifest.id}[-<name>], "
+                    f"{scope.manifest.container_name}[-<name>])"
+                ),
+            )
 
 
 def _volumes(value: Any, scope: Scope, service: str | None = None) -> Found:
@@ -199,11 +240,18 @@ def _volumes(value: Any, scope: Scope, service: str | None = None) -> Found:
         entry = entry or {}
         for key in entry:
             if key not in keys.TOP_VOLUME_KEYS:
-                yield (name, key), (f"{key} is not allowed: named volumes use the local driver "
-                                    "with no options, in the service's own project")
+                yield (
+                    (name, key),
+                    (
+                        f"{key} is not allowed: named volumes use the local driver "
+                        "with no options, in the service's own project"
+                    ),
+                )
         if entry.get("name", f"{scope.manifest.id}_{name}") != f"{scope.manifest.id}_{name}":
-            yield (name, "name"), "a volume may not take another name: it could be another " \
-                                  "service's data"
+            yield (
+                (name, "name"),
+                "a volume may not take another name: it could be another service's data",
+            )
 
 
 def _mount(mount: dict[str, Any], scope: Scope) -> Found:
@@ -215,9 +263,14 @@ def _mount(mount: dict[str, Any], scope: Scope) -> Found:
         return
     source = normalise_absolute(_literal(mount.get("source", "")))
     if source != scope.own_dir and not is_below(source, scope.own_dir):
-        yield ("source",), (f"the bind mount {show(_literal(mount.get('source', '')))} is "
-                            f"outside this service's data folder ${{PIC_DATA_DIR}}/"
-                            f"{scope.manifest.id} = {scope.own_dir}: use a named volume")
+        yield (
+            ("source",),
+            (
+                f"the bind mount {show(_literal(mount.get('source', '')))} is "
+                f"outside this service's data folder ${{PIC_DATA_DIR}}/"
+                f"{scope.manifest.id} = {scope.own_dir}: use a named volume"
+            ),
+        )
     propagation = (mount.get("bind") or {}).get("propagation")
     if propagation is not None and propagation not in keys.BIND_PROPAGATION:
         yield ("bind", "propagation"), "mount propagation would share mounts with the host"
@@ -227,8 +280,13 @@ def _capabilities(value: Any, scope: Scope, service: str) -> Found:
     for index, cap in enumerate(value):
         name = str(cap).upper().removeprefix("CAP_")
         if name not in keys.DOCKER_DEFAULT_CAPABILITIES:
-            yield (index,), (f"the capability {show(cap)} is not allowed: cap_add may only give "
-                             "back one of Docker's default capabilities")
+            yield (
+                (index,),
+                (
+                    f"the capability {show(cap)} is not allowed: cap_add may only give "
+                    "back one of Docker's default capabilities"
+                ),
+            )
 
 
 def _cap_drop(value: Any, scope: Scope, service: str) -> Found:
@@ -252,8 +310,10 @@ def _labels(value: Any, scope: Scope, service: str) -> Found:
 def _logging(value: Any, scope: Scope, service: str) -> Found:
     driver = value.get("driver")
     if driver is not None and driver not in keys.LOG_DRIVERS:
-        yield ("driver",), f"the log driver {show(driver)} is not allowed " \
-                           f"({', '.join(sorted(keys.LOG_DRIVERS))})"
+        yield (
+            ("driver",),
+            f"the log driver {show(driver)} is not allowed ({', '.join(sorted(keys.LOG_DRIVERS))})",
+        )
     for option in value.get("options") or {}:
         if option not in keys.LOG_OPTIONS:
             yield ("options", option), f"the log option {show(option)} is not allowed"
@@ -292,9 +352,17 @@ def _literal(value: object) -> str:
 
 
 _CHECKS: dict[str, Callable[[Any, Scope, str], Found]] = {
-    "image": _image, "container_name": _container_name, "networks": _networks,
-    "volumes": _volumes, "cap_add": _capabilities, "cap_drop": _cap_drop,
-    "security_opt": _security_opt, "labels": _labels, "logging": _logging,
-    "sysctls": _sysctls, "deploy": _deploy, "oom_score_adj": _oom_score_adj,
+    "image": _image,
+    "container_name": _container_name,
+    "networks": _networks,
+    "volumes": _volumes,
+    "cap_add": _capabilities,
+    "cap_drop": _cap_drop,
+    "security_opt": _security_opt,
+    "labels": _labels,
+    "logging": _logging,
+    "sysctls": _sysctls,
+    "deploy": _deploy,
+    "oom_score_adj": _oom_score_adj,
 }
 assert set(_CHECKS) == keys.CHECKED_SERVICE_KEYS

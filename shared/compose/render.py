@@ -186,7 +186,10 @@ def _render(
         where = json_path(*exc.path.split(".")) if exc.path else "$"
         return None, [Issue(where, f"Docker Compose refuses the file: {exc.message}")]
     scope = Scope(
-        manifest, own_dir, context.network, context.service_ip,
+        manifest,
+        own_dir,
+        context.network,
+        context.service_ip,
         context.options.allowed_registry,
     )
     issues = canonical_issues(canonical, scope)

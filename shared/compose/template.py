@@ -110,8 +110,7 @@ def _names_a_setting(key: str) -> bool:
     except TemplateSyntaxError:
         return False  # scalar() reports the syntax error
     return any(
-        isinstance(piece, Variable) and (piece.config_key or piece.secret_name)
-        for piece in pieces
+        isinstance(piece, Variable) and (piece.config_key or piece.secret_name) for piece in pieces
     )
 
 

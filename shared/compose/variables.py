@@ -113,4 +113,3 @@ def as_text(value: ConfigValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-

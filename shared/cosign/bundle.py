@@ -31,8 +31,11 @@ from shared.cosign.keys import PublicKey
 from shared.cosign.rekor import RekorEntry
 
 BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
-BUNDLE_MEDIA_TYPES = (BUNDLE_V03, "application/vnd.dev.sigstore.bundle+json;version=0.3",
-                      "application/vnd.dev.sigstore.bundle+json;version=0.2")
+BUNDLE_MEDIA_TYPES = (
+    BUNDLE_V03,
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+)
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
@@ -69,8 +72,10 @@ def _tlog_entry(item: Any) -> RekorEntry | None:
         if "signedEntryTimestamp" not in promise:
             return None
         return RekorEntry(
-            _b64(promise["signedEntryTimestamp"], "SET"), str(item["canonicalizedBody"]),
-            int(item["integratedTime"]), int(item["logIndex"]),
+            _b64(promise["signedEntryTimestamp"], "SET"),
+            str(item["canonicalizedBody"]),
+            int(item["integratedTime"]),
+            int(item["logIndex"]),
             _b64(item["logId"]["keyId"], "log id").hex(),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -93,9 +98,12 @@ def parse_bundle(data: bytes) -> DsseBundle:
     material = bundle.get("verificationMaterial") or {}
     entries = material.get("tlogEntries") or [] if isinstance(material, dict) else []
     return DsseBundle(
-        _b64(envelope.get("payload"), "payload"), str(envelope.get("payloadType")),
-        [_b64(s.get("sig") if isinstance(s, dict) else None, "signature")
-         for s in signatures[:MAX_ENVELOPE_SIGNATURES]],
+        _b64(envelope.get("payload"), "payload"),
+        str(envelope.get("payloadType")),
+        [
+            _b64(s.get("sig") if isinstance(s, dict) else None, "signature")
+            for s in signatures[:MAX_ENVELOPE_SIGNATURES]
+        ],
         [e for e in (_tlog_entry(i) for i in entries[:MAX_ENVELOPE_SIGNATURES]) if e],
     )
 
@@ -118,21 +126,28 @@ def statement_digests(payload: bytes) -> list[str]:
 
 
 def make_statement(digest: str) -> bytes:
-    statement = {"_type": STATEMENT_V1,
-                 "subject": [{"digest": {"sha256": digest.removeprefix("sha256:")}}],
-                 "predicateType": SIGN_PREDICATE, "predicate": {}}
+    statement = {
+        "_type": STATEMENT_V1,
+        "subject": [{"digest": {"sha256": digest.removeprefix("sha256:")}}],
+        "predicateType": SIGN_PREDICATE,
+        "predicate": {},
+    }
     return json.dumps(statement, separators=(",", ":")).encode()
 
 
 def make_bundle(statement: bytes, signature: bytes, key: PublicKey) -> bytes:
     """A v0.3 bundle with a public-key hint and no transparency log entry."""
+
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii")
 
     bundle = {
         "mediaType": BUNDLE_V03,
         "verificationMaterial": {"publicKey": {"hint": b64(hashlib.sha256(key.der).digest())}},
-        "dsseEnvelope": {"payload": b64(statement), "payloadType": INTOTO_PAYLOAD_TYPE,
-                         "signatures": [{"sig": b64(signature)}]},
+        "dsseEnvelope": {
+            "payload": b64(statement),
+            "payloadType": INTOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": b64(signature)}],
+        },
     }
     return json.dumps(bundle, separators=(",", ":")).encode()

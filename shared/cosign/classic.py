@@ -86,15 +86,21 @@ def make_payload(repo: Repository, digest: str) -> bytes:
 def signature_config(layer_digests: Sequence[str]) -> bytes:
     """The config go-containerregistry writes for cosign's signature image."""
     config = {
-        "architecture": "", "created": "0001-01-01T00:00:00Z",
+        "architecture": "",
+        "created": "0001-01-01T00:00:00Z",
         "history": [{"created": "0001-01-01T00:00:00Z"} for _ in layer_digests],
-        "os": "", "rootfs": {"type": "layers", "diff_ids": list(layer_digests)},
+        "os": "",
+        "rootfs": {"type": "layers", "diff_ids": list(layer_digests)},
         "config": {},
     }
     return json.dumps(config, separators=(",", ":")).encode()
 
 
 def signature_manifest(config: Descriptor, layers: Sequence[dict[str, Any]]) -> bytes:
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.to_json(),
-                "layers": list(layers)}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": config.to_json(),
+        "layers": list(layers),
+    }
     return json.dumps(manifest, separators=(",", ":")).encode()

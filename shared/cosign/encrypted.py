@@ -62,8 +62,9 @@ def decrypt(document: bytes, password: bytes) -> bytes:
         ciphertext = base64.b64decode(data["ciphertext"], validate=True)
         names = (kdf["name"], cipher["name"])
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise KeyFormatError("the encrypted private key is damaged (not the cosign format)") \
-            from exc
+        raise KeyFormatError(
+            "the encrypted private key is damaged (not the cosign format)"
+        ) from exc
     if names != ("scrypt", "nacl/secretbox"):
         raise KeyFormatError(f"unsupported key encryption {names[0]!r}/{names[1]!r}")
     if (n, r, p) not in _ACCEPTED:
@@ -73,5 +74,6 @@ def decrypt(document: bytes, password: bytes) -> bytes:
     try:
         return nacl.secret.SecretBox(_derive(password, salt, n, r, p)).decrypt(ciphertext, nonce)
     except nacl.exceptions.CryptoError as exc:
-        raise KeyPasswordError("wrong password for the private key (or the key is damaged)") \
-            from exc
+        raise KeyPasswordError(
+            "wrong password for the private key (or the key is damaged)"
+        ) from exc

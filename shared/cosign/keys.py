@@ -78,8 +78,9 @@ class PublicKey:
 
 
 def _spki(key: PublicKeyType) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def load_public_key(pem: bytes | str) -> PublicKey:
@@ -90,10 +91,10 @@ def load_public_key(pem: bytes | str) -> PublicKey:
     try:
         key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise KeyFormatError("the public key does not parse (not an X.509 SubjectPublicKeyInfo)") \
-            from exc
-    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey |
-                      rsa.RSAPublicKey):
+        raise KeyFormatError(
+            "the public key does not parse (not an X.509 SubjectPublicKeyInfo)"
+        ) from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
         raise KeyFormatError(f"unsupported public key type {type(key).__name__}")
     return PublicKey.of(key)
 
@@ -113,8 +114,9 @@ class PrivateKey:
 def generate_key_pair(password: bytes) -> tuple[bytes, bytes]:
     """A new (cosign.key, cosign.pub) pair, PEM, as `cosign generate-key-pair` writes them."""
     key = ec.generate_private_key(ec.SECP256R1())
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     private_pem = pem_encode(PRIVATE_KEY_PEM_TYPES[0], encrypted.encrypt(der, password))
     return private_pem, PublicKey.of(key.public_key()).pem()
 

@@ -43,16 +43,24 @@ class RekorEntry:
             payload = data["Payload"]
             return cls(
                 base64.b64decode(data["SignedEntryTimestamp"], validate=True),
-                _str(payload["body"]), _int(payload["integratedTime"]),
-                _int(payload["logIndex"]), _str(payload["logID"]),
+                _str(payload["body"]),
+                _int(payload["integratedTime"]),
+                _int(payload["logIndex"]),
+                _str(payload["logID"]),
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise VerificationError("the Rekor bundle annotation is malformed") from exc
 
     def set_payload(self) -> bytes:
         """The canonical JSON that the SET signs."""
-        return canonical_json({"body": self.body, "integratedTime": self.integrated_time,
-                               "logID": self.log_id, "logIndex": self.log_index})
+        return canonical_json(
+            {
+                "body": self.body,
+                "integratedTime": self.integrated_time,
+                "logID": self.log_id,
+                "logIndex": self.log_index,
+            }
+        )
 
     def entry(self) -> dict[str, Any]:
         try:
@@ -116,10 +124,12 @@ def check_entry(entry: RekorEntry, signature: bytes, payload: bytes, key: Public
         if kind in ("hashedrekord", "rekord") and isinstance(spec, dict):
             logged_hash = spec["data"]["hash"]
             sig = spec["signature"]
-            matches = (logged_hash.get("algorithm") == "sha256"
-                       and logged_hash.get("value") == payload_hash
-                       and _same_signature(sig["content"], signature)
-                       and _same_key(sig["publicKey"]["content"], key))
+            matches = (
+                logged_hash.get("algorithm") == "sha256"
+                and logged_hash.get("value") == payload_hash
+                and _same_signature(sig["content"], signature)
+                and _same_key(sig["publicKey"]["content"], key)
+            )
         elif kind == "dsse" and isinstance(spec, dict):
             matches = spec["payloadHash"].get("value") == payload_hash and any(
                 _same_signature(s.get("signature"), signature) and _same_key(s.get("verifier"), key)
@@ -135,7 +145,8 @@ def check_entry(entry: RekorEntry, signature: bytes, payload: bytes, key: Public
         )
 
 
-def verify_entry(entry: RekorEntry, rekor_key: PublicKey, signature: bytes, payload: bytes,
-                 key: PublicKey) -> None:
+def verify_entry(
+    entry: RekorEntry, rekor_key: PublicKey, signature: bytes, payload: bytes, key: PublicKey
+) -> None:
     verify_set(entry, rekor_key)
     check_entry(entry, signature, payload, key)

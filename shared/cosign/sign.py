@@ -38,19 +38,22 @@ def _pinned(image: str | ImageReference) -> tuple[Repository, str]:
     return ref.repository, ref.digest
 
 
-async def _existing_layers(client: RegistryClient, repo: Repository,
-                           tag: str) -> list[dict[str, Any]]:
+async def _existing_layers(
+    client: RegistryClient, repo: Repository, tag: str
+) -> list[dict[str, Any]]:
     try:
         manifest = await client.get_manifest(repo, tag, accept=(OCI_MANIFEST,))
     except RegistryNotFoundError:
         return []
     layers = manifest.data.get("layers")
-    return [layer for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) \
-        else []
+    return (
+        [layer for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
+    )
 
 
-async def sign_classic(client: RegistryClient, image: str | ImageReference,
-                       private_key: PrivateKey) -> Descriptor:
+async def sign_classic(
+    client: RegistryClient, image: str | ImageReference, private_key: PrivateKey
+) -> Descriptor:
     """Push a classic cosign signature of the image digest; return the .sig manifest."""
     repo, digest = _pinned(image)
     await client.head_manifest(repo, digest)
@@ -61,8 +64,14 @@ async def sign_classic(client: RegistryClient, image: str | ImageReference,
         return (await client.get_manifest(repo, tag, accept=(OCI_MANIFEST,))).descriptor
     signature = base64.b64encode(private_key.sign(payload)).decode("ascii")
     blob = await client.put_blob(repo, payload, classic.SIMPLE_SIGNING)
-    layers.append(Descriptor(classic.SIMPLE_SIGNING, blob.digest, blob.size,
-                             {classic.SIGNATURE_ANNOTATION: signature}).to_json())
+    layers.append(
+        Descriptor(
+            classic.SIMPLE_SIGNING,
+            blob.digest,
+            blob.size,
+            {classic.SIGNATURE_ANNOTATION: signature},
+        ).to_json()
+    )
     config_blob = classic.signature_config([str(old.get("digest")) for old in layers])
     config = await client.put_blob(repo, config_blob, classic.OCI_CONFIG)
     manifest = classic.signature_manifest(config, layers)
@@ -84,8 +93,9 @@ def _already_signed(layers: list[dict[str, Any]], payload: bytes, key: PublicKey
     return False
 
 
-async def sign_bundle(client: RegistryClient, image: str | ImageReference,
-                      private_key: PrivateKey) -> Descriptor:
+async def sign_bundle(
+    client: RegistryClient, image: str | ImageReference, private_key: PrivateKey
+) -> Descriptor:
     """Attach a cosign 3 bundle signature (referrer) to the image; return its manifest."""
     repo, digest = _pinned(image)
     subject = await client.head_manifest(repo, digest)
@@ -100,14 +110,19 @@ async def sign_bundle(client: RegistryClient, image: str | ImageReference,
         "mediaType": OCI_MANIFEST,
         "artifactType": bundle.BUNDLE_V03,
         "config": config.to_json(),
-        "layers": [Descriptor(layer.media_type, layer.digest, layer.size,
-                              {"org.opencontainers.image.title": title}).to_json()],
+        "layers": [
+            Descriptor(
+                layer.media_type,
+                layer.digest,
+                layer.size,
+                {"org.opencontainers.image.title": title},
+            ).to_json()
+        ],
         "subject": Descriptor(subject.media_type, subject.digest, subject.size).to_json(),
         "annotations": {
             "dev.sigstore.bundle.content": "dsse-envelope",
             "dev.sigstore.bundle.predicateType": bundle.SIGN_PREDICATE,
-            "org.opencontainers.image.created":
-                datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
     }
     content = json.dumps(manifest, separators=(",", ":")).encode()

@@ -38,8 +38,12 @@ MAX_BUNDLES = 32
 NO_KEY = "signature does not verify under any trusted key"
 # One broken signature among others is skipped (and reported); an unreachable registry or
 # refused credentials abort the whole check.
-_UNREADABLE = (RegistryNotFoundError, RegistryContentError, RegistryTooLargeError,
-               RegistryProtocolError)
+_UNREADABLE = (
+    RegistryNotFoundError,
+    RegistryContentError,
+    RegistryTooLargeError,
+    RegistryProtocolError,
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,13 @@ def _matching_key(keys: Sequence[PublicKey], signature: bytes, data: bytes) -> P
     raise VerificationError(NO_KEY)
 
 
-def _check_tlog(entries: Sequence[RekorEntry], rekor_key: PublicKey | None, signature: bytes,
-                payload: bytes, key: PublicKey) -> RekorEntry | None:
+def _check_tlog(
+    entries: Sequence[RekorEntry],
+    rekor_key: PublicKey | None,
+    signature: bytes,
+    payload: bytes,
+    key: PublicKey,
+) -> RekorEntry | None:
     if rekor_key is None:
         return None
     if not entries:
@@ -82,8 +91,14 @@ def _require_digest(signed: Sequence[str], digest: str, what: str) -> None:
         raise VerificationError(f"{what} names digest {names}, not {digest}")
 
 
-async def _classic(client: RegistryClient, repo: Repository, layer: Descriptor, digest: str,
-                   keys: Sequence[PublicKey], rekor_key: PublicKey | None) -> VerifiedSignature:
+async def _classic(
+    client: RegistryClient,
+    repo: Repository,
+    layer: Descriptor,
+    digest: str,
+    keys: Sequence[PublicKey],
+    rekor_key: PublicKey | None,
+) -> VerifiedSignature:
     signature = classic.decode_signature(layer)
     payload = await client.get_blob(repo, layer, max_size=MAX_PAYLOAD_BYTES)
     key = _matching_key(keys, signature, payload)
@@ -91,12 +106,19 @@ async def _classic(client: RegistryClient, repo: Repository, layer: Descriptor, 
     annotation = layer.annotations.get(classic.BUNDLE_ANNOTATION)
     entries = [RekorEntry.from_annotation(annotation)] if annotation and rekor_key else []
     entry = _check_tlog(entries, rekor_key, signature, payload, key)
-    return VerifiedSignature(digest, key.key_id, "classic", entry is not None,
-                             entry.integrated_time if entry else None)
+    return VerifiedSignature(
+        digest, key.key_id, "classic", entry is not None, entry.integrated_time if entry else None
+    )
 
 
-async def _bundle(client: RegistryClient, repo: Repository, referrer: Descriptor, digest: str,
-                  keys: Sequence[PublicKey], rekor_key: PublicKey | None) -> VerifiedSignature:
+async def _bundle(
+    client: RegistryClient,
+    repo: Repository,
+    referrer: Descriptor,
+    digest: str,
+    keys: Sequence[PublicKey],
+    rekor_key: PublicKey | None,
+) -> VerifiedSignature:
     manifest = await client.get_manifest(repo, referrer.digest, accept=(OCI_MANIFEST,))
     subject = manifest.subject
     if subject is not None and subject.digest != digest:
@@ -104,8 +126,7 @@ async def _bundle(client: RegistryClient, repo: Repository, referrer: Descriptor
     layers = [d for d in manifest.layers if d.media_type in bundle.BUNDLE_MEDIA_TYPES]
     if not layers:
         raise VerificationError("bundle manifest has no Sigstore bundle layer")
-    parsed = bundle.parse_bundle(await client.get_blob(repo, layers[0],
-                                                       max_size=MAX_PAYLOAD_BYTES))
+    parsed = bundle.parse_bundle(await client.get_blob(repo, layers[0], max_size=MAX_PAYLOAD_BYTES))
     if parsed.payload_type != bundle.INTOTO_PAYLOAD_TYPE:
         raise VerificationError(f"bundle payload type is {parsed.payload_type[:60]!r}")
     signed = bundle.pae(parsed.payload_type, parsed.payload)
@@ -116,24 +137,34 @@ async def _bundle(client: RegistryClient, repo: Repository, referrer: Descriptor
             continue
         _require_digest(bundle.statement_digests(parsed.payload), digest, "signed statement")
         entry = _check_tlog(parsed.tlog_entries, rekor_key, signature, parsed.payload, key)
-        return VerifiedSignature(digest, key.key_id, "bundle", entry is not None,
-                                 entry.integrated_time if entry else None)
+        return VerifiedSignature(
+            digest,
+            key.key_id,
+            "bundle",
+            entry is not None,
+            entry.integrated_time if entry else None,
+        )
     raise VerificationError(NO_KEY)
 
 
-async def _classic_layers(client: RegistryClient, repo: Repository,
-                          digest: str) -> list[Descriptor]:
+async def _classic_layers(
+    client: RegistryClient, repo: Repository, digest: str
+) -> list[Descriptor]:
     try:
-        manifest = await client.get_manifest(repo, classic.signature_tag(digest),
-                                             accept=(OCI_MANIFEST, DOCKER_MANIFEST))
+        manifest = await client.get_manifest(
+            repo, classic.signature_tag(digest), accept=(OCI_MANIFEST, DOCKER_MANIFEST)
+        )
     except RegistryNotFoundError:
         return []
     return classic.signature_layers(manifest)
 
 
-async def verify_image(client: RegistryClient, image: str | ImageReference,
-                       public_keys: Sequence[PublicKey],
-                       rekor_key: PublicKey | None = None) -> VerifiedSignature:
+async def verify_image(
+    client: RegistryClient,
+    image: str | ImageReference,
+    public_keys: Sequence[PublicKey],
+    rekor_key: PublicKey | None = None,
+) -> VerifiedSignature:
     """Return which trusted key signed `image` (which must carry @sha256), or raise
     VerificationError whose `reason` says why not."""
     ref = parse_reference(image) if isinstance(image, str) else image
@@ -150,8 +181,11 @@ async def verify_image(client: RegistryClient, image: str | ImageReference,
             reasons.append(exc.reason)
         except _UNREADABLE as exc:
             reasons.append(f"a signature could not be read ({exc.message})")
-    bundles = [d for d in await client.referrers(repo, digest)
-               if d.artifact_type in bundle.BUNDLE_MEDIA_TYPES][:MAX_BUNDLES]
+    bundles = [
+        d
+        for d in await client.referrers(repo, digest)
+        if d.artifact_type in bundle.BUNDLE_MEDIA_TYPES
+    ][:MAX_BUNDLES]
     for referrer in bundles:
         try:
             return await _bundle(client, repo, referrer, digest, public_keys, rekor_key)

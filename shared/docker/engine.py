@@ -55,8 +55,11 @@ def _describe(exc: AioDockerError) -> str:
 
 
 @contextlib.contextmanager
-def _translated(action: str, absent_ok: bool = False, timeout: float | None = None,
-                ) -> Iterator[None]:
+def _translated(
+    action: str,
+    absent_ok: bool = False,
+    timeout: float | None = None,
+) -> Iterator[None]:
     """aiodocker's errors as DockerError naming the action; `absent_ok`: a 404 is success."""
     try:
         yield
@@ -139,14 +142,21 @@ class DockerEngine:
         docker = await self._client()
         params = {"t": tag, "rm": "1", "forcerm": "1", "pull": "0", "networkmode": "none"}
         with _translated(f"build {tag}", timeout=timeout):
-            async with asyncio.timeout(timeout), docker._query(
-                "build", "POST", params=params, data=context_tar,
-                headers={"content-type": "application/x-tar"},
-                timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
-            ) as response:
+            async with (
+                asyncio.timeout(timeout),
+                docker._query(
+                    "build",
+                    "POST",
+                    params=params,
+                    data=context_tar,
+                    headers={"content-type": "application/x-tar"},
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+                ) as response,
+            ):
                 chunks = await json_stream_list(response)
-        built = [c["aux"]["ID"] for c in chunks
-                 if isinstance(c.get("aux"), dict) and c["aux"].get("ID")]
+        built = [
+            c["aux"]["ID"] for c in chunks if isinstance(c.get("aux"), dict) and c["aux"].get("ID")
+        ]
         if built:
             return str(built[-1])
         return str((await docker.images.inspect(tag))["Id"])
@@ -160,16 +170,20 @@ class DockerEngine:
         with _translated(f"push {image}", timeout=timeout):
             async with asyncio.timeout(timeout):
                 chunks = await docker.images.push(repository, tag=tag)
-        digests = [c["aux"]["Digest"] for c in chunks
-                   if isinstance(c.get("aux"), dict) and c["aux"].get("Digest")]
+        digests = [
+            c["aux"]["Digest"]
+            for c in chunks
+            if isinstance(c.get("aux"), dict) and c["aux"].get("Digest")
+        ]
         if not digests:
             raise DockerError(f"the Docker engine pushed {image} but reported no digest")
         return str(digests[-1])
 
     # -- networks -------------------------------------------------------------------------
 
-    async def ensure_network(self, name: str, subnet: str, ip_range: str | None,
-                             labels: dict[str, str]) -> None:
+    async def ensure_network(
+        self, name: str, subnet: str, ip_range: str | None, labels: dict[str, str]
+    ) -> None:
         docker = await self._client()
         try:
             await (await docker.networks.get(name)).show()
@@ -177,10 +191,16 @@ class DockerEngine:
         except AioDockerError as exc:
             if exc.status != 404:
                 raise DockerError(f"could not inspect network {name}: {_describe(exc)}") from exc
-        config = {"Name": name, "Driver": "bridge", "CheckDuplicate": True, "Labels": labels,
-                  "IPAM": {"Driver": "default",
-                           "Config": [{"Subnet": subnet, **({"IPRange": ip_range} if ip_range
-                                                            else {})}]}}
+        config = {
+            "Name": name,
+            "Driver": "bridge",
+            "CheckDuplicate": True,
+            "Labels": labels,
+            "IPAM": {
+                "Driver": "default",
+                "Config": [{"Subnet": subnet, **({"IPRange": ip_range} if ip_range else {})}],
+            },
+        }
         try:
             await docker.networks.create(config)
         except AioDockerError as exc:

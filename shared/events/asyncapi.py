@@ -62,15 +62,18 @@ def document() -> dict[str, Any]:
             "action": action,
             "channel": {"$ref": f"#/channels/{key}"},
             "summary": f"published by {channel.publisher}; consumed by "
-                       f"{', '.join(channel.consumers)}",
+            f"{', '.join(channel.consumers)}",
             "messages": [{"$ref": f"#/channels/{key}/messages/{model.__name__}"}],
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": TITLE, "version": VERSION,
-                 "description": "Subjects and messages of pic-store. Commands go through the "
-                                "JetStream stream PIC_COMMANDS (durable, acknowledged after the "
-                                "work), events through PIC_EVENTS, rejected messages to PIC_DLQ."},
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": "Subjects and messages of pic-store. Commands go through the "
+            "JetStream stream PIC_COMMANDS (durable, acknowledged after the "
+            "work), events through PIC_EVENTS, rejected messages to PIC_DLQ.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,

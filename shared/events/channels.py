@@ -76,50 +76,134 @@ class Channel:
         return self.template.format(**filled)
 
 
-def _c(name: str, template: str, model: type[Message], kind: Kind, description: str,
-       publisher: str, *consumers: str) -> Channel:
+def _c(
+    name: str,
+    template: str,
+    model: type[Message],
+    kind: Kind,
+    description: str,
+    publisher: str,
+    *consumers: str,
+) -> Channel:
     return Channel(name, template, model, kind, description, publisher, consumers)
 
 
-INSTALL = _c("installer.install", "pic.{cell}.cmd.installer.{host}.install", InstallCommand,
-             Kind.command, "Install (or upgrade) a store service on one Docker host.",
-             "gateway, CLI", "installer")
-RECONFIGURE = _c("installer.reconfigure", "pic.{cell}.cmd.installer.{host}.reconfigure",
-                 ReconfigureCommand, Kind.command,
-                 "Apply new admin config values; secrets, IP and volumes stay.",
-                 "gateway, CLI", "installer")
-REMOVE = _c("installer.remove", "pic.{cell}.cmd.installer.{host}.remove", RemoveCommand,
-            Kind.command, "Remove a service; `purge` also deletes its data.",
-            "gateway, CLI", "installer")
-STEP_REQUEST = _c("step.request", "pic.{cell}.cmd.{owner}.step", StepRequest, Kind.command,
-                  "A saga step (apply or compensate) asked of the service that owns it.",
-                  "installer", *participants())
-PROGRESS = _c("installer.progress", "pic.{cell}.evt.installer.progress", ProgressEvent,
-              Kind.event, "One step of an operation started, finished, failed or rolled back.",
-              "installer", "gateway", "CLI")
-RESULT = _c("installer.result", "pic.{cell}.evt.installer.result", OperationResult, Kind.event,
-            "The final result of an operation (also of a plan).", "installer", "gateway", "CLI")
-SERVICE_STATE = _c("installer.service", "pic.{cell}.evt.installer.service",
-                   ServiceStateChanged, Kind.event, "A service changed state.",
-                   "installer", "gateway", "router", "accounts", "backup")
-RECONCILED = _c("installer.reconciled", "pic.{cell}.evt.installer.reconciled",
-                ReconcileReport, Kind.event,
-                "What the installer corrected when it compared its state with Docker.",
-                "installer", "gateway")
-ROUTES_RECONCILED = _c("router.reconciled", "pic.{cell}.evt.router.reconciled",
-                       RoutesReconciled, Kind.event,
-                       "What the router corrected in Caddy and DNS to match the installed "
-                       "services.", "router", "gateway")
-STEP_RESULT = _c("step.result", "pic.{cell}.evt.{owner}.step_result", StepResult, Kind.event,
-                 "The outcome of a saga step, on its owner's subject.",
-                 ", ".join(participants()), "installer")
-DEAD_LETTER = _c("dead_letter", "pic.{cell}.dlq.{consumer}", DeadLetter, Kind.dead_letter,
-                 "A message a consumer could not accept, with the reason.",
-                 "every consumer", "operators")
+INSTALL = _c(
+    "installer.install",
+    "pic.{cell}.cmd.installer.{host}.install",
+    InstallCommand,
+    Kind.command,
+    "Install (or upgrade) a store service on one Docker host.",
+    "gateway, CLI",
+    "installer",
+)
+RECONFIGURE = _c(
+    "installer.reconfigure",
+    "pic.{cell}.cmd.installer.{host}.reconfigure",
+    ReconfigureCommand,
+    Kind.command,
+    "Apply new admin config values; secrets, IP and volumes stay.",
+    "gateway, CLI",
+    "installer",
+)
+REMOVE = _c(
+    "installer.remove",
+    "pic.{cell}.cmd.installer.{host}.remove",
+    RemoveCommand,
+    Kind.command,
+    "Remove a service; `purge` also deletes its data.",
+    "gateway, CLI",
+    "installer",
+)
+STEP_REQUEST = _c(
+    "step.request",
+    "pic.{cell}.cmd.{owner}.step",
+    StepRequest,
+    Kind.command,
+    "A saga step (apply or compensate) asked of the service that owns it.",
+    "installer",
+    *participants(),
+)
+PROGRESS = _c(
+    "installer.progress",
+    "pic.{cell}.evt.installer.progress",
+    ProgressEvent,
+    Kind.event,
+    "One step of an operation started, finished, failed or rolled back.",
+    "installer",
+    "gateway",
+    "CLI",
+)
+RESULT = _c(
+    "installer.result",
+    "pic.{cell}.evt.installer.result",
+    OperationResult,
+    Kind.event,
+    "The final result of an operation (also of a plan).",
+    "installer",
+    "gateway",
+    "CLI",
+)
+SERVICE_STATE = _c(
+    "installer.service",
+    "pic.{cell}.evt.installer.service",
+    ServiceStateChanged,
+    Kind.event,
+    "A service changed state.",
+    "installer",
+    "gateway",
+    "router",
+    "accounts",
+    "backup",
+)
+RECONCILED = _c(
+    "installer.reconciled",
+    "pic.{cell}.evt.installer.reconciled",
+    ReconcileReport,
+    Kind.event,
+    "What the installer corrected when it compared its state with Docker.",
+    "installer",
+    "gateway",
+)
+ROUTES_RECONCILED = _c(
+    "router.reconciled",
+    "pic.{cell}.evt.router.reconciled",
+    RoutesReconciled,
+    Kind.event,
+    "What the router corrected in Caddy and DNS to match the installed services.",
+    "router",
+    "gateway",
+)
+STEP_RESULT = _c(
+    "step.result",
+    "pic.{cell}.evt.{owner}.step_result",
+    StepResult,
+    Kind.event,
+    "The outcome of a saga step, on its owner's subject.",
+    ", ".join(participants()),
+    "installer",
+)
+DEAD_LETTER = _c(
+    "dead_letter",
+    "pic.{cell}.dlq.{consumer}",
+    DeadLetter,
+    Kind.dead_letter,
+    "A message a consumer could not accept, with the reason.",
+    "every consumer",
+    "operators",
+)
 
 CHANNELS: tuple[Channel, ...] = (
-    INSTALL, RECONFIGURE, REMOVE, STEP_REQUEST,
-    PROGRESS, RESULT, SERVICE_STATE, RECONCILED, STEP_RESULT, DEAD_LETTER,
+    INSTALL,
+    RECONFIGURE,
+    REMOVE,
+    STEP_REQUEST,
+    PROGRESS,
+    RESULT,
+    SERVICE_STATE,
+    RECONCILED,
+    STEP_RESULT,
+    DEAD_LETTER,
     ROUTES_RECONCILED,
 )
 

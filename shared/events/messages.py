@@ -195,7 +195,8 @@ class StepRequestPayload(Payload):
     addresses: dict[str, str] = Field(
         default_factory=dict,
         description="Container name -> its IPv4 address on the cell network, for every "
-                    "container of the service")
+        "container of the service",
+    )
     domain: str | None = None
     egress: str | None = None
 

@@ -11,8 +11,9 @@ from shared.oci.transport import Transport, safe_url
 MAX_TOKEN_RESPONSE = 256 * 1024
 
 
-async def authorization_for(transport: Transport, host: str, scope: str,
-                            challenge: Challenge | None, what: str) -> str:
+async def authorization_for(
+    transport: Transport, host: str, scope: str, challenge: Challenge | None, what: str
+) -> str:
     """The Authorization header value that answers `challenge`, or RegistryAuthError."""
     if challenge is None or challenge.scheme not in ("basic", "bearer"):
         raise RegistryAuthError(
@@ -31,8 +32,9 @@ async def authorization_for(transport: Transport, host: str, scope: str,
     return f"Bearer {token}"
 
 
-async def _fetch_token(transport: Transport, host: str, scope: str, challenge: Challenge,
-                       what: str) -> str:
+async def _fetch_token(
+    transport: Transport, host: str, scope: str, challenge: Challenge, what: str
+) -> str:
     realm = challenge.realm
     if not realm or urlsplit(realm).scheme not in ("http", "https"):
         raise RegistryAuthError(f"{what}: {host} sent a bearer challenge without a valid realm")

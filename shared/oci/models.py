@@ -61,8 +61,11 @@ class Descriptor:
         return cls(media_type, digest, size, annotations, artifact_type)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest,
-                                "size": self.size}
+        data: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
         if self.artifact_type:
             data["artifactType"] = self.artifact_type
         if self.annotations:
@@ -124,5 +127,6 @@ class Manifest:
         value = self.data.get(key, [])
         if not isinstance(value, list):
             raise RegistryContentError(f"{self.digest}: {key} must be a list")
-        return [Descriptor.from_json(item, f"{self.digest} {key}[{i}]")
-                for i, item in enumerate(value)]
+        return [
+            Descriptor.from_json(item, f"{self.digest} {key}[{i}]") for i, item in enumerate(value)
+        ]

@@ -19,18 +19,28 @@ from shared.oci.transport import Limits, Transport
 class RegistrySession:
     """Holds the HTTP client, the per-registry settings and the auth state."""
 
-    def __init__(self, *, insecure_registries: Collection[str] = (),
-                 credentials: Mapping[str, Credentials] | None = None,
-                 limits: Limits | None = None, trust_env: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        insecure_registries: Collection[str] = (),
+        credentials: Mapping[str, Credentials] | None = None,
+        limits: Limits | None = None,
+        trust_env: bool = True,
+    ) -> None:
         self.limits = limits or Limits()
-        self._t = Transport(frozenset(insecure_registries), dict(credentials or {}),
-                            self.limits, trust_env)
+        self._t = Transport(
+            frozenset(insecure_registries), dict(credentials or {}), self.limits, trust_env
+        )
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -46,9 +56,17 @@ class RegistrySession:
         return None
 
     @asynccontextmanager
-    async def _request(self, method: str, repo: Repository, path: str, what: str, *,
-                       push: bool = False, headers: dict[str, str] | None = None,
-                       content: bytes | None = None) -> AsyncIterator[httpx.Response]:
+    async def _request(
+        self,
+        method: str,
+        repo: Repository,
+        path: str,
+        what: str,
+        *,
+        push: bool = False,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> AsyncIterator[httpx.Response]:
         host = repo.api_host
         scope = f"repository:{repo.name}:{'pull,push' if push else 'pull'}"
         url = path if "://" in path else self._t.url(host, path)

@@ -49,8 +49,10 @@ class Limits:
 def safe_url(url: str) -> str:
     """scheme://host/path of a URL: no query (pre-signed URLs carry secrets), no user info."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}" \
+    return (
+        f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}"
         f"{parts.path}"
+    )
 
 
 @dataclass
@@ -68,7 +70,9 @@ class Transport:
         if self._http is None:
             timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
             self._http = httpx.AsyncClient(
-                timeout=timeout, follow_redirects=False, trust_env=self.trust_env,
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=self.trust_env,
                 headers={"User-Agent": "pic-store", "Accept-Encoding": "identity"},
             )
         return self._http
@@ -101,8 +105,14 @@ class Transport:
                 f"{what}: cannot talk to the registry ({type(exc).__name__}: {str(exc)[:200]})"
             ) from exc
 
-    async def send(self, method: str, url: str, headers: dict[str, str], what: str,
-                   content: bytes | None = None) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        what: str,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         """Send, following checked redirects for GET/HEAD; return the streamed response."""
         seen = {url}
         headers = dict(headers)
@@ -172,8 +182,11 @@ class Transport:
         detail = ""
         try:
             data = json.loads(await self.read(response, self.limits.max_error_bytes, what))
-            codes = [str(e.get("code", ""))[:60] for e in data.get("errors", [])[:3]
-                     if isinstance(e, dict)]
+            codes = [
+                str(e.get("code", ""))[:60]
+                for e in data.get("errors", [])[:3]
+                if isinstance(e, dict)
+            ]
             detail = f" ({', '.join(c for c in codes if c)})" if any(codes) else ""
         except (RegistryError, ValueError, AttributeError, TypeError, UnicodeDecodeError):
             detail = ""

@@ -23,14 +23,24 @@ async def bus(nats_url: str):  # type: ignore[no-untyped-def]
 
 
 def command(sid: str = "notes") -> InstallCommand:
-    return InstallCommand(operation_id=new_operation_id(), service_id=sid,
-                          payload={"store": "/store"})
+    return InstallCommand(
+        operation_id=new_operation_id(), service_id=sid, payload={"store": "/store"}
+    )
 
 
 async def run_consumer(bus: Bus, handler, until: asyncio.Event) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
     stop = asyncio.Event()
-    task = asyncio.create_task(bus.consume(INSTALL, "t-" + uuid.uuid4().hex[:6], handler,
-                                           stop=stop, ack_wait=2, max_deliver=3, host="local"))
+    task = asyncio.create_task(
+        bus.consume(
+            INSTALL,
+            "t-" + uuid.uuid4().hex[:6],
+            handler,
+            stop=stop,
+            ack_wait=2,
+            max_deliver=3,
+            host="local",
+        )
+    )
     try:
         await asyncio.wait_for(until.wait(), 15)
     finally:

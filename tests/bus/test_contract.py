@@ -16,7 +16,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 
 def test_asyncapi_document_is_current() -> None:
     assert DOC.read_text() == render(), (
-        "docs/asyncapi.yaml is stale: run `python -m shared.events.asyncapi > docs/asyncapi.yaml`")
+        "docs/asyncapi.yaml is stale: run `python -m shared.events.asyncapi > docs/asyncapi.yaml`"
+    )
 
 
 def test_each_subject_has_exactly_one_model() -> None:
@@ -25,8 +26,13 @@ def test_each_subject_has_exactly_one_model() -> None:
     assert len(set(templates)) == len(templates)
     assert len(set(names)) == len(names)
     for channel in CHANNELS:
-        subject = channel.subject(**{k: "x" for k in ("cell", "host", "owner", "consumer")
-                                     if "{" + k + "}" in channel.template})
+        subject = channel.subject(
+            **{
+                k: "x"
+                for k in ("cell", "host", "owner", "consumer")
+                if "{" + k + "}" in channel.template
+            }
+        )
         assert channel_for_subject(subject) is channel
 
 

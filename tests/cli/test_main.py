@@ -13,8 +13,21 @@ from tests.manifest.helpers import DATA, NOTES_DIR, REPO
 @pytest.mark.unit
 def test_commands_are_modules_with_register():
     names = [c.__name__.rsplit(".", 1)[-1] for c in COMMANDS]
-    assert names == ["validate", "render", "review", "up", "install", "reconfigure", "remove",
-                     "services", "keygen", "sign", "verify", "publish", "routes"]
+    assert names == [
+        "validate",
+        "render",
+        "review",
+        "up",
+        "install",
+        "reconfigure",
+        "remove",
+        "services",
+        "keygen",
+        "sign",
+        "verify",
+        "publish",
+        "routes",
+    ]
 
     def register(subparsers):
         parser = subparsers.add_parser("hello")

@@ -66,17 +66,26 @@ HOSTILE = [
     ("oom_score_adj: -1000", "oom_score_adj", "negative"),
     ("sysctls: {kernel.shmmax: 1}", 'sysctls["kernel.shmmax"]', "net.*"),
     ("logging: {driver: syslog}", "logging.driver", "log driver"),
-    ("logging: {driver: json-file, options: {syslog-address: x}}",
-     'logging.options["syslog-address"]', "log option"),
-    ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}",
-     "deploy.resources.reservations.devices", "not allowed"),
+    (
+        "logging: {driver: json-file, options: {syslog-address: x}}",
+        'logging.options["syslog-address"]',
+        "log option",
+    ),
+    (
+        "deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}",
+        "deploy.resources.reservations.devices",
+        "not allowed",
+    ),
     ("profiles: [debug]", "profiles", "must start"),
     ("pull_policy: always", "pull_policy", "verifying"),
     ("use_api_socket: true", "use_api_socket", "Docker engine"),
     ("environment: [HOME]", "environment[0]", "host's environment"),
     ("environment:\n  HOME:", "environment.HOME", "host's environment"),
-    ("labels: {com.docker.compose.project: other}", 'labels["com.docker.compose.project"]',
-     "belong to the cell"),
+    (
+        "labels: {com.docker.compose.project: other}",
+        'labels["com.docker.compose.project"]',
+        "belong to the cell",
+    ),
     ("volumes: ['/:/host']", "volumes[0].source", "outside this service's data folder"),
     ("volumes: ['/var/run/docker.sock:/var/run/docker.sock']", "volumes[0].source", "outside"),
     ("volumes: ['${PIC_DATA_DIR}:/all']", "volumes[0].source", "outside"),
@@ -86,16 +95,32 @@ HOSTILE = [
     ("volumes: ['../escape:/x']", "volumes[0].source", "outside"),
     ("volumes: ['~/x:/x']", "volumes[0].source", "outside"),
     ("volumes:\n  - {type: bind, source: /etc, target: /x}", "volumes[0].source", "outside"),
-    ("volumes:\n  - {type: bind, source: '${PIC_DATA_DIR}/notes', target: /x, "
-     "bind: {propagation: rshared}}", "volumes[0].bind.propagation", "host"),
-    ("volumes:\n  - {type: npipe, source: //./pipe/docker_engine, target: /x}",
-     "volumes[0].type", "not allowed"),
-    ("networks:\n  pic-cell:\n    aliases: [smtp.gmail.com]", 'networks["pic-cell"].aliases[0]',
-     "not one of this service's names"),
-    ("networks:\n  pic-cell:\n    aliases: [cell-files]", 'networks["pic-cell"].aliases[0]',
-     "not one of this service's names"),
-    ("networks:\n  pic-cell:\n    mac_address: 02:42:ac:11:00:02",
-     'networks["pic-cell"].mac_address', "not allowed"),
+    (
+        "volumes:\n  - {type: bind, source: '${PIC_DATA_DIR}/notes', target: /x, "
+        "bind: {propagation: rshared}}",
+        "volumes[0].bind.propagation",
+        "host",
+    ),
+    (
+        "volumes:\n  - {type: npipe, source: //./pipe/docker_engine, target: /x}",
+        "volumes[0].type",
+        "not allowed",
+    ),
+    (
+        "networks:\n  pic-cell:\n    aliases: [smtp.gmail.com]",
+        'networks["pic-cell"].aliases[0]',
+        "not one of this service's names",
+    ),
+    (
+        "networks:\n  pic-cell:\n    aliases: [cell-files]",
+        'networks["pic-cell"].aliases[0]',
+        "not one of this service's names",
+    ),
+    (
+        "networks:\n  pic-cell:\n    mac_address: 02:42:ac:11:00:02",
+        'networks["pic-cell"].mac_address',
+        "not allowed",
+    ),
     ("networks: [default]", "networks.default", "cell network"),
     ("container_name: cell-api", "container_name", "must be cell-notes"),
 ]
@@ -109,8 +134,9 @@ def _hostile_template(body: str) -> str:
     template = one_service(body)
     if "container_name: cell-api" in body:  # the main container must still be there
         template = template.replace("    container_name: cell-notes\n", "", 1)
-        template += ("  notes-main:\n    image: git.pic.ngo/roof/x:1\n"
-                     "    container_name: cell-notes\n")
+        template += (
+            "  notes-main:\n    image: git.pic.ngo/roof/x:1\n    container_name: cell-notes\n"
+        )
     return template
 
 
@@ -144,8 +170,11 @@ SETTING = plain_manifest(
     [
         ("cap_add: ['${PIC_CFG_VALUE}']", "ALL", "cap_add[0]"),
         ("volumes: ['${PIC_CFG_VALUE}:/data']", "/etc", "volumes[0].source"),
-        ("volumes: ['${PIC_DATA_DIR}/notes/${PIC_CFG_VALUE}:/data']", "../../..",
-         "volumes[0].source"),
+        (
+            "volumes: ['${PIC_DATA_DIR}/notes/${PIC_CFG_VALUE}:/data']",
+            "../../..",
+            "volumes[0].source",
+        ),
         ("volumes: ['${PIC_CFG_VALUE}']", "/:/host", "volumes[0].source"),
         ("network_mode: '${PIC_CFG_VALUE}'", "host", "network_mode"),
         ("security_opt: ['${PIC_CFG_VALUE}']", "seccomp:unconfined", "security_opt[0]"),
@@ -160,12 +189,17 @@ def test_a_setting_cannot_open_the_container(body, value, path):
 
 @pytest.mark.parametrize("address", ["172.20.0.99", "${SERVICE_IP}"])
 def test_only_the_main_container_has_a_fixed_address(address):
-    sidecar = f"  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks:\n" \
-              f"      pic-cell:\n        ipv4_address: '{address}'\n"
-    issues = {i.path: i.message for i in check_template(one_service("") + sidecar,
-                                                       plain_manifest())}
-    assert "allocated by the cell" in issues['$.services["notes-db"].networks["pic-cell"]'
-                                             '.ipv4_address']
+    sidecar = (
+        f"  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks:\n"
+        f"      pic-cell:\n        ipv4_address: '{address}'\n"
+    )
+    issues = {
+        i.path: i.message for i in check_template(one_service("") + sidecar, plain_manifest())
+    }
+    assert (
+        "allocated by the cell"
+        in issues['$.services["notes-db"].networks["pic-cell"].ipv4_address']
+    )
 
 
 def test_more_than_one_container_per_service_is_refused():
@@ -193,8 +227,10 @@ def test_cap_add_as_a_single_value_is_refused_by_compose_itself():
         ("include: [other.yml]\n", "$.include"),
         ("secrets:\n  s: {file: /etc/shadow}\n", "$.secrets"),
         ("configs:\n  c: {content: x}\n", "$.configs"),
-        ("volumes:\n  data: {driver_opts: {type: none, o: bind, device: /etc}}\n",
-         "$.volumes.data.driver_opts"),
+        (
+            "volumes:\n  data: {driver_opts: {type: none, o: bind, device: /etc}}\n",
+            "$.volumes.data.driver_opts",
+        ),
         ("volumes:\n  data: {external: true, name: other_data}\n", "$.volumes.data.external"),
         ("volumes:\n  data: {name: other_data}\n", "$.volumes.data.name"),
         ("networks:\n  host_net: {external: true}\n", "$.networks.host_net"),
@@ -227,8 +263,7 @@ def test_top_level_sections_that_reach_the_host(extra, path):
         "mem_limit: 256m\ncpus: 0.5\nshm_size: 64m\npids_limit: 100",
         "stop_grace_period: 3s\nstop_signal: SIGINT\ninit: true\nread_only: true",
         "tmpfs: [/run]\nuser: '1000:1000'\nworking_dir: /srv\nhostname: notes",
-        "healthcheck: {test: [CMD, 'true'], interval: 5s, start_interval: 1s, "
-        "start_period: 10s}",
+        "healthcheck: {test: [CMD, 'true'], interval: 5s, start_interval: 1s, start_period: 10s}",
         "ulimits: {nofile: {soft: 1024, hard: 2048}}",
         "oom_score_adj: 100",
         "command: serve --fast\nentrypoint: [/bin/app]",

@@ -22,16 +22,21 @@ def test_validate_accepts_the_ported_wiki(capsys: pytest.CaptureFixture[str]) ->
 
 def test_review_accepts_the_ported_wiki(tmp_path: Path) -> None:
     index = tmp_path / "index.json"
-    index.write_text(json.dumps({"services": [
-        {"id": "wiki", "name": "Wiki", "version": "2.5.1", "subdomain": "wiki"}]}))
+    index.write_text(
+        json.dumps(
+            {"services": [{"id": "wiki", "name": "Wiki", "version": "2.5.1", "subdomain": "wiki"}]}
+        )
+    )
     assert main(["review", str(WIKI), "--index", str(index)]) == 0
 
 
 def test_the_sidecars_keep_their_data_and_their_names() -> None:
     manifest = load_manifest(WIKI)
-    result = render_compose((WIKI / "compose-template.yml").read_text(), manifest,
-                            RenderContext("cell.example.org", "cell", "/srv/pic/data",
-                                          "172.20.0.30"))
+    result = render_compose(
+        (WIKI / "compose-template.yml").read_text(),
+        manifest,
+        RenderContext("cell.example.org", "cell", "/srv/pic/data", "172.20.0.30"),
+    )
     services = result.canonical["services"]
     assert services["wiki-db"]["volumes"][0]["target"] == "/var/lib/postgresql/data"
     assert result.canonical["volumes"]["wiki-db"]["name"] == "wiki_wiki-db"

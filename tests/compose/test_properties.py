@@ -59,8 +59,15 @@ trees = st.recursive(
         | st.dictionaries(
             st.text(max_size=8)
             | st.sampled_from(
-                ["services", "image", "container_name", "volumes", "networks", "environment",
-                 "notes"]
+                [
+                    "services",
+                    "image",
+                    "container_name",
+                    "volumes",
+                    "networks",
+                    "environment",
+                    "notes",
+                ]
             ),
             c,
             max_size=4,

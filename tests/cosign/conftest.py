@@ -36,7 +36,7 @@ def fixture_signature(name: str) -> dict[str, Any]:
     """`\\x00sigstore-json\\n` + {"mimeType", "payload" (base64), "annotations"}."""
     data = read_fixture(name)
     assert data.startswith(SIGSTORE_JSON), name
-    return json.loads(data[len(SIGSTORE_JSON):])
+    return json.loads(data[len(SIGSTORE_JSON) :])
 
 
 def fixture_key(name: str) -> PublicKey:
@@ -91,39 +91,51 @@ def plant_blob(storage: Path, repo: Repository, descriptor: dict[str, Any]) -> N
     link.write_text(descriptor["digest"])
 
 
-async def push_image_manifest(client: RegistryClient, storage: Path, repo: Repository,
-                              manifest: bytes) -> str:
+async def push_image_manifest(
+    client: RegistryClient, storage: Path, repo: Repository, manifest: bytes
+) -> str:
     data = json.loads(manifest)
     for descriptor in [data["config"], *data["layers"]]:
         plant_blob(storage, repo, descriptor)
-    pushed, _ = await client.put_manifest(repo, sha256_digest(manifest), manifest,
-                                          data["mediaType"])
+    pushed, _ = await client.put_manifest(
+        repo, sha256_digest(manifest), manifest, data["mediaType"]
+    )
     return pushed.digest
 
 
-async def push_signatures(client: RegistryClient, repo: Repository, digest: str,
-                          signatures: Sequence[dict[str, Any]]) -> None:
+async def push_signatures(
+    client: RegistryClient, repo: Repository, digest: str, signatures: Sequence[dict[str, Any]]
+) -> None:
     """Store fixture signatures as cosign does: one layer each under `sha256-<hex>.sig`."""
     layers = []
     for signature in signatures:
         payload = base64.b64decode(signature["payload"])
         blob = await client.put_blob(repo, payload, signature["mimeType"])
-        layers.append(Descriptor(signature["mimeType"], blob.digest, blob.size,
-                                 signature["annotations"]).to_json())
-    config = await client.put_blob(repo, signature_config([x["digest"] for x in layers]),
-                                   OCI_CONFIG)
-    await client.put_manifest(repo, signature_tag(digest), signature_manifest(config, layers),
-                              OCI_MANIFEST)
+        layers.append(
+            Descriptor(
+                signature["mimeType"], blob.digest, blob.size, signature["annotations"]
+            ).to_json()
+        )
+    config = await client.put_blob(
+        repo, signature_config([x["digest"] for x in layers]), OCI_CONFIG
+    )
+    await client.put_manifest(
+        repo, signature_tag(digest), signature_manifest(config, layers), OCI_MANIFEST
+    )
 
 
-async def load_fixture(client: RegistryClient, storage: Path, repo: Repository, folder: str,
-                       manifest: bytes | None = None) -> str:
+async def load_fixture(
+    client: RegistryClient,
+    storage: Path,
+    repo: Repository,
+    folder: str,
+    manifest: bytes | None = None,
+) -> str:
     """Push `folder`'s image manifest and its `signature-N` files; return the image digest."""
     manifest = manifest if manifest is not None else read_fixture(f"{folder}/manifest.json")
     digest = await push_image_manifest(client, storage, repo, manifest)
     names = sorted(p.name for p in (FIXTURES / folder).glob("signature-*"))
-    await push_signatures(client, repo, digest, [fixture_signature(f"{folder}/{n}")
-                                                 for n in names])
+    await push_signatures(client, repo, digest, [fixture_signature(f"{folder}/{n}") for n in names])
     return digest
 
 
@@ -139,17 +151,25 @@ async def push_small_image(client: RegistryClient, repo: Repository, text: str =
         info = tarfile.TarInfo("hello.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    layer = await client.put_blob(repo, gzip.compress(raw.getvalue(), mtime=0),
-                                  "application/vnd.oci.image.layer.v1.tar+gzip")
-    config_json = {"architecture": "amd64", "os": "linux",
-                   "rootfs": {"type": "layers", "diff_ids": [sha256_digest(raw.getvalue())]},
-                   "config": {"Cmd": ["/bin/true"]}}
-    config = await client.put_blob(repo, json.dumps(config_json).encode(),
-                                   "application/vnd.oci.image.config.v1+json")
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.to_json(),
-                "layers": [layer.to_json()]}
-    pushed, _ = await client.put_manifest(repo, "v1", json.dumps(manifest).encode(),
-                                          OCI_MANIFEST)
+    layer = await client.put_blob(
+        repo, gzip.compress(raw.getvalue(), mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip"
+    )
+    config_json = {
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(raw.getvalue())]},
+        "config": {"Cmd": ["/bin/true"]},
+    }
+    config = await client.put_blob(
+        repo, json.dumps(config_json).encode(), "application/vnd.oci.image.config.v1+json"
+    )
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": config.to_json(),
+        "layers": [layer.to_json()],
+    }
+    pushed, _ = await client.put_manifest(repo, "v1", json.dumps(manifest).encode(), OCI_MANIFEST)
     return pushed.digest
 
 

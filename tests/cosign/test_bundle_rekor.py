@@ -45,30 +45,48 @@ def signer():
     return load_private_key(private_pem, b"pw")
 
 
-def logged_bundle(statement: bytes, signature: bytes, key: PublicKey,
-                  log_key: ec.EllipticCurvePrivateKey, tamper: str = "") -> bytes:
+def logged_bundle(
+    statement: bytes,
+    signature: bytes,
+    key: PublicKey,
+    log_key: ec.EllipticCurvePrivateKey,
+    tamper: str = "",
+) -> bytes:
     """A bundle as cosign 3 makes it with Rekor v1: a dsse entry and its inclusion promise."""
-    body = {"apiVersion": "0.0.1", "kind": "dsse", "spec": {
-        "envelopeHash": {"algorithm": "sha256", "value": "00" * 32},
-        "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(statement).hexdigest()},
-        "signatures": [{"signature": b64(signature), "verifier": b64(key.pem())}]}}
+    body = {
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": "00" * 32},
+            "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(statement).hexdigest()},
+            "signatures": [{"signature": b64(signature), "verifier": b64(key.pem())}],
+        },
+    }
     if tamper == "body":
         body["spec"]["payloadHash"]["value"] = "11" * 32
     encoded_body = b64(json.dumps(body).encode())
     log = PublicKey.of(log_key.public_key())
-    signed = canonical_json({"body": encoded_body, "integratedTime": 1700000000,
-                             "logID": log.key_id, "logIndex": 42})
+    signed = canonical_json(
+        {"body": encoded_body, "integratedTime": 1700000000, "logID": log.key_id, "logIndex": 42}
+    )
     set_ = log_key.sign(signed, ec.ECDSA(hashes.SHA256()))
-    entry = {"logIndex": "42" if tamper != "index" else "43",
-             "logId": {"keyId": b64(bytes.fromhex(log.key_id))},
-             "kindVersion": {"kind": "dsse", "version": "0.0.1"},
-             "integratedTime": "1700000000",
-             "inclusionPromise": {"signedEntryTimestamp": b64(set_)},
-             "canonicalizedBody": encoded_body}
-    bundle = {"mediaType": BUNDLE_V03,
-              "verificationMaterial": {"publicKey": {"hint": "x"}, "tlogEntries": [entry]},
-              "dsseEnvelope": {"payload": b64(statement), "payloadType": INTOTO_PAYLOAD_TYPE,
-                               "signatures": [{"sig": b64(signature)}]}}
+    entry = {
+        "logIndex": "42" if tamper != "index" else "43",
+        "logId": {"keyId": b64(bytes.fromhex(log.key_id))},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": "1700000000",
+        "inclusionPromise": {"signedEntryTimestamp": b64(set_)},
+        "canonicalizedBody": encoded_body,
+    }
+    bundle = {
+        "mediaType": BUNDLE_V03,
+        "verificationMaterial": {"publicKey": {"hint": "x"}, "tlogEntries": [entry]},
+        "dsseEnvelope": {
+            "payload": b64(statement),
+            "payloadType": INTOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": b64(signature)}],
+        },
+    }
     return json.dumps(bundle).encode()
 
 
@@ -76,28 +94,42 @@ async def attach(client, repo, digest: str, bundle_bytes: bytes) -> None:
     subject = await client.head_manifest(repo, digest)
     config = await client.put_blob(repo, b"{}", OCI_EMPTY)
     layer = await client.put_blob(repo, bundle_bytes, BUNDLE_V03)
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE_V03,
-                "config": config.to_json(), "layers": [layer.to_json()],
-                "subject": subject.to_json()}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": BUNDLE_V03,
+        "config": config.to_json(),
+        "layers": [layer.to_json()],
+        "subject": subject.to_json(),
+    }
     await client.push_referrer(repo, json.dumps(manifest).encode(), OCI_MANIFEST, subject)
 
 
-@pytest.mark.parametrize(("tamper", "reason"), [
-    ("", None), ("index", "signed entry timestamp does not verify"),
-    ("body", "does not match this signature")])
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("", None),
+        ("index", "signed entry timestamp does not verify"),
+        ("body", "does not match this signature"),
+    ],
+)
 async def test_bundle_tlog_entry(client, repo, signer, log_key, tamper, reason):
     digest = await push_small_image(client, repo)
     statement = make_statement(digest)
     signature = signer.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
-    await attach(client, repo, digest,
-                 logged_bundle(statement, signature, signer.public, log_key, tamper))
+    await attach(
+        client, repo, digest, logged_bundle(statement, signature, signer.public, log_key, tamper)
+    )
     rekor = PublicKey.of(log_key.public_key())
     offline = await verify_image(client, f"{repo}@{digest}", [signer.public])
     assert offline.rekor_verified is False
     if reason is None:
         verified = await verify_image(client, f"{repo}@{digest}", [signer.public], rekor)
-        assert (verified.format, verified.rekor_verified, verified.integrated_time) == \
-            ("bundle", True, 1700000000)
+        assert (verified.format, verified.rekor_verified, verified.integrated_time) == (
+            "bundle",
+            True,
+            1700000000,
+        )
     else:
         with pytest.raises(VerificationError, match=reason):
             await verify_image(client, f"{repo}@{digest}", [signer.public], rekor)
@@ -105,8 +137,11 @@ async def test_bundle_tlog_entry(client, repo, signer, log_key, tamper, reason):
 
 async def test_a_broken_signature_does_not_hide_a_good_one(client, repo, signer):
     digest = await push_small_image(client, repo)
-    broken = {"mimeType": SIMPLE_SIGNING, "payload": b64(b"{}"),
-              "annotations": {"dev.cosignproject.cosign/signature": "not base64!"}}
+    broken = {
+        "mimeType": SIMPLE_SIGNING,
+        "payload": b64(b"{}"),
+        "annotations": {"dev.cosignproject.cosign/signature": "not base64!"},
+    }
     await push_signatures(client, repo, digest, [broken])
     with pytest.raises(VerificationError, match="not valid base64"):
         await verify_image(client, f"{repo}@{digest}", [signer.public])
@@ -119,12 +154,14 @@ async def test_signature_whose_payload_blob_is_missing_is_reported(client, repo,
     await sign_classic(client, f"{repo}@{digest}", signer)
     stored = await client.get_manifest(repo, f"{digest.replace(':', '-')}.sig")
     layer = stored.data["layers"][0]
-    ghost = Descriptor(SIMPLE_SIGNING, sha256_digest(b"never uploaded"), 14,
-                       layer["annotations"]).to_json()
+    ghost = Descriptor(
+        SIMPLE_SIGNING, sha256_digest(b"never uploaded"), 14, layer["annotations"]
+    ).to_json()
     manifest = {**stored.data, "layers": [ghost]}
     await client.put_blob(repo, b"never uploaded")  # distribution needs it to take the manifest
-    await client.put_manifest(repo, f"{digest.replace(':', '-')}.sig",
-                              json.dumps(manifest).encode(), OCI_MANIFEST)
+    await client.put_manifest(
+        repo, f"{digest.replace(':', '-')}.sig", json.dumps(manifest).encode(), OCI_MANIFEST
+    )
     async with httpx.AsyncClient() as http:  # then it goes (the test registry allows deletes)
         gone = await http.delete(f"http://{repo.registry}/v2/{repo.name}/blobs/{ghost['digest']}")
         assert gone.status_code == 202

@@ -39,15 +39,17 @@ def one_hex_changed(digest: str) -> str:
     return digest[:-1] + ("0" if last != "0" else "1")
 
 
-async def reason_of(client: RegistryClient, image: str, keys: list[PublicKey],
-                    rekor: PublicKey | None = None) -> str:
+async def reason_of(
+    client: RegistryClient, image: str, keys: list[PublicKey], rekor: PublicKey | None = None
+) -> str:
     with pytest.raises(VerificationError) as caught:
         await verify_image(client, image, keys, rekor)
     return caught.value.reason
 
 
-async def test_valid_fixture_verifies_under_cosign_pub(client, registry_storage: Path,
-                                                       repo: Repository, cosign_pub, cosign2_pub):
+async def test_valid_fixture_verifies_under_cosign_pub(
+    client, registry_storage: Path, repo: Repository, cosign_pub, cosign2_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-valid")
     assert digest == VALID_DIGEST
     fetched = await client.get_manifest(repo, digest)
@@ -55,15 +57,16 @@ async def test_valid_fixture_verifies_under_cosign_pub(client, registry_storage:
     stored = await client.get_manifest(repo, signature_tag(digest))
     [layer] = stored.layers
     expected = fixture_signature("dir-img-cosign-valid/signature-1")
-    assert (layer.media_type, dict(layer.annotations)) == \
-        (expected["mimeType"], expected["annotations"])
+    assert (layer.media_type, dict(layer.annotations)) == (
+        expected["mimeType"],
+        expected["annotations"],
+    )
     verified = await verify_image(client, f"{repo}@{digest}", [cosign2_pub, cosign_pub])
     assert (verified.key_id, verified.format) == (cosign_pub.key_id, "classic")
     assert verified.rekor_verified is False
 
 
-async def test_valid_fixture_fails_under_the_wrong_key(client, registry_storage, repo,
-                                                       cosign2_pub):
+async def test_valid_fixture_fails_under_the_wrong_key(client, registry_storage, repo, cosign2_pub):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-valid")
     assert await reason_of(client, f"{repo}@{digest}", [cosign2_pub]) == NO_KEY
 
@@ -74,13 +77,15 @@ async def test_two_signatures_each_verify(client, registry_storage, repo, cosign
     assert (await verify_image(client, f"{repo}@{digest}", [cosign_pub])).format == "classic"
     second = fixture_signature("dir-img-cosign-valid-2/signature-2")
     await push_signatures(client, repo, digest, [second])
-    assert (await verify_image(client, f"{repo}@{digest}", [cosign_pub])).key_id == \
-        cosign_pub.key_id
+    assert (
+        await verify_image(client, f"{repo}@{digest}", [cosign_pub])
+    ).key_id == cosign_pub.key_id
 
 
 @pytest.mark.parametrize("index", [0, 40, 150, -1])
-async def test_one_byte_change_of_payload_fails(client, registry_storage, repo, cosign_pub,
-                                                index: int):
+async def test_one_byte_change_of_payload_fails(
+    client, registry_storage, repo, cosign_pub, index: int
+):
     manifest = read_fixture("dir-img-cosign-valid/manifest.json")
     digest = await push_image_manifest(client, registry_storage, repo, manifest)
     signature = copy.deepcopy(fixture_signature("dir-img-cosign-valid/signature-1"))
@@ -91,8 +96,9 @@ async def test_one_byte_change_of_payload_fails(client, registry_storage, repo, 
 
 
 @pytest.mark.parametrize("index", [0, 5, 20, 40, -1])
-async def test_one_byte_change_of_signature_fails(client, registry_storage, repo, cosign_pub,
-                                                  index: int):
+async def test_one_byte_change_of_signature_fails(
+    client, registry_storage, repo, cosign_pub, index: int
+):
     manifest = read_fixture("dir-img-cosign-valid/manifest.json")
     digest = await push_image_manifest(client, registry_storage, repo, manifest)
     signature = copy.deepcopy(fixture_signature("dir-img-cosign-valid/signature-1"))
@@ -103,8 +109,9 @@ async def test_one_byte_change_of_signature_fails(client, registry_storage, repo
     assert await reason_of(client, f"{repo}@{digest}", [cosign_pub]) == NO_KEY
 
 
-async def test_one_byte_change_of_digest_finds_no_signature(client, registry_storage, repo,
-                                                            cosign_pub):
+async def test_one_byte_change_of_digest_finds_no_signature(
+    client, registry_storage, repo, cosign_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-valid")
     other = one_hex_changed(digest)
     reason = await reason_of(client, f"{repo}@{other}", [cosign_pub])
@@ -112,11 +119,13 @@ async def test_one_byte_change_of_digest_finds_no_signature(client, registry_sto
 
 
 async def test_signature_moved_to_another_digest_names_the_signed_digest(
-        client, registry_storage, repo, cosign_pub):
+    client, registry_storage, repo, cosign_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-valid")
     other = one_hex_changed(digest)
-    await push_signatures(client, repo, other,
-                          [fixture_signature("dir-img-cosign-valid/signature-1")])
+    await push_signatures(
+        client, repo, other, [fixture_signature("dir-img-cosign-valid/signature-1")]
+    )
     reason = await reason_of(client, f"{repo}@{other}", [cosign_pub])
     assert reason == f"signed payload names digest {digest}, not {other}"
 
@@ -126,19 +135,22 @@ async def test_manifest_digest_error_fixture(client, registry_storage, repo, cos
     (`v2s1-invalid-signatures.manifest.json`, schema 1, which distribution 2.8 refuses).
     What it shows needs any manifest other than the signed one: the signed manifest,
     re-serialised with indentation, has the same content and another digest."""
-    assert read_fixture("dir-img-cosign-manifest-digest-error/signature-1") == \
-        read_fixture("dir-img-cosign-valid/signature-1")
+    assert read_fixture("dir-img-cosign-manifest-digest-error/signature-1") == read_fixture(
+        "dir-img-cosign-valid/signature-1"
+    )
     signed = json.loads(read_fixture("dir-img-cosign-valid/manifest.json"))
     manifest = json.dumps(signed, indent=3).encode()
-    digest = await load_fixture(client, registry_storage, repo,
-                                "dir-img-cosign-manifest-digest-error", manifest=manifest)
+    digest = await load_fixture(
+        client, registry_storage, repo, "dir-img-cosign-manifest-digest-error", manifest=manifest
+    )
     assert digest != VALID_DIGEST
     reason = await reason_of(client, f"{repo}@{digest}", [cosign_pub])
     assert reason == f"signed payload names digest {VALID_DIGEST}, not {digest}"
 
 
 async def test_unknown_key_signature_is_rejected_under_both_keys(
-        client, registry_storage, repo, cosign_pub, cosign2_pub):
+    client, registry_storage, repo, cosign_pub, cosign2_pub
+):
     manifest = read_fixture("dir-img-cosign-valid/manifest.json")
     digest = await push_image_manifest(client, registry_storage, repo, manifest)
     await push_signatures(client, repo, digest, [fixture_signature("unknown-cosign-key.signature")])
@@ -157,8 +169,9 @@ async def test_reference_without_digest_is_refused(client, repo, cosign_pub):
     assert "has no @sha256 digest" in reason
 
 
-async def test_rekor_fixture_verifies_with_rekor_key(client, registry_storage, repo,
-                                                     cosign2_pub, rekor_pub):
+async def test_rekor_fixture_verifies_with_rekor_key(
+    client, registry_storage, repo, cosign2_pub, rekor_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-key-rekor-valid")
     assert digest == REKOR_DIGEST
     verified = await verify_image(client, f"{repo}@{digest}", [cosign2_pub], rekor_pub)
@@ -184,8 +197,9 @@ def _tampered_bundle(change: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("change", ["set", "integrated_time", "log_index"])
-async def test_rekor_fixture_fails_when_the_set_is_tampered(client, registry_storage, repo,
-                                                            cosign2_pub, rekor_pub, change):
+async def test_rekor_fixture_fails_when_the_set_is_tampered(
+    client, registry_storage, repo, cosign2_pub, rekor_pub, change
+):
     manifest = read_fixture("dir-img-cosign-key-rekor-valid/manifest.json")
     digest = await push_image_manifest(client, registry_storage, repo, manifest)
     await push_signatures(client, repo, digest, [_tampered_bundle(change)])
@@ -194,15 +208,17 @@ async def test_rekor_fixture_fails_when_the_set_is_tampered(client, registry_sto
     assert (await verify_image(client, f"{repo}@{digest}", [cosign2_pub])).rekor_verified is False
 
 
-async def test_rekor_key_configured_requires_a_log_entry(client, registry_storage, repo,
-                                                         cosign_pub, rekor_pub):
+async def test_rekor_key_configured_requires_a_log_entry(
+    client, registry_storage, repo, cosign_pub, rekor_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-valid")
     reason = await reason_of(client, f"{repo}@{digest}", [cosign_pub], rekor_pub)
     assert "no Rekor transparency-log entry" in reason
 
 
-async def test_rekor_entry_from_another_log_is_refused(client, registry_storage, repo,
-                                                       cosign2_pub, cosign_pub):
+async def test_rekor_entry_from_another_log_is_refused(
+    client, registry_storage, repo, cosign2_pub, cosign_pub
+):
     digest = await load_fixture(client, registry_storage, repo, "dir-img-cosign-key-rekor-valid")
     reason = await reason_of(client, f"{repo}@{digest}", [cosign2_pub], cosign_pub)
     assert "not from the configured Rekor key" in reason

@@ -31,8 +31,11 @@ def rekor_fixture() -> tuple[RekorEntry, bytes, bytes]:
     signature = fixture_signature("dir-img-cosign-key-rekor-valid/signature-1")
     annotations = signature["annotations"]
     entry = RekorEntry.from_annotation(annotations["dev.sigstore.cosign/bundle"])
-    return (entry, base64.b64decode(annotations["dev.cosignproject.cosign/signature"]),
-            base64.b64decode(signature["payload"]))
+    return (
+        entry,
+        base64.b64decode(annotations["dev.cosignproject.cosign/signature"]),
+        base64.b64decode(signature["payload"]),
+    )
 
 
 def test_signature_tag():
@@ -46,20 +49,28 @@ def test_payload_layout_matches_cosigns():
     assert ours == fixture
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    (b"[]", "not a cosign simple-signing payload"),
-    (b'{"critical":{"type":"other","image":{"docker-manifest-digest":"x"}}}', "has type"),
-    (b'{"critical":{"type":"cosign container image signature","image":'
-     b'{"docker-manifest-digest":1}}}', "no docker-manifest-digest"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"[]", "not a cosign simple-signing payload"),
+        (b'{"critical":{"type":"other","image":{"docker-manifest-digest":"x"}}}', "has type"),
+        (
+            b'{"critical":{"type":"cosign container image signature","image":'
+            b'{"docker-manifest-digest":1}}}',
+            "no docker-manifest-digest",
+        ),
+    ],
+)
 def test_bad_payloads(payload: bytes, message: str):
     with pytest.raises(VerificationError, match=message):
         signed_digest(payload)
 
 
 def test_dsse_pae_matches_the_spec_example():
-    assert pae("http://example.com/HelloWorld", b"hello world") == \
-        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    assert (
+        pae("http://example.com/HelloWorld", b"hello world")
+        == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
 
 
 def test_statement_round_trip_and_checks():
@@ -80,16 +91,19 @@ def test_bundle_round_trip(cosign_pub: PublicKey):
     assert SIGN_PREDICATE in parsed.payload.decode()
 
 
-@pytest.mark.parametrize("data", [b"nope", b"{}", b'{"mediaType":'
-                                  b'"application/vnd.dev.sigstore.bundle.v0.3+json"}'])
+@pytest.mark.parametrize(
+    "data", [b"nope", b"{}", b'{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}']
+)
 def test_bad_bundles(data: bytes):
     with pytest.raises(VerificationError):
         parse_bundle(data)
 
 
 def test_canonical_json_is_sorted_and_compact():
-    assert canonical_json({"logIndex": 1, "body": "x", "logID": "y", "integratedTime": 2}) == \
-        b'{"body":"x","integratedTime":2,"logID":"y","logIndex":1}'
+    assert (
+        canonical_json({"logIndex": 1, "body": "x", "logID": "y", "integratedTime": 2})
+        == b'{"body":"x","integratedTime":2,"logID":"y","logIndex":1}'
+    )
 
 
 def test_rekor_fixture_set_and_entry_verify(rekor_pub, cosign2_pub):
@@ -100,9 +114,11 @@ def test_rekor_fixture_set_and_entry_verify(rekor_pub, cosign2_pub):
 def test_rekor_entry_must_match_signature_payload_and_key(rekor_pub, cosign_pub, cosign2_pub):
     entry, signature, payload = rekor_fixture()
     verify_set(entry, rekor_pub)
-    for args in [(signature[:-1] + b"\x00", payload, cosign2_pub),
-                 (signature, payload + b" ", cosign2_pub),
-                 (signature, payload, cosign_pub)]:
+    for args in [
+        (signature[:-1] + b"\x00", payload, cosign2_pub),
+        (signature, payload + b" ", cosign2_pub),
+        (signature, payload, cosign_pub),
+    ]:
         with pytest.raises(VerificationError, match="does not match this signature"):
             check_entry(entry, *args)
 

@@ -43,9 +43,15 @@ def test_fixture_signature_verifies_directly():
     assert not load_public_key(read_fixture("cosign.pub")).verify(b"\x30\x02garbage", payload)
 
 
-@pytest.mark.parametrize("text", [b"", b"not a key", b"-----BEGIN PUBLIC KEY-----\n!!\n"
-                                  b"-----END PUBLIC KEY-----\n",
-                                  pem_encode("PUBLIC KEY", b"\x30\x03\x02\x01\x00")])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"not a key",
+        b"-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----\n",
+        pem_encode("PUBLIC KEY", b"\x30\x03\x02\x01\x00"),
+    ],
+)
 def test_garbage_public_keys_are_refused(text: bytes):
     with pytest.raises(KeyFormatError):
         load_public_key(text)
@@ -99,8 +105,9 @@ def test_wrong_password_is_a_clear_error_without_the_password():
 
 def test_older_cosign_header_and_empty_password_are_accepted():
     key = ec.generate_private_key(ec.SECP256R1())
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     pem = pem_encode("ENCRYPTED COSIGN PRIVATE KEY", encrypt(der, b""))
     assert load_private_key(pem, b"").public == PublicKey.of(key.public_key())
 

@@ -39,8 +39,7 @@ async def test_sign_classic_then_verify(client, repo, key_pair, signer, cosign_p
     await sign_classic(client, f"{repo}@{digest}", signer)
     public = load_public_key(key_pair[1])
     verified = await verify_image(client, f"{repo}@{digest}", [cosign_pub, public])
-    assert (verified.key_id, verified.format, verified.digest) == \
-        (public.key_id, "classic", digest)
+    assert (verified.key_id, verified.format, verified.digest) == (public.key_id, "classic", digest)
     stored = await client.get_manifest(repo, signature_tag(digest))
     assert stored.media_type == OCI_MANIFEST
     [layer] = stored.layers
@@ -68,8 +67,10 @@ async def test_sign_bundle_then_verify(client, repo, signer, cosign_pub):
     index = await client.get_manifest(repo, referrers_tag(digest), accept=(OCI_INDEX,))
     [entry] = index.manifests
     assert entry.artifact_type == BUNDLE_V03
-    assert entry.annotations["dev.sigstore.bundle.predicateType"] == \
-        "https://sigstore.dev/cosign/sign/v1"
+    assert (
+        entry.annotations["dev.sigstore.bundle.predicateType"]
+        == "https://sigstore.dev/cosign/sign/v1"
+    )
     manifest = await client.get_manifest(repo, entry.digest)
     assert manifest.data["artifactType"] == BUNDLE_V03
     assert manifest.config is not None
@@ -104,13 +105,17 @@ async def test_bundle_for_another_digest_is_refused(client, repo, signer):
     digest_b = await push_small_image(client, repo, "b")
     statement = make_statement(digest_a)
     signature = signer.sign(pae("application/vnd.in-toto+json", statement))
-    blob = await client.put_blob(repo, make_bundle(statement, signature, signer.public),
-                                 BUNDLE_V03)
+    blob = await client.put_blob(repo, make_bundle(statement, signature, signer.public), BUNDLE_V03)
     config = await client.put_blob(repo, b"{}", OCI_EMPTY)
     subject = await client.head_manifest(repo, digest_b)
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE_V03,
-                "config": config.to_json(), "layers": [blob.to_json()],
-                "subject": subject.to_json()}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": BUNDLE_V03,
+        "config": config.to_json(),
+        "layers": [blob.to_json()],
+        "subject": subject.to_json(),
+    }
     await client.push_referrer(repo, json.dumps(manifest).encode(), OCI_MANIFEST, subject)
     with pytest.raises(VerificationError) as caught:
         await verify_image(client, f"{repo}@{digest_b}", [signer.public])

@@ -13,10 +13,25 @@ pytestmark = pytest.mark.unit
 
 def test_cosign_surface():
     assert set(shared.cosign.__all__) == {
-        "BUNDLE_V03", "SIGN_PREDICATE", "SIMPLE_SIGNING", "KeyFormatError", "KeyPasswordError",
-        "PrivateKey", "PublicKey", "SigningError", "TrustError", "VerificationError",
-        "VerifiedSignature", "generate_key_pair", "load_private_key", "load_public_key",
-        "sign_bundle", "sign_classic", "signature_tag", "verify_image"}
+        "BUNDLE_V03",
+        "SIGN_PREDICATE",
+        "SIMPLE_SIGNING",
+        "KeyFormatError",
+        "KeyPasswordError",
+        "PrivateKey",
+        "PublicKey",
+        "SigningError",
+        "TrustError",
+        "VerificationError",
+        "VerifiedSignature",
+        "generate_key_pair",
+        "load_private_key",
+        "load_public_key",
+        "sign_bundle",
+        "sign_classic",
+        "signature_tag",
+        "verify_image",
+    }
     assert all(hasattr(shared.cosign, name) for name in shared.cosign.__all__)
 
 

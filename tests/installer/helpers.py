@@ -22,26 +22,37 @@ from shared.participants import Participant
 from tests.parts.docker_engine import docker
 
 
-async def install(client: StoreClient, store: Path | str, service_id: str,
-                  progress: list[ProgressEvent] | None = None, timeout: float = 120,
-                  **payload: Any) -> OperationResult:
-    command = InstallCommand(operation_id=payload.pop("operation_id", new_operation_id()),
-                             service_id=service_id, payload={"store": str(store), **payload})
-    return await client.run(command, progress.append if progress is not None else None,
-                            timeout=timeout)
+async def install(
+    client: StoreClient,
+    store: Path | str,
+    service_id: str,
+    progress: list[ProgressEvent] | None = None,
+    timeout: float = 120,
+    **payload: Any,
+) -> OperationResult:
+    command = InstallCommand(
+        operation_id=payload.pop("operation_id", new_operation_id()),
+        service_id=service_id,
+        payload={"store": str(store), **payload},
+    )
+    return await client.run(
+        command, progress.append if progress is not None else None, timeout=timeout
+    )
 
 
-async def reconfigure(client: StoreClient, service_id: str, timeout: float = 120,
-                      **payload: Any) -> OperationResult:
-    command = ReconfigureCommand(operation_id=new_operation_id(), service_id=service_id,
-                                 payload=payload)
+async def reconfigure(
+    client: StoreClient, service_id: str, timeout: float = 120, **payload: Any
+) -> OperationResult:
+    command = ReconfigureCommand(
+        operation_id=new_operation_id(), service_id=service_id, payload=payload
+    )
     return await client.run(command, timeout=timeout)
 
 
-async def remove(client: StoreClient, service_id: str, timeout: float = 120,
-                 **payload: Any) -> OperationResult:
-    command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id,
-                            payload=payload)
+async def remove(
+    client: StoreClient, service_id: str, timeout: float = 120, **payload: Any
+) -> OperationResult:
+    command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id, payload=payload)
     return await client.run(command, timeout=timeout)
 
 
@@ -54,14 +65,19 @@ def inspect(name: str) -> dict[str, Any] | None:
 
 
 def containers_of(service_id: str) -> list[str]:
-    out = docker("ps", "-a", "--format", "{{.Names}}", "--filter",
-                 f"label=com.docker.compose.project={service_id}")
+    out = docker(
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        f"label=com.docker.compose.project={service_id}",
+    )
     return [n for n in out.splitlines() if n]
 
 
 def volumes_of(service_id: str) -> list[str]:
-    out = docker("volume", "ls", "-q", "--filter",
-                 f"label=com.docker.compose.project={service_id}")
+    out = docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={service_id}")
     return [n for n in out.splitlines() if n]
 
 
@@ -82,8 +98,9 @@ def service_id() -> str:
 class StandIn(Participant):
     """A real participant on the bus in the place of `owner`, answering with `answer`."""
 
-    def __init__(self, owner: str,
-                 answer: Callable[[StepRequest], Awaitable[StepResultPayload]]) -> None:
+    def __init__(
+        self, owner: str, answer: Callable[[StepRequest], Awaitable[StepResultPayload]]
+    ) -> None:
         self.owner = owner
         self._answer = answer
 

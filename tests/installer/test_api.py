@@ -18,24 +18,32 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture
 async def http(stack: Stack):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.installer.port}",
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{stack.installer.port}", timeout=60
+    ) as client:
         yield client
 
 
-async def test_install_status_list_remove_over_http(stack: Stack, http: httpx.AsyncClient,
-                                                    tmp_path, images: ImageSet,
-                                                    stack_factory) -> None:
+async def test_install_status_list_remove_over_http(
+    stack: Stack, http: httpx.AsyncClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
-    manifest = web_manifest(sid, images.web, config_schema=[
-        {"key": "greeting", "type": "string", "label": "Greeting", "default": "hi"},
-        {"key": "api_token", "type": "secret", "label": "Token"},
-    ])
+    manifest = web_manifest(
+        sid,
+        images.web,
+        config_schema=[
+            {"key": "greeting", "type": "string", "label": "Greeting", "default": "hi"},
+            {"key": "api_token", "type": "secret", "label": "Token"},
+        ],
+    )
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
 
-    response = await http.post(f"/services/{sid}/install", params={"wait": 60},
-                               json={"store": str(store), "config": {"api_token": "s3cr3t-v4lue"}})
+    response = await http.post(
+        f"/services/{sid}/install",
+        params={"wait": 60},
+        json={"store": str(store), "config": {"api_token": "s3cr3t-v4lue"}},
+    )
     assert response.status_code == 202
     body = response.json()
     assert body["operation_id"].startswith("op-")
@@ -75,16 +83,19 @@ async def test_bad_requests_get_clear_errors(http: httpx.AsyncClient) -> None:
     assert missing.status_code == 404 and "not installed" in missing.text
 
 
-async def test_progress_streams_as_server_sent_events(stack: Stack, http: httpx.AsyncClient,
-                                                      tmp_path, images: ImageSet) -> None:
+async def test_progress_streams_as_server_sent_events(
+    stack: Stack, http: httpx.AsyncClient, tmp_path, images: ImageSet
+) -> None:
     sid = service_id()
     manifest = web_manifest(sid, images.web)
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
-    plan = (await http.post(f"/services/{sid}/install",
-                            json={"store": str(store), "plan": True})).json()
+    plan = (
+        await http.post(f"/services/{sid}/install", json={"store": str(store), "plan": True})
+    ).json()
     events = []
-    async with http.stream("GET", "/events",
-                           params={"operation_id": plan["operation_id"]}) as stream:
+    async with http.stream(
+        "GET", "/events", params={"operation_id": plan["operation_id"]}
+    ) as stream:
         async for line in stream.aiter_lines():
             if line.startswith("data:"):
                 events.append(json.loads(line[5:]))

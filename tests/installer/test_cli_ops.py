@@ -21,8 +21,9 @@ async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str,
     return code, out, err
 
 
-async def test_install_list_status_reconfigure_remove(stack: Stack, tmp_path, images: ImageSet,
-                                                      stack_factory, capsys) -> None:
+async def test_install_list_status_reconfigure_remove(
+    stack: Stack, tmp_path, images: ImageSet, stack_factory, capsys
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)

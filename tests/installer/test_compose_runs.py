@@ -47,13 +47,14 @@ def exec_in(container: str, *command: str) -> str:
 
 
 async def test_dollar_signs_reach_the_container_as_written(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web)
     template = web_template(manifest).replace(
         "      APP_DOMAIN: ${PIC_DOMAIN}\n",
-        "      APP_DOMAIN: ${PIC_DOMAIN}\n      NOTES_PRICE: 'Costs $$0, or $${FREE}'\n")
+        "      APP_DOMAIN: ${PIC_DOMAIN}\n      NOTES_PRICE: 'Costs $$0, or $${FREE}'\n",
+    )
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid, config={"greeting": "pay $HOME or $$5"})
     assert result.payload.status == "succeeded", result.payload.message
@@ -64,13 +65,12 @@ async def test_dollar_signs_reach_the_container_as_written(
 
 
 async def test_a_service_with_no_settings_installs(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web, has_admin_config=False)
     del manifest["config_schema"]
-    template = web_template(manifest).replace(
-        "      NOTES_GREETING: ${PIC_CFG_GREETING}\n", "")
+    template = web_template(manifest).replace("      NOTES_GREETING: ${PIC_CFG_GREETING}\n", "")
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
@@ -117,13 +117,12 @@ ALLOWED = """\
 
 
 async def test_every_allowed_key_takes_the_effect_compose_gives_it(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web)
     manifest["volumes"] = []
-    template = web_template(manifest).replace("    volumes:\n      - notes-data:/data/notes\n",
-                                              "")
+    template = web_template(manifest).replace("    volumes:\n      - notes-data:/data/notes\n", "")
     template += ALLOWED.format(sid=sid, image=images.web)
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid)
@@ -132,9 +131,9 @@ async def test_every_allowed_key_takes_the_effect_compose_gives_it(
     web, db = inspect(f"cell-{sid}"), inspect(f"cell-{sid}-db")
     assert web is not None and db is not None
     host = web["HostConfig"]
-    assert host["Memory"] == 64 * 1024 ** 2
+    assert host["Memory"] == 64 * 1024**2
     assert host["NanoCpus"] == 500_000_000
-    assert host["ShmSize"] == 16 * 1024 ** 2
+    assert host["ShmSize"] == 16 * 1024**2
     assert host["PidsLimit"] == 100
     assert host["ReadonlyRootfs"] is True
     assert set(host["Tmpfs"]) == {"/www", "/tmp"}
@@ -144,8 +143,7 @@ async def test_every_allowed_key_takes_the_effect_compose_gives_it(
     assert host["SecurityOpt"] == ["no-new-privileges:true"]
     assert host["Sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "80"}
     assert host["Ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
-    assert host["LogConfig"] == {"Type": "json-file",
-                                 "Config": {"max-size": "1m", "max-file": "2"}}
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "2"}}
     assert host["Init"] is True
     config = web["Config"]
     assert config["StopTimeout"] == 3 and config["StopSignal"] == "SIGINT"
@@ -165,14 +163,21 @@ async def test_every_allowed_key_takes_the_effect_compose_gives_it(
 
 
 async def test_a_hostile_setting_is_refused_before_anything_runs(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     """validate passes the template (its default is harmless); the real value is judged by
     the same policy at install time and nothing reaches Docker."""
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web)
-    manifest["config_schema"].append({"key": "cap", "type": "enum", "label": "Capability",
-                                      "options": ["CHOWN", "ALL"], "default": "CHOWN"})
+    manifest["config_schema"].append(
+        {
+            "key": "cap",
+            "type": "enum",
+            "label": "Capability",
+            "options": ["CHOWN", "ALL"],
+            "default": "CHOWN",
+        }
+    )
     template = web_template(manifest) + "    cap_add: ['${PIC_CFG_CAP}']\n"
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid, config={"cap": "ALL"})
@@ -182,8 +187,8 @@ async def test_a_hostile_setting_is_refused_before_anything_runs(
 
 
 async def test_a_secret_setting_never_shows_in_an_error(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web)
     manifest["config_schema"].append({"key": "policy", "type": "secret", "label": "Policy"})
@@ -199,20 +204,27 @@ async def test_a_secret_setting_never_shows_in_an_error(
 
 
 async def test_a_wanted_capability_nobody_carries_out_is_a_warning(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
-    manifest = web_manifest(sid, images.web, has_storage=True, backup={
-        "volumes": [{"container": f"cell-{sid}", "path": "/data/notes", "name": "data"}]})
+    manifest = web_manifest(
+        sid,
+        images.web,
+        has_storage=True,
+        backup={"volumes": [{"container": f"cell-{sid}", "path": "/data/notes", "name": "data"}]},
+    )
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
-    assert "warnings: register the backups: not done, no service on this cell handles" \
+    assert (
+        "warnings: register the backups: not done, no service on this cell handles"
         in result.payload.message
+    )
     view = await client.service(sid)
     assert view is not None
-    assert view.warnings == ["register the backups: not done, no service on this cell handles "
-                             "the backup step"]
+    assert view.warnings == [
+        "register the backups: not done, no service on this cell handles the backup step"
+    ]
 
 
 @contextlib.asynccontextmanager
@@ -223,8 +235,7 @@ async def routes_participant(client: StoreClient) -> AsyncIterator[list[StepRequ
 
     async def answer(request: StepRequest) -> StepResultPayload:
         seen.append(request)
-        return StepResultPayload(step=request.payload.step, action=request.payload.action,
-                                 ok=True)
+        return StepResultPayload(step=request.payload.step, action=request.payload.action, ok=True)
 
     tasks = StandIn("router", answer).tasks(client.bus, stop)
     await present(client.bus, StepName.routes)
@@ -237,11 +248,17 @@ async def routes_participant(client: StoreClient) -> AsyncIterator[list[StepRequ
 
 @pytest.mark.parametrize("damage", ["missing", "broken"])
 async def test_remove_works_when_the_installed_manifest_is_gone(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any, damage: str) -> None:
+    stack: Stack,
+    client: StoreClient,
+    tmp_path: Path,
+    images: ImageSet,
+    stack_factory: Any,
+    damage: str,
+) -> None:
     sid = new_id(stack_factory)
-    manifest = web_manifest(sid, images.web, has_subdomain=True, subdomain=sid,
-                            backend=f"cell-{sid}:8080")
+    manifest = web_manifest(
+        sid, images.web, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080"
+    )
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
     async with routes_participant(client) as asked:
         assert (await install(client, store, sid)).payload.status == "succeeded"
@@ -259,21 +276,22 @@ async def test_remove_works_when_the_installed_manifest_is_gone(
 
 
 async def test_an_admin_sees_the_service_with_docker_compose(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     sid = new_id(stack_factory)
     manifest = web_manifest(sid, images.web)
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
     assert (await install(client, store, sid)).payload.status == "succeeded"
-    listed = json.loads("[" + ",".join(
-        docker("compose", "-p", sid, "ps", "--format", "json").split("\n")) + "]")
+    listed = json.loads(
+        "[" + ",".join(docker("compose", "-p", sid, "ps", "--format", "json").split("\n")) + "]"
+    )
     assert [c["Name"] for c in listed] == [f"cell-{sid}"]
     assert listed[0]["State"] == "running"
 
 
 async def test_a_bind_through_a_symlink_out_of_the_own_folder_is_refused(
-        stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet,
-        stack_factory: Any) -> None:
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
     """The path passes the policy as written; on the host it leads to /etc."""
     sid = new_id(stack_factory)
     own = stack.data_dir / "data" / sid

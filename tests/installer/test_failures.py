@@ -45,16 +45,22 @@ def assert_nothing_left(stack: Stack, sid: str) -> None:
     assert containers_of(sid) == []
     assert volumes_of(sid) == []
     assert not (stack.data_dir / "services" / sid / "docker-compose.yml").exists()
-    out = docker("network", "inspect", stack.network, "--format", "{{json .Containers}}",
-                 check=False)
+    out = docker(
+        "network", "inspect", stack.network, "--format", "{{json .Containers}}", check=False
+    )
     assert f"cell-{sid}" not in out
 
 
-async def test_bad_manifest_is_refused_with_every_error(stack: Stack, client: StoreClient,
-                                                        tmp_path, images: ImageSet) -> None:
+async def test_bad_manifest_is_refused_with_every_error(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet
+) -> None:
     sid = service_id()
-    manifest = web_manifest(sid, "docker.io/library/nginx:latest", container_name="nginx",
-                            volumes=[{"name": "x", "mount": "/etc"}])
+    manifest = web_manifest(
+        sid,
+        "docker.io/library/nginx:latest",
+        container_name="nginx",
+        volumes=[{"name": "x", "mount": "/etc"}],
+    )
     store = write_store(tmp_path / "bad", [(manifest, web_template(manifest))])
     result = await install(client, store, sid)
     assert result.payload.status == "failed"
@@ -64,8 +70,9 @@ async def test_bad_manifest_is_refused_with_every_error(stack: Stack, client: St
     assert await leases(client) == []
 
 
-async def test_unhealthy_container_is_rolled_back(stack: Stack, client: StoreClient, tmp_path,
-                                                  images: ImageSet, stack_factory) -> None:
+async def test_unhealthy_container_is_rolled_back(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.unhealthy)
@@ -82,23 +89,28 @@ async def test_unhealthy_container_is_rolled_back(stack: Stack, client: StoreCli
     assert await client.service(sid) is None
 
 
-async def test_a_refused_remote_step_rolls_back_everything(stack: Stack, client: StoreClient,
-                                                           tmp_path, images: ImageSet,
-                                                           stack_factory) -> None:
+async def test_a_refused_remote_step_rolls_back_everything(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     # The router is not built yet in this issue: a stand-in participant refuses the routes
     # step, a fault the missing real router cannot be made to produce.
     sid = service_id()
     stack_factory.used_ids.append(sid)
-    manifest = web_manifest(sid, images.web, has_subdomain=True, subdomain=sid,
-                            backend=f"cell-{sid}:8080")
+    manifest = web_manifest(
+        sid, images.web, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080"
+    )
     store = write_store(tmp_path / "routes", [(manifest, web_template(manifest))])
     asked: list[str] = []
 
     async def refuse(request: StepRequest) -> StepResultPayload:
         asked.append(f"{request.payload.step.value}:{request.payload.action.value}")
         ok = request.payload.action.value == "compensate"
-        return StepResultPayload(step=request.payload.step, action=request.payload.action,
-                                 ok=ok, reason="" if ok else "port 80 is on fire")
+        return StepResultPayload(
+            step=request.payload.step,
+            action=request.payload.action,
+            ok=ok,
+            reason="" if ok else "port 80 is on fire",
+        )
 
     stop = asyncio.Event()
     bus = await Bus.connect(stack.nats_url, stack.cell, name="stand-in-router")
@@ -117,15 +129,18 @@ async def test_a_refused_remote_step_rolls_back_everything(stack: Stack, client:
     assert await leases(client) == []
 
 
-async def test_a_silent_participant_times_out_and_rolls_back(stack: Stack, client: StoreClient,
-                                                             tmp_path, images: ImageSet,
-                                                             stack_factory) -> None:
+async def test_a_silent_participant_times_out_and_rolls_back(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     # A participant that announces itself but never answers: a fault made on purpose.
     sid = service_id()
     stack_factory.used_ids.append(sid)
-    manifest = web_manifest(sid, images.web, has_storage=True,
-                            backup={"volumes": [{"container": f"cell-{sid}",
-                                                 "path": "/data/notes", "name": "notes"}]})
+    manifest = web_manifest(
+        sid,
+        images.web,
+        has_storage=True,
+        backup={"volumes": [{"container": f"cell-{sid}", "path": "/data/notes", "name": "notes"}]},
+    )
     store = write_store(tmp_path / "silent", [(manifest, web_template(manifest))])
     stop = asyncio.Event()
     bus = await Bus.connect(stack.nats_url, stack.cell, name="silent-backup")
@@ -143,11 +158,21 @@ async def test_a_silent_participant_times_out_and_rolls_back(stack: Stack, clien
 
 
 async def test_container_name_taken_by_a_stranger_is_refused_up_front(
-        stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory) -> None:
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
-    docker("run", "-d", "--name", f"cell-{sid}", "--network", "none",
-           "pic-store-test/busybox:base", "sleep", "600")
+    docker(
+        "run",
+        "-d",
+        "--name",
+        f"cell-{sid}",
+        "--network",
+        "none",
+        "pic-store-test/busybox:base",
+        "sleep",
+        "600",
+    )
     try:
         manifest = web_manifest(sid, images.web)
         store = write_store(tmp_path / "clash", [(manifest, web_template(manifest))])
@@ -163,7 +188,8 @@ async def test_container_name_taken_by_a_stranger_is_refused_up_front(
 
 
 async def test_remove_works_when_the_containers_are_already_gone(
-        stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory) -> None:
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)
@@ -178,13 +204,15 @@ async def test_remove_works_when_the_containers_are_already_gone(
 
 
 async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
-        stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory) -> None:
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     v1 = web_manifest(sid, images.web, version="1.0.0")
     v2 = web_manifest(sid, images.web_v2, version="1.1.0")
-    assert (await install(client, write_store(tmp_path / "v1", [(v1, web_template(v1))]),
-                          sid)).payload.status == "succeeded"
+    assert (
+        await install(client, write_store(tmp_path / "v1", [(v1, web_template(v1))]), sid)
+    ).payload.status == "succeeded"
     docker("exec", f"cell-{sid}", "sh", "-c", "echo keep-me > /data/notes/user-file")
     up = await install(client, write_store(tmp_path / "v2", [(v2, web_template(v2))]), sid)
     assert up.payload.status == "succeeded", up.payload.message
@@ -195,8 +223,7 @@ async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
     assert view is not None and view.version == "1.1.0"
 
     broken = web_manifest(sid, images.unhealthy, version="2.0.0")
-    bad = await install(client, write_store(tmp_path / "v3", [(broken, web_template(broken))]),
-                        sid)
+    bad = await install(client, write_store(tmp_path / "v3", [(broken, web_template(broken))]), sid)
     assert bad.payload.status == "failed" and "unhealthy" in bad.payload.message
     view = await client.service(sid)
     assert view is not None and (view.state, view.version) == ("installed", "1.1.0")
@@ -215,8 +242,11 @@ async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
     assert json.loads(json.dumps(view.model_dump()))["state"] == "installed"
 
 
-async def test_a_full_ip_pool_is_refused_up_front(stack_factory, tmp_path, images: ImageSet,
-                                                  ) -> None:
+async def test_a_full_ip_pool_is_refused_up_front(
+    stack_factory,
+    tmp_path,
+    images: ImageSet,
+) -> None:
     stack = stack_factory(PIC_POOL_FIRST="172.20.0.20", PIC_POOL_LAST="172.20.0.20")
     stack.start_installer()
     first, second = service_id(), service_id()

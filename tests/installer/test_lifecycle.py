@@ -31,8 +31,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def compose_ps(project: str) -> str:
     """What an admin sees with `docker compose -p <id> ps` (no file needed)."""
-    done = subprocess.run(["docker", "compose", "-p", project, "ps"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["docker", "compose", "-p", project, "ps"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -121,14 +122,16 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
 
 
 async def test_reconfigure_recreates_only_changed_containers(
-        stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory) -> None:
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)
     template = web_template(manifest) + (
         f"  {sid}-side:\n    image: {images.web}\n    init: true\n"
         f"    container_name: cell-{sid}-side\n"
-        "    environment:\n      APP_ROLE: sidecar\n")
+        "    environment:\n      APP_ROLE: sidecar\n"
+    )
     store = write_store(tmp_path / "two", [(manifest, template)])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
@@ -144,8 +147,9 @@ async def test_reconfigure_recreates_only_changed_containers(
     assert inspect(f"cell-{sid}-side")["Id"] == side["Id"]  # type: ignore[index]
 
 
-async def test_plan_shows_everything_and_changes_nothing(stack: Stack, client: StoreClient,
-                                                         web_store) -> None:
+async def test_plan_shows_everything_and_changes_nothing(
+    stack: Stack, client: StoreClient, web_store
+) -> None:
     sid, store = web_store
     result = await install(client, store, sid, plan_only=True)
     assert result.payload.status == "planned"
@@ -157,8 +161,9 @@ async def test_plan_shows_everything_and_changes_nothing(stack: Stack, client: S
     assert await client.service(sid) is None
 
 
-async def test_duplicate_command_changes_nothing(stack: Stack, client: StoreClient,
-                                                 web_store) -> None:
+async def test_duplicate_command_changes_nothing(
+    stack: Stack, client: StoreClient, web_store
+) -> None:
     sid, store = web_store
     first = await install(client, store, sid, operation_id="op-dup-" + sid)
     assert first.payload.status == "succeeded", first.payload.message
@@ -172,24 +177,26 @@ async def test_duplicate_command_changes_nothing(stack: Stack, client: StoreClie
     assert "already installed" in same_version.payload.message
 
 
-async def test_concurrent_installs_get_distinct_ips(stack: Stack, client: StoreClient,
-                                                    tmp_path, images: ImageSet,
-                                                    stack_factory) -> None:
+async def test_concurrent_installs_get_distinct_ips(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     stack.start_installer()  # two replicas share the work and race for addresses
     ids = [service_id() for _ in range(10)]
     stack_factory.used_ids.extend(ids)
     manifests = [web_manifest(sid, images.web) for sid in ids]
     store = write_store(tmp_path / "store10", [(m, web_template(m)) for m in manifests])
     results = await asyncio.gather(*(install(client, store, sid, timeout=240) for sid in ids))
-    assert [r.payload.status for r in results] == ["succeeded"] * 10, \
-        [r.payload.message for r in results]
+    assert [r.payload.status for r in results] == ["succeeded"] * 10, [
+        r.payload.message for r in results
+    ]
     addresses = [ip_of(inspect(f"cell-{sid}"), stack.network) for sid in ids]  # type: ignore[arg-type]
     assert len(set(addresses)) == 10
     assert all(a.startswith("172.20.0.") for a in addresses)
 
 
-async def test_install_from_a_git_store(stack: Stack, client: StoreClient, tmp_path,
-                                        images: ImageSet, stack_factory) -> None:
+async def test_install_from_a_git_store(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)

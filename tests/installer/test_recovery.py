@@ -33,8 +33,9 @@ async def leases(client: StoreClient) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("step", ["allocate_ip", "compose_file", "containers", "health"])
-async def test_killed_mid_install_converges(stack: Stack, client: StoreClient, tmp_path,
-                                            images: ImageSet, stack_factory, step: str) -> None:
+async def test_killed_mid_install_converges(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory, step: str
+) -> None:
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)
@@ -45,8 +46,7 @@ async def test_killed_mid_install_converges(stack: Stack, client: StoreClient, t
         if event.payload.step == step and event.payload.status.value == "started":
             victim.kill()
 
-    install_task = asyncio.create_task(install(client, store, sid, timeout=90,
-                                               progress=None))
+    install_task = asyncio.create_task(install(client, store, sid, timeout=90, progress=None))
     # Watch progress separately so the kill happens at the step, not after it.
     from shared.events.channels import PROGRESS
 
@@ -71,9 +71,9 @@ async def test_killed_mid_install_converges(stack: Stack, client: StoreClient, t
     assert view is not None and view.state == "installed"
 
 
-async def test_startup_reconciles_with_what_docker_runs(stack: Stack, client: StoreClient,
-                                                        tmp_path, images: ImageSet,
-                                                        stack_factory) -> None:
+async def test_startup_reconciles_with_what_docker_runs(
+    stack: Stack, client: StoreClient, tmp_path, images: ImageSet, stack_factory
+) -> None:
     sid, stray = service_id(), service_id()
     stack_factory.used_ids.extend([sid, stray])
     manifest = web_manifest(sid, images.web)
@@ -81,10 +81,21 @@ async def test_startup_reconciles_with_what_docker_runs(stack: Stack, client: St
     assert (await install(client, store, sid)).payload.status == "succeeded"
     stack.installer.stop()
     docker("rm", "-f", f"cell-{sid}")
-    docker("run", "-d", "--name", f"cell-{stray}", "--network", "none",
-           "--label", f"com.docker.compose.project={stray}",
-           "--label", f"ngo.pic.store.service={stray}", "pic-store-test/busybox:base",
-           "sleep", "600")
+    docker(
+        "run",
+        "-d",
+        "--name",
+        f"cell-{stray}",
+        "--network",
+        "none",
+        "--label",
+        f"com.docker.compose.project={stray}",
+        "--label",
+        f"ngo.pic.store.service={stray}",
+        "pic-store-test/busybox:base",
+        "sleep",
+        "600",
+    )
     reports: list[ReconcileReport] = []
     arrived = asyncio.Event()
 

@@ -51,13 +51,13 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-def fetch(root: Path | str, service_id: str = "notes",
-          allow_local: bool = True) -> FetchedService:
+def fetch(root: Path | str, service_id: str = "notes", allow_local: bool = True) -> FetchedService:
     return asyncio.run(fetch_service(str(root), service_id, allow_local))
 
 
-async def afetch(root: Path | str, service_id: str = "notes",
-                 allow_local: bool = True) -> FetchedService:
+async def afetch(
+    root: Path | str, service_id: str = "notes", allow_local: bool = True
+) -> FetchedService:
     return await asyncio.wait_for(fetch_service(str(root), service_id, allow_local), 20)
 
 
@@ -87,17 +87,19 @@ def set_index(root: Path, **entry: object) -> None:
 def test_the_example_store_is_fetched(store: Path) -> None:
     fetched = fetch(store)
     assert fetched.service_id == "notes"
-    assert fetched.manifest_data == json.loads(
-        (store / "services/notes/manifest.json").read_text())
+    assert fetched.manifest_data == json.loads((store / "services/notes/manifest.json").read_text())
     assert fetched.template_text == (store / "services/notes/compose-template.yml").read_text()
     assert fetched.index_entry["path"] == "services/notes"
     assert fetched.source == str(store)
 
 
-@pytest.mark.parametrize("relative", ["index.json", "services/notes/manifest.json",
-                                      "services/notes/compose-template.yml"])
-def test_a_file_symlinked_outside_the_store_is_refused(store: Path, outside: Path,
-                                                       relative: str) -> None:
+@pytest.mark.parametrize(
+    "relative",
+    ["index.json", "services/notes/manifest.json", "services/notes/compose-template.yml"],
+)
+def test_a_file_symlinked_outside_the_store_is_refused(
+    store: Path, outside: Path, relative: str
+) -> None:
     replace_with_link(store / relative, outside / relative)
     message = refused(store)
     assert relative in message
@@ -116,19 +118,25 @@ def test_index_json_linked_to_etc_passwd_is_refused(store: Path) -> None:
     assert refused(store) == "index.json in the store is a symlink pointing outside the store"
 
 
-@pytest.mark.parametrize(("folder", "why"), [
-    ("services", "leads outside the store: services is a symlink pointing outside it"),
-    ("services/notes", "is a symlink pointing outside the store"),
-])
-def test_a_folder_on_the_way_symlinked_outside_is_refused(store: Path, outside: Path,
-                                                          folder: str, why: str) -> None:
+@pytest.mark.parametrize(
+    ("folder", "why"),
+    [
+        ("services", "leads outside the store: services is a symlink pointing outside it"),
+        ("services/notes", "is a symlink pointing outside the store"),
+    ],
+)
+def test_a_folder_on_the_way_symlinked_outside_is_refused(
+    store: Path, outside: Path, folder: str, why: str
+) -> None:
     replace_with_link(store / folder, outside / folder)
-    assert refused(store) == ("the folder services/notes of the index entry 'notes' in the "
-                              f"store {why}")
+    assert refused(store) == (
+        f"the folder services/notes of the index entry 'notes' in the store {why}"
+    )
 
 
-def test_a_folder_on_the_way_is_named_when_the_entry_has_no_path(store: Path,
-                                                                 outside: Path) -> None:
+def test_a_folder_on_the_way_is_named_when_the_entry_has_no_path(
+    store: Path, outside: Path
+) -> None:
     index = json.loads((store / "index.json").read_text())
     del index["services"][0]["path"]
     (store / "index.json").write_text(json.dumps(index))
@@ -137,8 +145,9 @@ def test_a_folder_on_the_way_is_named_when_the_entry_has_no_path(store: Path,
 
 
 def test_a_relative_link_climbing_out_is_refused(store: Path, outside: Path) -> None:
-    replace_with_link(store / "services/notes/manifest.json",
-                      "../../../outside/services/notes/manifest.json")
+    replace_with_link(
+        store / "services/notes/manifest.json", "../../../outside/services/notes/manifest.json"
+    )
     assert "services/notes/manifest.json in the store is a symlink" in refused(store)
 
 
@@ -170,8 +179,9 @@ async def test_a_fifo_is_refused_without_blocking(store: Path) -> None:
     os.mkfifo(manifest)
     with pytest.raises(StoreError) as caught:
         await afetch(store)
-    assert caught.value.message == ("services/notes/manifest.json in the store is a FIFO, "
-                                    "not a regular file")
+    assert caught.value.message == (
+        "services/notes/manifest.json in the store is a FIFO, not a regular file"
+    )
 
 
 def test_a_folder_where_a_file_should_be_is_refused(store: Path) -> None:
@@ -208,27 +218,34 @@ def test_without_a_path_the_folder_is_services_id(store: Path) -> None:
     assert fetch(store).service_id == "notes"
 
 
-@pytest.mark.parametrize(("path", "why"), [
-    ("../outside/services/notes", "must not contain .."),
-    ("services/../../outside/services/notes", "must not contain .."),
-    ("/etc", "must be a relative path"),
-    ("", "must not be empty"),
-    (".", "must name something below its root"),
-    (5, "not text"),
-])
-def test_a_bad_entry_path_is_refused_naming_the_entry(store: Path, outside: Path,
-                                                      path: object, why: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("../outside/services/notes", "must not contain .."),
+        ("services/../../outside/services/notes", "must not contain .."),
+        ("/etc", "must be a relative path"),
+        ("", "must not be empty"),
+        (".", "must name something below its root"),
+        (5, "not text"),
+    ],
+)
+def test_a_bad_entry_path_is_refused_naming_the_entry(
+    store: Path, outside: Path, path: object, why: str
+) -> None:
     set_index(store, path=path)
     message = refused(store)
     assert "the index entry 'notes'" in message and why in message
 
 
 def test_an_entry_path_symlinked_outside_is_refused_naming_the_entry(
-        store: Path, outside: Path) -> None:
+    store: Path, outside: Path
+) -> None:
     (store / "elsewhere").symlink_to(outside / "services" / "notes")
     set_index(store, path="elsewhere")
-    assert refused(store) == ("the folder elsewhere of the index entry 'notes' in the store "
-                              "is a symlink pointing outside the store")
+    assert refused(store) == (
+        "the folder elsewhere of the index entry 'notes' in the store "
+        "is a symlink pointing outside the store"
+    )
 
 
 def test_an_entry_path_that_is_not_a_folder_is_refused(store: Path) -> None:
@@ -239,20 +256,25 @@ def test_an_entry_path_that_is_not_a_folder_is_refused(store: Path) -> None:
 # --- 3. credentials in git URLs are never shown -------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("https://user:tok3n@host/repo.git", "https://***@host/repo.git"),
-    ("https://tok3n@host/repo.git", "https://***@host/repo.git"),
-    ("git+https://user:tok3n@host/repo.git", "git+https://***@host/repo.git"),
-    ("ssh://git:tok3n@host:22/repo.git", "ssh://***@host:22/repo.git"),
-    ("https://user:p%40ss@host/r.git?x=1", "https://***@host/r.git?x=1"),
-    ("https://user:p@ss@host/r.git", "https://***@host/r.git"),
-    ("https://host/@scope/repo.git", "https://host/@scope/repo.git"),
-    ("https://host/repo.git", "https://host/repo.git"),
-    ("git@host:org/repo.git", "git@host:org/repo.git"),
-    ("/srv/store", "/srv/store"),
-    ("fatal: 'https://u:tok3n@h/x' and 'http://a@b/'", "fatal: 'https://***@h/x' and "
-                                                        "'http://***@b/'"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:tok3n@host/repo.git", "https://***@host/repo.git"),
+        ("https://tok3n@host/repo.git", "https://***@host/repo.git"),
+        ("git+https://user:tok3n@host/repo.git", "git+https://***@host/repo.git"),
+        ("ssh://git:tok3n@host:22/repo.git", "ssh://***@host:22/repo.git"),
+        ("https://user:p%40ss@host/r.git?x=1", "https://***@host/r.git?x=1"),
+        ("https://user:p@ss@host/r.git", "https://***@host/r.git"),
+        ("https://host/@scope/repo.git", "https://host/@scope/repo.git"),
+        ("https://host/repo.git", "https://host/repo.git"),
+        ("git@host:org/repo.git", "git@host:org/repo.git"),
+        ("/srv/store", "/srv/store"),
+        (
+            "fatal: 'https://u:tok3n@h/x' and 'http://a@b/'",
+            "fatal: 'https://***@h/x' and 'http://***@b/'",
+        ),
+    ],
+)
 def test_mask_url(url: str, shown: str) -> None:
     assert mask_url(url) == shown
 
@@ -280,11 +302,16 @@ def fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> No
     monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_fake)
 
 
-async def test_git_stderr_echoing_the_url_is_masked(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_git_stderr_echoing_the_url_is_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # $6 is the URL: git clone --quiet --depth 1 -- URL FOLDER
-    fake_git(tmp_path, monkeypatch, 'echo "fatal: repository \'$6\' not found; '
-             'credentials user:tok3n, password tok%33n" >&2\nexit 128\n')
+    fake_git(
+        tmp_path,
+        monkeypatch,
+        "echo \"fatal: repository '$6' not found; "
+        'credentials user:tok3n, password tok%33n" >&2\nexit 128\n',
+    )
     with pytest.raises(StoreError) as caught:
         await afetch(TOKEN_URL.replace("tok3n", "tok%33n"), allow_local=False)
     message = caught.value.message
@@ -292,14 +319,16 @@ async def test_git_stderr_echoing_the_url_is_masked(tmp_path: Path,
     assert "repository 'https://***@127.0.0.1:9/x.git' not found" in message
 
 
-async def test_a_clone_timeout_never_shows_the_token(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_clone_timeout_never_shows_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_git(tmp_path, monkeypatch, "exec sleep 30\n")
     monkeypatch.setattr(store_module, "GIT_TIMEOUT", 0.3)
     with pytest.raises(StoreError) as caught:
         await afetch(TOKEN_URL, allow_local=False)
-    assert caught.value.message == ("cloning the store https://***@127.0.0.1:9/x.git took "
-                                    "longer than 0 s")
+    assert caught.value.message == (
+        "cloning the store https://***@127.0.0.1:9/x.git took longer than 0 s"
+    )
 
 
 # --- 4. the manifest is parsed as `pic-store validate` parses it --------------------------
@@ -313,13 +342,16 @@ def test_a_manifest_with_a_bom_parses(store: Path) -> None:
     assert json.loads(fetched.manifest_text) == fetched.manifest_data
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"id": "notes", "id": "other"}',
-    b'{"id": "notes", "version": NaN}',
-    b'{"id": "notes", "size": -Infinity}',
-    b'{"id": "no\xffes"}',
-    b'{"id": ',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "notes", "id": "other"}',
+        b'{"id": "notes", "version": NaN}',
+        b'{"id": "notes", "size": -Infinity}',
+        b'{"id": "no\xffes"}',
+        b'{"id": ',
+    ],
+)
 def test_a_broken_manifest_gets_the_validate_message(store: Path, raw: bytes) -> None:
     manifest = store / "services/notes/manifest.json"
     manifest.write_bytes(raw)
@@ -333,49 +365,62 @@ def test_a_broken_manifest_gets_the_validate_message(store: Path, raw: bytes) ->
 
 def test_a_duplicate_key_in_the_index_is_refused(store: Path) -> None:
     (store / "index.json").write_text('{"services": [], "services": []}')
-    assert refused(store) == ("the store's index.json is not valid JSON: the key \"services\" "
-                              "appears twice in one object")
+    assert refused(store) == (
+        'the store\'s index.json is not valid JSON: the key "services" appears twice in one object'
+    )
 
 
 # --- 5. local stores only when the cell allows them --------------------------------------
 
 
-@pytest.mark.parametrize("local", [
-    "{store}", "file://{store}", "git+file://{store}", "{store}/repo.git", "git+{store}",
-    "relative/store", "FILE:///srv/x",
-])
+@pytest.mark.parametrize(
+    "local",
+    [
+        "{store}",
+        "file://{store}",
+        "git+file://{store}",
+        "{store}/repo.git",
+        "git+{store}",
+        "relative/store",
+        "FILE:///srv/x",
+    ],
+)
 def test_local_stores_are_refused_unless_allowed(store: Path, local: str) -> None:
     message = refused(local.format(store=store), allow_local=False)
     assert '"allow_local_stores": true' in message
     assert "config/api/cell_config.json" in message
 
 
-@pytest.mark.parametrize(("store", "kind"), [
-    ("https://host/repo.git", StoreKind.remote_git),
-    ("https://host/repo", StoreKind.remote_git),
-    ("http://127.0.0.1:8080/repo.git", StoreKind.remote_git),
-    ("HTTPS://host/repo", StoreKind.remote_git),
-    ("ssh://git@host/repo.git", StoreKind.remote_git),
-    ("git://host/repo.git", StoreKind.remote_git),
-    ("git+https://host/repo.git", StoreKind.remote_git),
-    ("git+ssh://host/repo", StoreKind.remote_git),
-    ("git@host:org/repo", StoreKind.remote_git),
-    ("host:org/repo.git", StoreKind.remote_git),
-    ("file:///srv/store", StoreKind.local_git),
-    ("git+file:///srv/store", StoreKind.local_git),
-    ("/srv/repo.git", StoreKind.local_git),
-    ("/srv/repo.git/", StoreKind.local_git),
-    ("git+/srv/repo", StoreKind.local_git),
-    ("/srv/store", StoreKind.folder),
-    ("./store", StoreKind.folder),
-    ("a:b", StoreKind.folder),
-])
+@pytest.mark.parametrize(
+    ("store", "kind"),
+    [
+        ("https://host/repo.git", StoreKind.remote_git),
+        ("https://host/repo", StoreKind.remote_git),
+        ("http://127.0.0.1:8080/repo.git", StoreKind.remote_git),
+        ("HTTPS://host/repo", StoreKind.remote_git),
+        ("ssh://git@host/repo.git", StoreKind.remote_git),
+        ("git://host/repo.git", StoreKind.remote_git),
+        ("git+https://host/repo.git", StoreKind.remote_git),
+        ("git+ssh://host/repo", StoreKind.remote_git),
+        ("git@host:org/repo", StoreKind.remote_git),
+        ("host:org/repo.git", StoreKind.remote_git),
+        ("file:///srv/store", StoreKind.local_git),
+        ("git+file:///srv/store", StoreKind.local_git),
+        ("/srv/repo.git", StoreKind.local_git),
+        ("/srv/repo.git/", StoreKind.local_git),
+        ("git+/srv/repo", StoreKind.local_git),
+        ("/srv/store", StoreKind.folder),
+        ("./store", StoreKind.folder),
+        ("a:b", StoreKind.folder),
+    ],
+)
 def test_store_kind(store: str, kind: StoreKind) -> None:
     assert store_kind(store) is kind
 
 
-@pytest.mark.parametrize("store", ["ftp://host/repo.git", "ext::sh -c touch% /tmp/x.git",
-                                   "fd::3/x.git"])
+@pytest.mark.parametrize(
+    "store", ["ftp://host/repo.git", "ext::sh -c touch% /tmp/x.git", "fd::3/x.git"]
+)
 def test_other_transports_are_refused(store: str) -> None:
     with pytest.raises(StoreError, match="store"):
         store_kind(store)
@@ -384,8 +429,11 @@ def test_other_transports_are_refused(store: str) -> None:
 def git_repo(source: Path, into: Path) -> Path:
     shutil.copytree(source, into, symlinks=True)
     env = {"PATH": "/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(into)}
-    for args in (["init", "--quiet"], ["add", "--all"],
-                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "s"]):
+    for args in (
+        ["init", "--quiet"],
+        ["add", "--all"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "s"],
+    ):
         subprocess.run(["git", *args], cwd=into, env=env, check=True)
     return into
 
@@ -400,7 +448,8 @@ def test_a_cloned_symlink_to_etc_passwd_is_refused(store: Path, tmp_path: Path) 
     replace_with_link(store / "services/notes/compose-template.yml", "/etc/passwd")
     repo = git_repo(store, tmp_path / "repo.git")
     assert "services/notes/compose-template.yml in the store is a symlink" in refused(
-        f"file://{repo}")
+        f"file://{repo}"
+    )
 
 
 def test_the_cell_config_switch_is_off_by_default(tmp_path: Path) -> None:
@@ -416,4 +465,3 @@ def test_pic_store_up_writes_a_config_allowing_local_stores(tmp_path: Path) -> N
     stack = argparse.Namespace(registry="127.0.0.1:5050", dns_port=5353)
     _first_config(args, stack)  # type: ignore[arg-type]
     assert CellConfig.load(tmp_path).allow_local_stores is True
-

@@ -27,12 +27,19 @@ async def hostile() -> AsyncIterator[HostileRegistry]:
     await server.stop()
 
 
-TIGHT = Limits(connect_timeout=2.0, read_timeout=1.0, deadline=3.0, max_redirects=5,
-               max_manifest_bytes=4 * 1024 * 1024, max_blob_bytes=1024 * 1024)
+TIGHT = Limits(
+    connect_timeout=2.0,
+    read_timeout=1.0,
+    deadline=3.0,
+    max_redirects=5,
+    max_manifest_bytes=4 * 1024 * 1024,
+    max_blob_bytes=1024 * 1024,
+)
 
 
 @pytest.fixture
 async def hostile_client(hostile: HostileRegistry) -> AsyncIterator[RegistryClient]:
-    async with RegistryClient(insecure_registries={hostile.host}, limits=TIGHT,
-                              trust_env=False) as c:
+    async with RegistryClient(
+        insecure_registries={hostile.host}, limits=TIGHT, trust_env=False
+    ) as c:
         yield c

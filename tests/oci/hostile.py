@@ -21,17 +21,26 @@ class Request:
     body: bytes
     writer: asyncio.StreamWriter
 
-    async def send(self, status: int, headers: dict[str, str] | None = None,
-                   body: bytes = b"", *, length: int | None = None) -> None:
+    async def send(
+        self,
+        status: int,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        length: int | None = None,
+    ) -> None:
         lines = [f"HTTP/1.1 {status} X"]
-        all_headers = {"Content-Length": str(len(body) if length is None else length),
-                       **(headers or {})}
+        all_headers = {
+            "Content-Length": str(len(body) if length is None else length),
+            **(headers or {}),
+        }
         lines += [f"{k}: {v}" for k, v in all_headers.items() if v is not None]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         await self.writer.drain()
 
-    async def stream_forever(self, status: int, headers: dict[str, str],
-                             chunk: bytes = b"x" * 65536, delay: float = 0.0) -> None:
+    async def stream_forever(
+        self, status: int, headers: dict[str, str], chunk: bytes = b"x" * 65536, delay: float = 0.0
+    ) -> None:
         """Headers, then the body in chunked encoding that never ends."""
         lines = [f"HTTP/1.1 {status} X", "Transfer-Encoding: chunked"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -62,6 +71,7 @@ class HostileRegistry:
         def register(handler: Route) -> Route:
             self.routes[prefix] = handler
             return handler
+
         return register
 
     async def start(self) -> HostileRegistry:

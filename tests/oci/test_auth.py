@@ -31,9 +31,13 @@ SERVICE, ISSUER = "pic-store-test-registry", "pic-store-test-tokens"
 
 def start_registry_with(data_dir: Path, auth: dict) -> ManagedProcess:
     port = free_port()
-    config = {"version": 0.1, "log": {"level": "warn"},
-              "storage": {"filesystem": {"rootdirectory": str(data_dir / "storage")}},
-              "http": {"addr": f"127.0.0.1:{port}"}, "auth": auth}
+    config = {
+        "version": 0.1,
+        "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(data_dir / "storage")}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+        "auth": auth,
+    }
     (data_dir / "registry.json").write_text(json.dumps(config))
     argv = [find_binary("docker-registry"), "serve", str(data_dir / "registry.json")]
     return ManagedProcess("docker-registry", argv, port, data_dir / "registry.log").start()
@@ -50,8 +54,9 @@ def bcrypt_hash(password: str) -> str:
 def basic_registry(tmp_path_factory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("registry-basic")
     (data_dir / "htpasswd").write_text(f"{USER}:{bcrypt_hash(PASSWORD)}\n")
-    server = start_registry_with(data_dir, {"htpasswd": {"realm": "pic-store",
-                                                         "path": str(data_dir / "htpasswd")}})
+    server = start_registry_with(
+        data_dir, {"htpasswd": {"realm": "pic-store", "path": str(data_dir / "htpasswd")}}
+    )
     yield f"127.0.0.1:{server.port}"
     server.stop()
 
@@ -67,27 +72,44 @@ class TokenService:
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
         now = dt.datetime.now(dt.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - dt.timedelta(hours=1))
-                     .not_valid_after(now + dt.timedelta(days=1))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(self.key, hashes.SHA256())
+        )
 
     def token(self, scopes: list[str]) -> str:
         access = []
         for scope in scopes:
             kind, name, actions = scope.split(":")
             access.append({"type": kind, "name": name, "actions": actions.split(",")})
-        header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(
-            self.cert.public_bytes(serialization.Encoding.DER)).decode()]}
+        header = {
+            "typ": "JWT",
+            "alg": "ES256",
+            "x5c": [base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()],
+        }
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": now + 300, "nbf": now - 10,
-                  "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        claims = {
+            "iss": ISSUER,
+            "sub": USER,
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
         encoded = [b64url(json.dumps(part).encode()) for part in (header, claims)]
         signing_input = ".".join(encoded)
-        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
-                                                  ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(
+            self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        )
         return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
@@ -100,6 +122,7 @@ async def token_server() -> AsyncIterator[HostileRegistry]:
     @server.route("/token")
     async def _(request: Request) -> None:
         from urllib.parse import parse_qs, urlsplit
+
         query = parse_qs(urlsplit(request.path).query)
         auth = request.headers.get("authorization", "")
         if auth:
@@ -120,16 +143,27 @@ def bearer_registry(tmp_path_factory, token_server: HostileRegistry) -> Iterator
     data_dir = tmp_path_factory.mktemp("registry-token")
     tokens: TokenService = token_server.tokens  # type: ignore[attr-defined]
     (data_dir / "root.pem").write_bytes(tokens.cert.public_bytes(serialization.Encoding.PEM))
-    server = start_registry_with(data_dir, {"token": {
-        "realm": f"http://{token_server.host}/token", "service": SERVICE, "issuer": ISSUER,
-        "rootcertbundle": str(data_dir / "root.pem")}})
+    server = start_registry_with(
+        data_dir,
+        {
+            "token": {
+                "realm": f"http://{token_server.host}/token",
+                "service": SERVICE,
+                "issuer": ISSUER,
+                "rootcertbundle": str(data_dir / "root.pem"),
+            }
+        },
+    )
     yield f"127.0.0.1:{server.port}"
     server.stop()
 
 
 def client_for(host: str, credentials: Credentials | None) -> RegistryClient:
-    return RegistryClient(insecure_registries={host}, trust_env=False,
-                          credentials={host: credentials} if credentials else None)
+    return RegistryClient(
+        insecure_registries={host},
+        trust_env=False,
+        credentials={host: credentials} if credentials else None,
+    )
 
 
 async def push_and_pull(client: RegistryClient, repo: Repository) -> None:
@@ -145,10 +179,13 @@ async def test_right_credentials_push_and_pull(kind, basic_registry, bearer_regi
         assert repr(Credentials(USER, PASSWORD)).count(PASSWORD) == 0
 
 
-@pytest.mark.parametrize(("kind", "message"), [
-    ("basic", "still refuses access"), ("bearer", "refused the configured credentials")])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("basic", "still refuses access"), ("bearer", "refused the configured credentials")],
+)
 async def test_wrong_password_is_an_auth_error_without_the_password(
-        kind, message, basic_registry, bearer_registry):
+    kind, message, basic_registry, bearer_registry
+):
     host = basic_registry if kind == "basic" else bearer_registry
     async with client_for(host, Credentials(USER, "wrong-Pa55")) as client:
         with pytest.raises(RegistryAuthError, match=message) as caught:

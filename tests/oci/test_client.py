@@ -29,16 +29,21 @@ pytestmark = pytest.mark.integration
 ARTIFACT = "application/vnd.example.note+json"
 
 
-async def push_image(client: RegistryClient, repo: Repository, tag: str = "v1",
-                     media_type: str = OCI_MANIFEST) -> tuple[bytes, str]:
+async def push_image(
+    client: RegistryClient, repo: Repository, tag: str = "v1", media_type: str = OCI_MANIFEST
+) -> tuple[bytes, str]:
     layer = await client.put_blob(repo, b"layer bytes " + tag.encode())
     config = await client.put_blob(repo, b'{"os":"linux"}')
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": media_type,
-        "config": {**config.to_json(), "mediaType": "application/vnd.oci.image.config.v1+json"},
-        "layers": [{**layer.to_json(),
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}],
-    }).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": {**config.to_json(), "mediaType": "application/vnd.oci.image.config.v1+json"},
+            "layers": [
+                {**layer.to_json(), "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}
+            ],
+        }
+    ).encode()
     pushed, subject_taken = await client.put_manifest(repo, tag, manifest, media_type)
     assert subject_taken is False
     return manifest, pushed.digest
@@ -62,8 +67,7 @@ async def test_manifest_by_tag_digest_and_head(client, repo, media_type):
     assert by_tag.content == by_digest.content == content
     assert (by_tag.digest, by_tag.media_type) == (digest, media_type)
     assert await client.head_manifest(repo, "v1") == Descriptor(media_type, digest, len(content))
-    assert [d.media_type for d in by_tag.layers] == \
-        ["application/vnd.oci.image.layer.v1.tar+gzip"]
+    assert [d.media_type for d in by_tag.layers] == ["application/vnd.oci.image.layer.v1.tar+gzip"]
 
 
 async def test_list_tags(client, repo):
@@ -84,7 +88,7 @@ async def test_missing_things_are_not_found_errors(client, repo):
 
 
 async def test_blob_above_the_cap_is_refused_without_a_request(client, repo):
-    big = Descriptor("application/octet-stream", sha256_digest(b"x"), 10 * 1024 ** 3)
+    big = Descriptor("application/octet-stream", sha256_digest(b"x"), 10 * 1024**3)
     started = time.monotonic()
     with pytest.raises(RegistryTooLargeError, match="above the"):
         await client.get_blob(repo, big)
@@ -113,10 +117,17 @@ async def test_referrers_fall_back_to_the_tag_schema(client, repo):
     subject = await client.head_manifest(repo, digest)
     empty = await client.put_blob(repo, b"{}", "application/vnd.oci.empty.v1+json")
     note = await client.put_blob(repo, b'{"note": 1}', ARTIFACT)
-    referrer = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "artifactType": ARTIFACT, "config": empty.to_json(),
-                           "layers": [note.to_json()], "subject": subject.to_json(),
-                           "annotations": {"purpose": "test"}}).encode()
+    referrer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": ARTIFACT,
+            "config": empty.to_json(),
+            "layers": [note.to_json()],
+            "subject": subject.to_json(),
+            "annotations": {"purpose": "test"},
+        }
+    ).encode()
     entry = await client.push_referrer(repo, referrer, OCI_MANIFEST, subject)
     assert await client.push_referrer(repo, referrer, OCI_MANIFEST, subject) == entry
     assert entry.artifact_type == ARTIFACT
@@ -130,8 +141,9 @@ async def test_referrers_fall_back_to_the_tag_schema(client, repo):
 
 async def test_unreachable_registry_fails_fast():
     limits = Limits(connect_timeout=1.0, read_timeout=1.0, deadline=3.0)
-    async with RegistryClient(insecure_registries={"127.0.0.1:9"}, limits=limits,
-                              trust_env=False) as client:
+    async with RegistryClient(
+        insecure_registries={"127.0.0.1:9"}, limits=limits, trust_env=False
+    ) as client:
         started = time.monotonic()
         with pytest.raises(RegistryUnreachableError, match="cannot talk to the registry"):
             await client.get_manifest(Repository("127.0.0.1:9", "x"), "latest")

@@ -12,27 +12,42 @@ pytestmark = pytest.mark.unit
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
 
-@pytest.mark.parametrize(("text", "registry", "name", "tag", "digest"), [
-    ("busybox", "docker.io", "library/busybox", None, None),
-    ("busybox:1.36", "docker.io", "library/busybox", "1.36", None),
-    ("docker.io/busybox", "docker.io", "library/busybox", None, None),
-    ("roof/app:v1", "docker.io", "roof/app", "v1", None),
-    ("git.pic.ngo/roof/app:1.0", "git.pic.ngo", "roof/app", "1.0", None),
-    ("127.0.0.1:5000/a/b/c", "127.0.0.1:5000", "a/b/c", None, None),
-    ("localhost/app", "localhost", "app", None, None),
-    (f"localhost:5000/app:v2@{DIGEST}", "localhost:5000", "app", "v2", DIGEST),
-    (f"git.pic.ngo/roof/app@{DIGEST}", "git.pic.ngo", "roof/app", None, DIGEST),
-    ("[::1]:5000/app", "[::1]:5000", "app", None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "registry", "name", "tag", "digest"),
+    [
+        ("busybox", "docker.io", "library/busybox", None, None),
+        ("busybox:1.36", "docker.io", "library/busybox", "1.36", None),
+        ("docker.io/busybox", "docker.io", "library/busybox", None, None),
+        ("roof/app:v1", "docker.io", "roof/app", "v1", None),
+        ("git.pic.ngo/roof/app:1.0", "git.pic.ngo", "roof/app", "1.0", None),
+        ("127.0.0.1:5000/a/b/c", "127.0.0.1:5000", "a/b/c", None, None),
+        ("localhost/app", "localhost", "app", None, None),
+        (f"localhost:5000/app:v2@{DIGEST}", "localhost:5000", "app", "v2", DIGEST),
+        (f"git.pic.ngo/roof/app@{DIGEST}", "git.pic.ngo", "roof/app", None, DIGEST),
+        ("[::1]:5000/app", "[::1]:5000", "app", None, None),
+    ],
+)
 def test_parse(text: str, registry: str, name: str, tag: str | None, digest: str | None):
     ref = parse_reference(text)
     assert ref == ImageReference(Repository(registry, name), tag, digest)
 
 
-@pytest.mark.parametrize("text", [
-    "", " busybox", "UPPER/case", "app@sha256:short", f"app@sha512:{'0' * 128}",
-    "app:", "app:-bad", "a//b", "host:99999999/app", "app@" + DIGEST.upper(), "x" * 2000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " busybox",
+        "UPPER/case",
+        "app@sha256:short",
+        f"app@sha512:{'0' * 128}",
+        "app:",
+        "app:-bad",
+        "a//b",
+        "host:99999999/app",
+        "app@" + DIGEST.upper(),
+        "x" * 2000,
+    ],
+)
 def test_invalid(text: str):
     with pytest.raises(InvalidReferenceError):
         parse_reference(text)

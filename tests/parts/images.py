@@ -44,9 +44,14 @@ def push(tag: str, remote: str) -> str:
 
 def forget_registry_images(registry_host: str) -> None:
     """Untag every image of a test registry (its port is new each session)."""
-    refs = docker("images", "--digests", "--format",
-                  "{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}")
-    names = [ref for line in refs.splitlines() for ref in line.split()
-             if ref.startswith(registry_host + "/") and not ref.endswith(("<none>", ":<none>"))]
+    refs = docker(
+        "images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}"
+    )
+    names = [
+        ref
+        for line in refs.splitlines()
+        for ref in line.split()
+        if ref.startswith(registry_host + "/") and not ref.endswith(("<none>", ":<none>"))
+    ]
     if names:
         docker("rmi", *names, check=False)

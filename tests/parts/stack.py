@@ -44,9 +44,12 @@ class Stack:
         port = free_port()
         name = f"{service}-{len(self.processes)}"
         proc = ManagedProcess(
-            name, [sys.executable, "-m", f"services.{service}"], port,
+            name,
+            [sys.executable, "-m", f"services.{service}"],
+            port,
             self.data_dir / f"{name}.log",
-            env={**self.env, **env, f"PIC_{service.upper()}_HTTP_PORT": str(port)})
+            env={**self.env, **env, f"PIC_{service.upper()}_HTTP_PORT": str(port)},
+        )
         proc.start(timeout=30)
         self.processes.append(proc)
         return proc
@@ -55,16 +58,18 @@ class Stack:
         return self.start("installer")
 
     def running(self, service: str) -> ManagedProcess:
-        return next(p for p in reversed(self.processes)
-                    if p.running() and p.name.startswith(service + "-"))
+        return next(
+            p for p in reversed(self.processes) if p.running() and p.name.startswith(service + "-")
+        )
 
     @property
     def installer(self) -> ManagedProcess:
         return self.running("installer")
 
     def log(self) -> str:
-        return "\n".join(p.log_path.read_text()[-4000:] for p in self.processes
-                         if p.log_path.exists())
+        return "\n".join(
+            p.log_path.read_text()[-4000:] for p in self.processes if p.log_path.exists()
+        )
 
 
 def cleanup_docker(cell_network: str, service_ids: list[str]) -> None:
@@ -79,34 +84,52 @@ def cleanup_docker(cell_network: str, service_ids: list[str]) -> None:
 
 
 @pytest.fixture
-def stack_factory(nats_url: str, registry_host: str, tmp_path: Path,
-                  ) -> Iterator[callable]:  # type: ignore[valid-type]
+def stack_factory(
+    nats_url: str,
+    registry_host: str,
+    tmp_path: Path,
+) -> Iterator[callable]:  # type: ignore[valid-type]
     made: list[Stack] = []
     used_ids: list[str] = []
 
     overlapping = docker("network", "ls", "-q", "--filter", "label=ngo.pic.store.network=cell")
     if overlapping:
-        pytest.fail("a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
-                    "exists, and the test cells need that subnet: remove its services and "
-                    "the network (`docker network ls --filter label=ngo.pic.store.network`)")
+        pytest.fail(
+            "a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
+            "exists, and the test cells need that subnet: remove its services and "
+            "the network (`docker network ls --filter label=ngo.pic.store.network`)"
+        )
 
-    def make(mode: VerificationMode = VerificationMode.off,
-             cell_config: dict[str, Any] | None = None, **env: str) -> Stack:
+    def make(
+        mode: VerificationMode = VerificationMode.off,
+        cell_config: dict[str, Any] | None = None,
+        **env: str,
+    ) -> Stack:
         """A new cell; `cell_config` overrides fields of its cell_config.json."""
         cell = f"t{uuid.uuid4().hex[:10]}"
         data_dir = tmp_path / cell
-        config = CellConfig(cell_name=cell, domain=f"{cell}.test", cell_address="127.0.0.1",
-                            allowed_image_prefix=f"{registry_host}/roof/",
-                            allow_local_stores=True,  # the tests install from folders
-                            image_verification=ImageVerification(mode=mode))
+        config = CellConfig(
+            cell_name=cell,
+            domain=f"{cell}.test",
+            cell_address="127.0.0.1",
+            allowed_image_prefix=f"{registry_host}/roof/",
+            allow_local_stores=True,  # the tests install from folders
+            image_verification=ImageVerification(mode=mode),
+        )
         CellConfig.model_validate({**config.model_dump(), **(cell_config or {})}).write(data_dir)
         network = f"pic-{cell}"
         base = {
-            "PATH": os.environ["PATH"], "PIC_NATS_URL": nats_url, "PIC_CELL": cell,
-            "PIC_DATA_DIR": str(data_dir), "PIC_NETWORK": network,
+            "PATH": os.environ["PATH"],
+            "PIC_NATS_URL": nats_url,
+            "PIC_CELL": cell,
+            "PIC_DATA_DIR": str(data_dir),
+            "PIC_NETWORK": network,
             "PIC_HEALTH_TIMEOUT": "20",
-            "PIC_STEP_TIMEOUT": "5", "PIC_LOCK_LEASE": "3", "PIC_ACK_WAIT": "4",
-            "PIC_MIN_FREE_BYTES": "1", "PIC_LOG_LEVEL": "INFO",
+            "PIC_STEP_TIMEOUT": "5",
+            "PIC_LOCK_LEASE": "3",
+            "PIC_ACK_WAIT": "4",
+            "PIC_MIN_FREE_BYTES": "1",
+            "PIC_LOG_LEVEL": "INFO",
         }
         stack = Stack(cell, data_dir, nats_url, network, {**base, **env})
         made.append(stack)

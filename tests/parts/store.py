@@ -20,14 +20,25 @@ WEB_TEMPLATE = """services:
 """
 
 
-def web_manifest(service_id: str, image: str, version: str = "1.0.0",
-                 **extra: Any) -> dict[str, Any]:
+def web_manifest(
+    service_id: str, image: str, version: str = "1.0.0", **extra: Any
+) -> dict[str, Any]:
     manifest: dict[str, Any] = {
-        "schema_version": 3, "id": service_id, "name": service_id.title(),
-        "description": "A test web service", "version": version, "author": "tests",
-        "kind": "store", "image": image, "container_name": f"cell-{service_id}",
-        "has_subdomain": False, "has_accounts": False, "has_admin_config": True,
-        "has_storage": False, "has_egress": False, "has_api_hooks": False,
+        "schema_version": 3,
+        "id": service_id,
+        "name": service_id.title(),
+        "description": "A test web service",
+        "version": version,
+        "author": "tests",
+        "kind": "store",
+        "image": image,
+        "container_name": f"cell-{service_id}",
+        "has_subdomain": False,
+        "has_accounts": False,
+        "has_admin_config": True,
+        "has_storage": False,
+        "has_egress": False,
+        "has_api_hooks": False,
         "volumes": [{"name": "notes-data", "mount": "/data/notes"}],
         "env": [{"key": "NOTES_MODE", "value": "test"}],
         "config_schema": [
@@ -39,8 +50,11 @@ def web_manifest(service_id: str, image: str, version: str = "1.0.0",
 
 
 def web_template(manifest: dict[str, Any]) -> str:
-    return WEB_TEMPLATE.replace("${IMAGE}", manifest["image"]).replace(
-        "${CONTAINER}", manifest["container_name"]).replace("${SERVICE}", manifest["id"])
+    return (
+        WEB_TEMPLATE.replace("${IMAGE}", manifest["image"])
+        .replace("${CONTAINER}", manifest["container_name"])
+        .replace("${SERVICE}", manifest["id"])
+    )
 
 
 def write_store(root: Path, services: list[tuple[dict[str, Any], str]]) -> Path:
@@ -52,7 +66,8 @@ def write_store(root: Path, services: list[tuple[dict[str, Any], str]]) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (folder / "compose-template.yml").write_text(template)
-        entries.append({"id": manifest["id"], "name": manifest["name"],
-                        "version": manifest["version"]})
+        entries.append(
+            {"id": manifest["id"], "name": manifest["name"], "version": manifest["version"]}
+        )
     (root / "index.json").write_text(json.dumps({"services": entries}, indent=2))
     return root

@@ -23,6 +23,7 @@ from tests.router.dns_parts import ZONE, named_config, sbin, tsig_key, wait_for_
 
 # --- Caddy -------------------------------------------------------------------------------
 
+
 class RetryUnanswered(httpx.AsyncHTTPTransport):
     """Caddy replaces its admin and HTTP servers on every config change; a connection the
     old server accepts as it closes dies unanswered. Send such a request again."""
@@ -41,8 +42,8 @@ class RetryUnanswered(httpx.AsyncHTTPTransport):
 def loopback_client(**kwargs: object) -> httpx.AsyncClient:
     """No kept-alive connections, no proxy from the environment, retried when unanswered."""
     transport = RetryUnanswered(limits=httpx.Limits(max_keepalive_connections=0))
-    return httpx.AsyncClient(transport=transport, trust_env=False, timeout=5,
-                             **kwargs)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, trust_env=False, timeout=5, **kwargs)  # type: ignore[arg-type]
+
 
 @dataclass
 class CaddyRunner:
@@ -96,8 +97,7 @@ def http_port() -> int:
 @pytest.fixture
 async def admin(caddy: CaddyRunner, http_port: int) -> AsyncIterator[CaddyAdmin]:
     # Plain HTTP on a loopback high port: automatic HTTPS would try to get certificates.
-    client = CaddyAdmin(caddy.admin_url, listen=[f"127.0.0.1:{http_port}"],
-                        automatic_https=False)
+    client = CaddyAdmin(caddy.admin_url, listen=[f"127.0.0.1:{http_port}"], automatic_https=False)
     try:
         yield client
     finally:
@@ -105,6 +105,7 @@ async def admin(caddy: CaddyRunner, http_port: int) -> AsyncIterator[CaddyAdmin]
 
 
 # --- tiny HTTP backends (the services behind Caddy) -----------------------------------------
+
 
 class Backends(Protocol):
     def __call__(self, name: str, host: str = "127.0.0.1") -> Awaitable[int]: ...
@@ -122,9 +123,10 @@ async def backends() -> AsyncIterator[Backends]:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 await reader.readuntil(b"\r\n\r\n")
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-                             % (len(body), body))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                )
                 await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError):
                 pass
@@ -144,6 +146,7 @@ async def backends() -> AsyncIterator[Backends]:
 
 
 # --- DNS servers ----------------------------------------------------------------------------
+
 
 @dataclass
 class DnsServer:

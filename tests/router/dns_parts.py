@@ -36,13 +36,18 @@ async def query(port: int, name: str, rdtype: str = "A") -> tuple[str, list[str]
     """(rcode, answers) from the server on 127.0.0.1:port."""
     msg = dns.message.make_query(name, rdtype)
     answer = await dns.asyncquery.udp(msg, "127.0.0.1", port=port, timeout=2)
-    values = [rdata.to_text() for rrset in answer.answer for rdata in rrset
-              if rrset.rdtype == dns.rdatatype.from_text(rdtype)]
+    values = [
+        rdata.to_text()
+        for rrset in answer.answer
+        for rdata in rrset
+        if rrset.rdtype == dns.rdatatype.from_text(rdtype)
+    ]
     return dns.rcode.to_text(answer.rcode()), sorted(values)
 
 
-async def settled_answer(port: int, name: str, expected: tuple[str, list[str]],
-                     rdtype: str = "A", within: float = 5.0) -> tuple[str, list[str]]:
+async def settled_answer(
+    port: int, name: str, expected: tuple[str, list[str]], rdtype: str = "A", within: float = 5.0
+) -> tuple[str, list[str]]:
     """dnsmasq reloads a hosts file a moment after it is written: poll until it answers."""
     deadline = time.monotonic() + within
     while True:
@@ -85,8 +90,12 @@ zone "{ZONE}" {{
 
 
 def tsig_key(key_file: Path) -> TsigKey:
-    text = subprocess.run([sbin("tsig-keygen"), "-a", "hmac-sha256", "pic-store"],
-                          check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [sbin("tsig-keygen"), "-a", "hmac-sha256", "pic-store"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     key_file.write_text(text)
     secret = re.search(r'secret "([^"]+)"', text)
     assert secret is not None
@@ -97,8 +106,9 @@ def wait_for_zone(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            answer = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1",
-                                   port=port, timeout=0.5)
+            answer = dns.query.udp(
+                dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=0.5
+            )
             if answer.rcode() == dns.rcode.NOERROR and answer.answer:
                 return
         except dns.exception.Timeout:

@@ -26,17 +26,31 @@ Connect = Callable[["Cell"], Awaitable[StoreClient]]
 ROUTER_ENV = {"PIC_ROUTER_PROBE_PERIOD": "0.2", "PIC_ROUTER_RECONCILE_PERIOD": "1"}
 
 
-def router_config(caddy: CaddyRunner, http_port: int, dns: DnsServer,
-                  key_file: Path | None = None) -> dict[str, Any]:
+def router_config(
+    caddy: CaddyRunner, http_port: int, dns: DnsServer, key_file: Path | None = None
+) -> dict[str, Any]:
     """The `router` block of cell_config.json: plain HTTP on a loopback port, `ip` mode."""
-    config: dict[str, Any] = {"caddy_admin_url": caddy.admin_url, "tls": "off",
-                              "listen": [f"127.0.0.1:{http_port}"], "upstream_mode": "ip"}
+    config: dict[str, Any] = {
+        "caddy_admin_url": caddy.admin_url,
+        "tls": "off",
+        "listen": [f"127.0.0.1:{http_port}"],
+        "upstream_mode": "ip",
+    }
     if dns.kind == "hostsdir":
-        config["dns"] = {"backend": "hostsdir", "hostsdir": str(hosts_dir(dns)),
-                         "server": "127.0.0.1", "port": dns.port}
+        config["dns"] = {
+            "backend": "hostsdir",
+            "hostsdir": str(hosts_dir(dns)),
+            "server": "127.0.0.1",
+            "port": dns.port,
+        }
     else:
-        config["dns"] = {"backend": "rfc2136", "server": "127.0.0.1", "port": dns.port,
-                         "zone": ZONE, "tsig_key_file": str(key_file)}
+        config["dns"] = {
+            "backend": "rfc2136",
+            "server": "127.0.0.1",
+            "port": dns.port,
+            "zone": ZONE,
+            "tsig_key_file": str(key_file),
+        }
     return config
 
 
@@ -58,8 +72,7 @@ class Cell:
 
     async def through_caddy(self, host: str) -> httpx.Response:
         async with loopback_client() as client:
-            return await client.get(f"http://127.0.0.1:{self.http_port}/",
-                                    headers={"Host": host})
+            return await client.get(f"http://127.0.0.1:{self.http_port}/", headers={"Host": host})
 
     async def router(self, path: str) -> httpx.Response:
         async with loopback_client() as client:
@@ -74,13 +87,20 @@ class Cell:
         return [str(r.get("@id")) for r in await self.caddy_routes()]
 
 
-def start_cell(stack_factory: Callable[..., Stack], caddy: CaddyRunner, dns: DnsServer,
-               http_port: int, key_file: Path | None = None, installer: bool = True,
-               **router: Any) -> Cell:
+def start_cell(
+    stack_factory: Callable[..., Stack],
+    caddy: CaddyRunner,
+    dns: DnsServer,
+    http_port: int,
+    key_file: Path | None = None,
+    installer: bool = True,
+    **router: Any,
+) -> Cell:
     """A cell whose router uses this Caddy and DNS server; `router` overrides config fields."""
     config = {**router_config(caddy, http_port, dns, key_file), **router}
-    stack = stack_factory(cell_config={"domain": ZONE, "cell_address": CELL_ADDRESS,
-                                       "router": config})
+    stack = stack_factory(
+        cell_config={"domain": ZONE, "cell_address": CELL_ADDRESS, "router": config}
+    )
     if installer:
         stack.start("installer")
     # Without an installer no service is ever installed: a reconcile would remove the routes
@@ -105,18 +125,25 @@ async def cell_client() -> AsyncIterator[Connect]:
         await bus.close()
 
 
-async def ask_router(bus: Bus, service_id: str, action: str, manifest: dict[str, Any],
-                     service_ip: str | None = "172.20.0.20",
-                     addresses: dict[str, str] | None = None,
-                     timeout: float = 10.0) -> StepResultPayload:
+async def ask_router(
+    bus: Bus,
+    service_id: str,
+    action: str,
+    manifest: dict[str, Any],
+    service_ip: str | None = "172.20.0.20",
+    addresses: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> StepResultPayload:
     """A routes StepRequest sent straight to the router, as the installer's saga sends it;
     `addresses` only when given, as from an installer that does not report them."""
-    payload: dict[str, Any] = {"step": "routes", "action": action, "manifest": manifest,
-                               "service_ip": service_ip, "domain": ZONE}
+    payload: dict[str, Any] = {
+        "step": "routes",
+        "action": action,
+        "manifest": manifest,
+        "service_ip": service_ip,
+        "domain": ZONE,
+    }
     if addresses is not None:
         payload["addresses"] = addresses
-    request = StepRequest(operation_id=new_operation_id(), service_id=service_id,
-                          payload=payload)
+    request = StepRequest(operation_id=new_operation_id(), service_id=service_id, payload=payload)
     return await ask_step(bus, request, timeout)
-
-

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.integration
 FOREIGN_SERVER = {
     "listen": ["127.0.0.1:0"],  # replaced by a free port in the fixture
     "automatic_https": {"disable": True},
-    "routes": [{"@id": "someone-else.web", "match": [{"host": ["web.cell.test"]}],
-                "handle": [{"handler": "static_response", "body": "not yours"}]}],
+    "routes": [
+        {
+            "@id": "someone-else.web",
+            "match": [{"host": ["web.cell.test"]}],
+            "handle": [{"handler": "static_response", "body": "not yours"}],
+        }
+    ],
 }
 
 
@@ -33,9 +38,18 @@ async def get(port: int, host: str) -> httpx.Response:
 
 async def files_service(backends: Backends) -> dict[str, Any]:
     web, dav = await backends("files-web"), await backends("files-dav")
-    service = routes_for("files", "files", f"cell-files:{web}", ["dav"], [f"cell-files-dav:{dav}"],
-                         "cell.test", "ip", "127.0.0.1", container_name="cell-files",
-                         addresses={"cell-files-dav": "127.0.0.1"})
+    service = routes_for(
+        "files",
+        "files",
+        f"cell-files:{web}",
+        ["dav"],
+        [f"cell-files-dav:{dav}"],
+        "cell.test",
+        "ip",
+        "127.0.0.1",
+        container_name="cell-files",
+        addresses={"cell-files-dav": "127.0.0.1"},
+    )
     return desired_routes([service])
 
 
@@ -46,8 +60,11 @@ async def foreign(caddy: CaddyRunner, admin: CaddyAdmin) -> dict[str, Any]:
     async with caddy.raw_client() as client:
         (await client.put("/config/apps/http/servers/theirs", json=server)).raise_for_status()
     await admin.ensure_server()
-    mine = {"@id": "another-owner.x", "match": [{"host": ["x.cell.test"]}],
-            "handle": [{"handler": "static_response", "body": "x"}]}
+    mine = {
+        "@id": "another-owner.x",
+        "match": [{"host": ["x.cell.test"]}],
+        "handle": [{"handler": "static_response", "body": "x"}],
+    }
     async with caddy.raw_client() as client:
         path = f"/config/apps/http/servers/{admin.server}/routes/0"
         (await client.put(path, json=mine)).raise_for_status()
@@ -55,7 +72,8 @@ async def foreign(caddy: CaddyRunner, admin: CaddyAdmin) -> dict[str, Any]:
 
 
 async def test_a_request_reaches_the_service_then_404_after_remove(
-        admin: CaddyAdmin, backends: Backends, http_port: int) -> None:
+    admin: CaddyAdmin, backends: Backends, http_port: int
+) -> None:
     desired = await files_service(backends)
     assert await admin.ensure_server() is True
     assert await admin.ensure_server() is False
@@ -74,8 +92,9 @@ async def test_a_request_reaches_the_service_then_404_after_remove(
     assert await admin.get_route("pic-store.files.0") is None
 
 
-async def test_put_route_replaces_in_place_or_adds(admin: CaddyAdmin, backends: Backends,
-                                                   http_port: int) -> None:
+async def test_put_route_replaces_in_place_or_adds(
+    admin: CaddyAdmin, backends: Backends, http_port: int
+) -> None:
     await admin.ensure_server()
     one, two = await backends("one"), await backends("two")
     await admin.put_route(build_route("n", "n.cell.test", f"127.0.0.1:{one}", 0))
@@ -86,8 +105,9 @@ async def test_put_route_replaces_in_place_or_adds(admin: CaddyAdmin, backends: 
     assert [r["@id"] for r in routes] == ["pic-store.n.0", FALLBACK_ID]
 
 
-async def test_other_owners_are_never_touched(caddy: CaddyRunner, admin: CaddyAdmin,
-                                              foreign: dict[str, Any], backends: Backends) -> None:
+async def test_other_owners_are_never_touched(
+    caddy: CaddyRunner, admin: CaddyAdmin, foreign: dict[str, Any], backends: Backends
+) -> None:
     async def theirs() -> tuple[object, object]:
         async with caddy.raw_client() as client:
             server = (await client.get("/config/apps/http/servers/theirs")).json()
@@ -112,7 +132,8 @@ async def test_other_owners_are_never_touched(caddy: CaddyRunner, admin: CaddyAd
 
 
 async def test_reconcile_restores_routes_after_caddy_restarts_empty(
-        caddy: CaddyRunner, admin: CaddyAdmin, backends: Backends, http_port: int) -> None:
+    caddy: CaddyRunner, admin: CaddyAdmin, backends: Backends, http_port: int
+) -> None:
     desired = await files_service(backends)
     first = await reconcile(admin, desired)
     assert first.server_created
@@ -129,21 +150,25 @@ async def test_reconcile_restores_routes_after_caddy_restarts_empty(
     assert (await get(http_port, "files.cell.test")).text == "I am files-web"
 
     # A route changed by hand, a stray route of ours, and the fallback moved away.
-    hand = {**desired["pic-store.files.0"], "handle": [{"handler": "static_response",
-                                                        "body": "edited by hand"}]}
+    hand = {
+        **desired["pic-store.files.0"],
+        "handle": [{"handler": "static_response", "body": "edited by hand"}],
+    }
     await admin.replace_route(hand)
     await admin.add_route(build_route("gone", "gone.cell.test", "cell-gone:80", 0))
     assert (await get(http_port, "files.cell.test")).text == "edited by hand"
     corrections = await reconcile(admin, desired)
-    assert corrections == Corrections(replaced=("pic-store.files.0",),
-                                      removed=("pic-store.gone.0",))
+    assert corrections == Corrections(
+        replaced=("pic-store.files.0",), removed=("pic-store.gone.0",)
+    )
     assert corrections.changed
     assert (await get(http_port, "files.cell.test")).text == "I am files-web"
     assert (await get(http_port, "gone.cell.test")).status_code == 404
 
 
-async def test_reconcile_puts_the_fallback_back_last(caddy: CaddyRunner, admin: CaddyAdmin,
-                                                     http_port: int) -> None:
+async def test_reconcile_puts_the_fallback_back_last(
+    caddy: CaddyRunner, admin: CaddyAdmin, http_port: int
+) -> None:
     await reconcile(admin, {})
     async with caddy.raw_client() as client:
         (await client.delete(f"/id/{FALLBACK_ID}")).raise_for_status()
@@ -152,8 +177,9 @@ async def test_reconcile_puts_the_fallback_back_last(caddy: CaddyRunner, admin: 
     assert (await get(http_port, "nobody.cell.test")).status_code == 404
 
 
-async def test_errors_name_the_route_and_caddys_answer(caddy: CaddyRunner,
-                                                       admin: CaddyAdmin) -> None:
+async def test_errors_name_the_route_and_caddys_answer(
+    caddy: CaddyRunner, admin: CaddyAdmin
+) -> None:
     await admin.ensure_server()
     route = build_route("dup", "dup.cell.test", "cell-dup:80", 0)
     await admin.add_route(route)
@@ -176,8 +202,9 @@ async def test_tls_policies_are_accepted_by_caddy(caddy: CaddyRunner, admin: Cad
     async with caddy.raw_client() as client:
         put = await client.put("/config/apps/tls/automation/policies", json=[catch_all])
         put.raise_for_status()
-        put = await client.put("/config/apps/pki/certificate_authorities/local",
-                               json={"install_trust": False})
+        put = await client.put(
+            "/config/apps/pki/certificate_authorities/local", json={"install_trust": False}
+        )
         put.raise_for_status()
     private = tls_policy("cell.test", public=False)
     await admin.ensure_tls(private)

@@ -19,12 +19,15 @@ NOTES = {f"notes.{ZONE}": CELL_ADDRESS, f"md.{ZONE}": CELL_ADDRESS}
 
 async def test_set_records_answers_remove_gives_nxdomain(dns_server: DnsServer) -> None:
     backend, port = dns_server.backend, dns_server.port
-    service = routes_for("notes", "notes", "cell-notes:80", ["md"], ["cell-notes:81"], ZONE,
-                         "container")
+    service = routes_for(
+        "notes", "notes", "cell-notes:80", ["md"], ["cell-notes:81"], ZONE, "container"
+    )
     await backend.set_records("notes", records_for(service, CELL_ADDRESS))
     for name in NOTES:
-        assert await settled_answer(port, name, ("NOERROR", [CELL_ADDRESS])) == \
-            ("NOERROR", [CELL_ADDRESS])
+        assert await settled_answer(port, name, ("NOERROR", [CELL_ADDRESS])) == (
+            "NOERROR",
+            [CELL_ADDRESS],
+        )
     assert await backend.list() == NOTES
 
     await backend.set_records("notes", NOTES)  # the same again: nothing changes
@@ -42,8 +45,10 @@ async def test_records_follow_changes_and_ipv6_gets_aaaa(dns_server: DnsServer) 
     backend, port = dns_server.backend, dns_server.port
     await backend.set_records("notes", NOTES)
     await backend.set_records("notes", {f"notes.{ZONE}": "fd00::40"})
-    assert await settled_answer(port, f"notes.{ZONE}", ("NOERROR", ["fd00::40"]), "AAAA") == \
-        ("NOERROR", ["fd00::40"])
+    assert await settled_answer(port, f"notes.{ZONE}", ("NOERROR", ["fd00::40"]), "AAAA") == (
+        "NOERROR",
+        ["fd00::40"],
+    )
     assert await settled_answer(port, f"notes.{ZONE}", ("NOERROR", [])) == ("NOERROR", [])
     assert await settled_answer(port, f"md.{ZONE}", ("NXDOMAIN", [])) == ("NXDOMAIN", [])
     assert await backend.list() == {f"notes.{ZONE}": "fd00::40"}
@@ -58,14 +63,22 @@ async def test_a_name_held_by_another_service_is_refused(dns_server: DnsServer) 
     assert await backend.list() == NOTES
 
 
-@pytest.mark.parametrize("records", [
-    {'a"}],"x.cell.test': CELL_ADDRESS}, {"evil.com/..": CELL_ADDRESS},
-    {"a b.cell.test": CELL_ADDRESS}, {"a\n.cell.test": CELL_ADDRESS},
-    {"*.cell.test": CELL_ADDRESS}, {"ok.cell.test": "10.0.0.1\n1.2.3.4 evil.org"},
-    {"ok.cell.test": "fe80::1%eth0"}, {"ok.cell.test": "not-an-ip"},
-])
-async def test_bad_input_is_refused_before_it_reaches_dns(dns_server: DnsServer,
-                                                          records: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "records",
+    [
+        {'a"}],"x.cell.test': CELL_ADDRESS},
+        {"evil.com/..": CELL_ADDRESS},
+        {"a b.cell.test": CELL_ADDRESS},
+        {"a\n.cell.test": CELL_ADDRESS},
+        {"*.cell.test": CELL_ADDRESS},
+        {"ok.cell.test": "10.0.0.1\n1.2.3.4 evil.org"},
+        {"ok.cell.test": "fe80::1%eth0"},
+        {"ok.cell.test": "not-an-ip"},
+    ],
+)
+async def test_bad_input_is_refused_before_it_reaches_dns(
+    dns_server: DnsServer, records: dict[str, str]
+) -> None:
     with pytest.raises(InvalidRouteError):
         await dns_server.backend.set_records("notes", records)
     with pytest.raises(InvalidRouteError):

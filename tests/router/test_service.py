@@ -31,17 +31,30 @@ from tests.router.service_parts import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 __all__ = ["cell_client"]
-FOREIGN = {"@id": "gateway.admin", "match": [{"host": [f"admin.{ZONE}"]}],
-           "handle": [{"handler": "static_response", "body": "the gateway's"}]}
-FOREIGN_IN_OURS = {"@id": "gateway.webui", "match": [{"host": [f"webui.{ZONE}"]}],
-                   "handle": [{"handler": "static_response", "body": "the web UI's"}]}
+FOREIGN = {
+    "@id": "gateway.admin",
+    "match": [{"host": [f"admin.{ZONE}"]}],
+    "handle": [{"handler": "static_response", "body": "the gateway's"}],
+}
+FOREIGN_IN_OURS = {
+    "@id": "gateway.webui",
+    "match": [{"host": [f"webui.{ZONE}"]}],
+    "handle": [{"handler": "static_response", "body": "the web UI's"}],
+}
 
 
 def routed_manifest(sid: str, image: str, **extra: Any) -> dict[str, Any]:
     """A web service with a subdomain and one extra subdomain, both on its own container."""
-    return web_manifest(sid, image, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080",
-                        extra_subdomains=[f"{sid}-alt"], extra_backends=[f"cell-{sid}:8080"],
-                        **extra)
+    return web_manifest(
+        sid,
+        image,
+        has_subdomain=True,
+        subdomain=sid,
+        backend=f"cell-{sid}:8080",
+        extra_subdomains=[f"{sid}-alt"],
+        extra_backends=[f"cell-{sid}:8080"],
+        **extra,
+    )
 
 
 def store_of(tmp_path: Path, manifest: dict[str, Any]) -> Path:
@@ -52,10 +65,12 @@ async def serves(cell: Cell, hosts: list[str]) -> None:
     """Each host reaches the container. The image has no health check, so its httpd may
     still be starting when the install ends (Caddy answers 502 until it listens)."""
     for host in hosts:
+
         async def answered(host: str = host) -> bool:
             answer = await cell.through_caddy(host)
             assert answer.status_code in (200, 502), answer.text
             return answer.status_code == 200 and answer.text.startswith("hello from")
+
         await eventually(answered, within=10, what=f"{host} answered through Caddy")
 
 
@@ -65,9 +80,15 @@ async def resolves(cell: Cell, hosts: list[str], expected: tuple[str, list[str]]
 
 
 async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
-        stack_factory: Any, caddy: CaddyRunner, dnsmasq: DnsServer, http_port: int,
-        cell_client: Connect, images: ImageSet, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    stack_factory: Any,
+    caddy: CaddyRunner,
+    dnsmasq: DnsServer,
+    http_port: int,
+    cell_client: Connect,
+    images: ImageSet,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cell = start_cell(stack_factory, caddy, dnsmasq, http_port)
     client = await cell_client(cell)
     sid, rival = service_id(), service_id()
@@ -83,8 +104,9 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
     report = (await cell.router("/routes")).json()
     assert report["agree"] is True, report
     assert sorted(r["host"] for r in report["routes"]) == sorted(hosts)
-    assert {(r["caddy"], r["dns"], r["address"]) for r in report["routes"]} == \
-        {("ok", "ok", CELL_ADDRESS)}
+    assert {(r["caddy"], r["dns"], r["address"]) for r in report["routes"]} == {
+        ("ok", "ok", CELL_ADDRESS)
+    }
     capsys.readouterr()
     assert await asyncio.to_thread(cli, ["routes", "--router", cell.router_url]) == 0
     out = capsys.readouterr().out
@@ -96,8 +118,9 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
 
     # The same subdomain for another service: the installer's pre-flight refuses it, and so
     # does the router itself when asked directly.
-    clash = web_manifest(rival, images.web, has_subdomain=True, subdomain=sid,
-                         backend=f"cell-{rival}:8080")
+    clash = web_manifest(
+        rival, images.web, has_subdomain=True, subdomain=sid, backend=f"cell-{rival}:8080"
+    )
     refused = await install(client, store_of(tmp_path, clash), rival)
     assert refused.payload.status == "failed" and sid in refused.payload.message
     direct = await ask_router(client.bus, rival, "apply", clash)
@@ -115,8 +138,14 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
 
 
 async def test_caddy_restarted_empty_or_edited_by_hand_gets_every_route_back(
-        stack_factory: Any, caddy: CaddyRunner, dnsmasq: DnsServer, http_port: int,
-        cell_client: Connect, images: ImageSet, tmp_path: Path) -> None:
+    stack_factory: Any,
+    caddy: CaddyRunner,
+    dnsmasq: DnsServer,
+    http_port: int,
+    cell_client: Connect,
+    images: ImageSet,
+    tmp_path: Path,
+) -> None:
     cell = start_cell(stack_factory, caddy, dnsmasq, http_port)
     client = await cell_client(cell)
     sid = service_id()
@@ -134,10 +163,14 @@ async def test_caddy_restarted_empty_or_edited_by_hand_gets_every_route_back(
     async with client.bus.watch(ROUTES_RECONCILED, on_event):
         await restart_and_edit(cell, wanted, hosts)
     restart = next(e for e in events if e.payload.trigger == "caddy-restart")
-    assert {c.what for c in restart.payload.corrections} >= \
-        {f"route {r['@id']} added" for r in wanted} | {"Caddy server created"}
-    assert any(f"route {wanted[0]['@id']} replaced" in c.what
-               for e in events for c in e.payload.corrections)
+    assert {c.what for c in restart.payload.corrections} >= {
+        f"route {r['@id']} added" for r in wanted
+    } | {"Caddy server created"}
+    assert any(
+        f"route {wanted[0]['@id']} replaced" in c.what
+        for e in events
+        for c in e.payload.corrections
+    )
     metrics = (await cell.router("/metrics")).text
     assert 'pic_router_corrections_total{kind="route_added"} 2.0' in metrics
     assert 'pic_router_corrections_total{kind="route_replaced"} 1.0' in metrics
@@ -151,14 +184,18 @@ async def restart_and_edit(cell: Cell, wanted: list[dict[str, Any]], hosts: list
     caddy = cell.caddy
     caddy.restart_empty()
     # Another owner's server and a route of theirs inside ours, made before we are back.
-    theirs = {"listen": [f"127.0.0.1:{free_port()}"], "automatic_https": {"disable": True},
-              "routes": [FOREIGN]}
+    theirs = {
+        "listen": [f"127.0.0.1:{free_port()}"],
+        "automatic_https": {"disable": True},
+        "routes": [FOREIGN],
+    }
     async with caddy.raw_client() as raw:
         (await raw.put("/config/apps/http/servers/theirs", json=theirs)).raise_for_status()
 
     async def restored() -> bool:
         current = await cell.caddy_routes()
         return all(route in current for route in wanted)
+
     await eventually(restored, what="every route restored after the restart")
     await serves(cell, hosts)
 
@@ -176,8 +213,14 @@ async def restart_and_edit(cell: Cell, wanted: list[dict[str, Any]], hosts: list
 
 
 async def test_bind_gets_the_records_by_tsig_signed_updates(
-        stack_factory: Any, caddy: CaddyRunner, named: DnsServer, http_port: int,
-        cell_client: Connect, images: ImageSet, tmp_path: Path) -> None:
+    stack_factory: Any,
+    caddy: CaddyRunner,
+    named: DnsServer,
+    http_port: int,
+    cell_client: Connect,
+    images: ImageSet,
+    tmp_path: Path,
+) -> None:
     key_file = tmp_path / "named" / "pic-store.key"
     cell = start_cell(stack_factory, caddy, named, http_port, key_file=key_file)
     client = await cell_client(cell)
@@ -194,8 +237,11 @@ async def test_bind_gets_the_records_by_tsig_signed_updates(
     assert (await remove(client, sid)).payload.status == "succeeded"
     await resolves(cell, hosts, ("NXDOMAIN", []))
     secret = named.backend._key.secret  # type: ignore[union-attr]
-    seen = [cell.stack.log(), (await cell.router("/metrics")).text,
-            (await cell.router("/routes")).text]
+    seen = [
+        cell.stack.log(),
+        (await cell.router("/metrics")).text,
+        (await cell.router("/routes")).text,
+    ]
     assert not [text for text in seen if secret in text], "the TSIG secret leaked"
 
 
@@ -208,20 +254,28 @@ INJECTIONS = [
 
 
 async def test_injection_is_refused_by_validation_before_caddy_or_dns(
-        stack_factory: Any, caddy: CaddyRunner, dnsmasq: DnsServer, http_port: int,
-        cell_client: Connect, images: ImageSet, tmp_path: Path) -> None:
+    stack_factory: Any,
+    caddy: CaddyRunner,
+    dnsmasq: DnsServer,
+    http_port: int,
+    cell_client: Connect,
+    images: ImageSet,
+    tmp_path: Path,
+) -> None:
     cell = start_cell(stack_factory, caddy, dnsmasq, http_port)
     client = await cell_client(cell)
 
     async def ready() -> bool:
         return "pic-store-fallback" in await cell.route_ids()
+
     await eventually(ready, what="the router's start-up reconciliation")
     before = await cell.caddy_routes()
     for field, value in INJECTIONS:
         sid = service_id()
         stack_factory.used_ids.append(sid)
-        manifest = web_manifest(sid, images.web, has_subdomain=True, subdomain=sid,
-                                backend=f"cell-{sid}:8080")
+        manifest = web_manifest(
+            sid, images.web, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080"
+        )
         manifest[field] = value.replace("SID", sid)
         result = await install(client, store_of(tmp_path, manifest), sid)
         assert result.payload.status == "failed", field

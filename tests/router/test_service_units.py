@@ -24,12 +24,23 @@ DOMAIN = "cell.test"
 ADDRESS = "10.20.30.40"
 
 
-def record(sid: str, state: ServiceState = ServiceState.installed, ip: str = "172.20.0.20",
-           addresses: dict[str, str] | None = None, **manifest: Any) -> ServiceRecord:
-    fields = {"container_name": f"cell-{sid}", "has_subdomain": True, "subdomain": sid,
-              "backend": f"cell-{sid}:8080", **manifest}
-    return ServiceRecord(service_id=sid, state=state, manifest=fields, service_ip=ip,
-                         addresses=addresses or {})
+def record(
+    sid: str,
+    state: ServiceState = ServiceState.installed,
+    ip: str = "172.20.0.20",
+    addresses: dict[str, str] | None = None,
+    **manifest: Any,
+) -> ServiceRecord:
+    fields = {
+        "container_name": f"cell-{sid}",
+        "has_subdomain": True,
+        "subdomain": sid,
+        "backend": f"cell-{sid}:8080",
+        **manifest,
+    }
+    return ServiceRecord(
+        service_id=sid, state=state, manifest=fields, service_ip=ip, addresses=addresses or {}
+    )
 
 
 def test_only_installed_services_are_wanted_and_busy_ones_are_left_alone() -> None:
@@ -42,16 +53,21 @@ def test_only_installed_services_are_wanted_and_busy_ones_are_left_alone() -> No
     }
     desired = desired_state(records, DOMAIN, ADDRESS, "ip")
     assert sorted(desired.routes) == ["pic-store.notes.0", "pic-store.notes.1"]
-    assert desired.routes["pic-store.notes.1"]["handle"][0]["upstreams"] == \
-        [{"dial": "172.20.0.20:81"}]
+    assert desired.routes["pic-store.notes.1"]["handle"][0]["upstreams"] == [
+        {"dial": "172.20.0.20:81"}
+    ]
     assert desired.records == {"notes": {"notes.cell.test": ADDRESS, "dav.cell.test": ADDRESS}}
     assert desired.leave_alone == {"busy", "going"}
     assert desired.problems == ()
 
 
 def test_an_unreadable_or_clashing_service_is_reported_and_left_alone() -> None:
-    records = {"a": record("a"), "b": record("b", subdomain="a"),
-               "c": record("c", backend='x"}:80'), "d": record("d", ip="1.2.3.4\n")}
+    records = {
+        "a": record("a"),
+        "b": record("b", subdomain="a"),
+        "c": record("c", backend='x"}:80'),
+        "d": record("d", ip="1.2.3.4\n"),
+    }
     desired = desired_state(records, DOMAIN, ADDRESS, "ip")
     assert list(desired.services) == ["a"]
     assert desired.leave_alone == {"b", "c", "d"}
@@ -74,99 +90,158 @@ def test_container_mode_dials_the_backend_as_written() -> None:
 def sidecar_records() -> dict[str, ServiceRecord]:
     """`files` with its WebDAV sidecar's address recorded; `mail` without it."""
     return {
-        "files": record("files", extra_subdomains=["dav"], extra_backends=["cell-files-dav:80"],
-                        addresses={"cell-files": "172.20.0.20", "cell-files-dav": "172.20.0.77"}),
-        "mail": record("mail", ip="172.20.0.30", extra_subdomains=["webmail"],
-                       extra_backends=["cell-mail-web:8081"]),
+        "files": record(
+            "files",
+            extra_subdomains=["dav"],
+            extra_backends=["cell-files-dav:80"],
+            addresses={"cell-files": "172.20.0.20", "cell-files-dav": "172.20.0.77"},
+        ),
+        "mail": record(
+            "mail",
+            ip="172.20.0.30",
+            extra_subdomains=["webmail"],
+            extra_backends=["cell-mail-web:8081"],
+        ),
     }
 
 
 def dials(desired: Desired) -> dict[str, str]:
-    return {rid: route["handle"][0]["upstreams"][0]["dial"]
-            for rid, route in desired.routes.items()}
+    return {
+        rid: route["handle"][0]["upstreams"][0]["dial"] for rid, route in desired.routes.items()
+    }
 
 
 def test_ip_mode_dials_each_sidecar_at_the_address_its_record_holds() -> None:
     desired = desired_state(sidecar_records(), DOMAIN, ADDRESS, "ip")
-    assert dials(desired) == {"pic-store.files.0": "172.20.0.20:8080",
-                              "pic-store.files.1": "172.20.0.77:80"}
+    assert dials(desired) == {
+        "pic-store.files.0": "172.20.0.20:8080",
+        "pic-store.files.1": "172.20.0.77:80",
+    }
     # Never the main container's IP for a sidecar: the service stays as it is, and says why.
     assert desired.leave_alone == {"mail"}
-    assert desired.problems == ("mail: service mail: the address of container 'cell-mail-web' "
-                                "is not known yet, so webmail.cell.test cannot be routed to it",)
+    assert desired.problems == (
+        "mail: service mail: the address of container 'cell-mail-web' "
+        "is not known yet, so webmail.cell.test cannot be routed to it",
+    )
 
 
 def test_container_mode_dials_each_sidecar_by_name() -> None:
     desired = desired_state(sidecar_records(), DOMAIN, ADDRESS, "container")
-    assert dials(desired) == {"pic-store.files.0": "cell-files:8080",
-                              "pic-store.files.1": "cell-files-dav:80",
-                              "pic-store.mail.0": "cell-mail:8080",
-                              "pic-store.mail.1": "cell-mail-web:8081"}
+    assert dials(desired) == {
+        "pic-store.files.0": "cell-files:8080",
+        "pic-store.files.1": "cell-files-dav:80",
+        "pic-store.mail.0": "cell-mail:8080",
+        "pic-store.mail.1": "cell-mail-web:8081",
+    }
     assert desired.problems == ()
 
 
 def test_a_stored_sidecar_address_that_is_not_an_ip_is_a_problem() -> None:
-    records = {"files": record("files", extra_subdomains=["dav"],
-                               extra_backends=["cell-files-dav:80"],
-                               addresses={"cell-files-dav": '1.2.3.4:80"}]'})}
+    records = {
+        "files": record(
+            "files",
+            extra_subdomains=["dav"],
+            extra_backends=["cell-files-dav:80"],
+            addresses={"cell-files-dav": '1.2.3.4:80"}]'},
+        )
+    }
     desired = desired_state(records, DOMAIN, ADDRESS, "ip")
     assert desired.routes == {} and desired.leave_alone == {"files"}
     assert "container 'cell-files-dav' address" in desired.problems[0]
 
 
-@pytest.mark.parametrize("manifest", [
-    {"has_subdomain": True, "subdomain": None, "backend": "cell-x:80"},
-    {"has_subdomain": True, "subdomain": "x", "backend": 8080},
-    {"has_subdomain": True, "subdomain": "x", "backend": "cell-x:80", "extra_subdomains": "y",
-     "extra_backends": ["cell-x:80"]},
-    {"has_subdomain": True, "subdomain": "x", "backend": "cell-x:80", "extra_subdomains": [1],
-     "extra_backends": ["cell-x:80"]},
-])
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        {"has_subdomain": True, "subdomain": None, "backend": "cell-x:80"},
+        {"has_subdomain": True, "subdomain": "x", "backend": 8080},
+        {
+            "has_subdomain": True,
+            "subdomain": "x",
+            "backend": "cell-x:80",
+            "extra_subdomains": "y",
+            "extra_backends": ["cell-x:80"],
+        },
+        {
+            "has_subdomain": True,
+            "subdomain": "x",
+            "backend": "cell-x:80",
+            "extra_subdomains": [1],
+            "extra_backends": ["cell-x:80"],
+        },
+    ],
+)
 def test_stored_manifests_are_read_defensively(manifest: dict[str, Any]) -> None:
     with pytest.raises(InvalidRouteError):
         service_routes("x", manifest, DOMAIN, "ip", "172.20.0.20", {})
 
 
 def test_a_host_is_claimed_by_another_service_or_owner() -> None:
-    mine = service_routes("b", record("b", subdomain="shared").manifest, DOMAIN, "ip",
-                          "172.20.0.21", {})
+    mine = service_routes(
+        "b", record("b", subdomain="shared").manifest, DOMAIN, "ip", "172.20.0.21", {}
+    )
     assert mine is not None
     theirs = build_route("a", "shared.cell.test", "172.20.0.20:80", 0)
-    assert claimed_elsewhere(mine, [theirs], {}, DOMAIN) == \
-        "subdomain shared.cell.test is already routed for service a"
+    assert (
+        claimed_elsewhere(mine, [theirs], {}, DOMAIN)
+        == "subdomain shared.cell.test is already routed for service a"
+    )
     foreign = {"@id": "gateway.x", "match": [{"host": ["shared.cell.test"]}]}
     assert "route 'gateway.x' of another owner" in str(
-        claimed_elsewhere(mine, [foreign], {}, DOMAIN))
+        claimed_elsewhere(mine, [foreign], {}, DOMAIN)
+    )
     installing = {"c": record("c", ServiceState.installing, subdomain="shared")}
-    assert claimed_elsewhere(mine, [], installing, DOMAIN) == \
-        "subdomain shared.cell.test is already routed for service c"
-    assert claimed_elsewhere(mine, [], {"c": record("c", ServiceState.failed,
-                                                    subdomain="shared")}, DOMAIN) is None
+    assert (
+        claimed_elsewhere(mine, [], installing, DOMAIN)
+        == "subdomain shared.cell.test is already routed for service c"
+    )
+    assert (
+        claimed_elsewhere(
+            mine, [], {"c": record("c", ServiceState.failed, subdomain="shared")}, DOMAIN
+        )
+        is None
+    )
     own = build_route("b", "shared.cell.test", "172.20.0.20:80", 0)
     assert claimed_elsewhere(mine, [own], {"b": record("b", subdomain="shared")}, DOMAIN) is None
 
 
-@pytest.mark.parametrize(("route_id", "service"), [
-    ("pic-store.notes.0", "notes"), ("pic-store.notes.12", "notes"),
-    ("pic-store-fallback", None), ("pic-store.notes", None), ("pic-store.a.b.0", None),
-    ("pic-store.Notes.0", None), ("other.notes.0", None), ({"@id": "pic-store.x.1"}, "x"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("route_id", "service"),
+    [
+        ("pic-store.notes.0", "notes"),
+        ("pic-store.notes.12", "notes"),
+        ("pic-store-fallback", None),
+        ("pic-store.notes", None),
+        ("pic-store.a.b.0", None),
+        ("pic-store.Notes.0", None),
+        ("other.notes.0", None),
+        ({"@id": "pic-store.x.1"}, "x"),
+        (None, None),
+    ],
+)
 def test_service_of_reads_only_our_ids(route_id: object, service: str | None) -> None:
     assert service_of(route_id) == service
 
 
 def test_the_report_compares_each_host_with_caddy_and_dns() -> None:
-    desired = desired_state({"a": record("a", extra_subdomains=["a2"],
-                                         extra_backends=["cell-a:81"]),
-                             "b": record("b"), "busy": record("busy", ServiceState.installing)},
-                            DOMAIN, ADDRESS, "ip")
+    desired = desired_state(
+        {
+            "a": record("a", extra_subdomains=["a2"], extra_backends=["cell-a:81"]),
+            "b": record("b"),
+            "busy": record("busy", ServiceState.installing),
+        },
+        DOMAIN,
+        ADDRESS,
+        "ip",
+    )
     a0, a1 = desired.routes["pic-store.a.0"], desired.routes["pic-store.a.1"]
     changed = {**a1, "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "x:1"}]}]}
     stray = build_route("gone", "gone.cell.test", "172.20.0.9:80", 0)
     busy = build_route("busy", "busy.cell.test", "172.20.0.9:80", 0)
-    held = {"a": {"a.cell.test": ADDRESS, "a2.cell.test": "10.0.0.1"},
-            "old": {"o.cell.test": ADDRESS}}
+    held = {
+        "a": {"a.cell.test": ADDRESS, "a2.cell.test": "10.0.0.1"},
+        "old": {"o.cell.test": ADDRESS},
+    }
     rows = {r.host: r for r in compare(desired, [a0, changed, stray, busy], held)}
     assert (rows["a.cell.test"].caddy, rows["a.cell.test"].dns) == ("ok", "ok")
     assert (rows["a2.cell.test"].caddy, rows["a2.cell.test"].dns) == ("changed", "wrong address")
@@ -192,11 +267,11 @@ def test_the_router_config_has_defaults_and_hides_the_tsig_secret() -> None:
 
 def test_a_tsig_key_file_is_read_and_its_secret_never_quoted(tmp_path: Path) -> None:
     key_file = tmp_path / "pic-store.key"
-    key_file.write_text('key "pic-store" {\n\talgorithm hmac-sha512;\n'
-                        '\tsecret "c2VjcmV0LXZhbHVl";\n};\n')
+    key_file.write_text(
+        'key "pic-store" {\n\talgorithm hmac-sha512;\n\tsecret "c2VjcmV0LXZhbHVl";\n};\n'
+    )
     key = tsig_key(RouterDns(backend="rfc2136", tsig_key_file=str(key_file)))
-    assert (key.name, key.algorithm, key.secret) == ("pic-store", "hmac-sha512",
-                                                     "c2VjcmV0LXZhbHVl")
+    assert (key.name, key.algorithm, key.secret) == ("pic-store", "hmac-sha512", "c2VjcmV0LXZhbHVl")
     assert "c2VjcmV0LXZhbHVl" not in repr(key)
     key_file.write_text('secret "c2VjcmV0LXZhbHVl"; garbage')
     with pytest.raises(ConfigError) as err:
@@ -207,12 +282,31 @@ def test_a_tsig_key_file_is_read_and_its_secret_never_quoted(tmp_path: Path) -> 
 
 
 def test_the_routes_table() -> None:
-    report = {"domain": DOMAIN, "caddy": "http://127.0.0.1:2019", "dns": "hostsdir /d",
-              "agree": False, "problems": ["b: clash"], "routes": [
-                  {"service_id": "a", "host": "a.cell.test", "upstream": "172.20.0.20:80",
-                   "address": ADDRESS, "caddy": "ok", "dns": "ok"},
-                  {"service_id": "a", "host": "a2.cell.test", "upstream": "172.20.0.20:81",
-                   "address": ADDRESS, "caddy": "missing", "dns": "ok"}]}
+    report = {
+        "domain": DOMAIN,
+        "caddy": "http://127.0.0.1:2019",
+        "dns": "hostsdir /d",
+        "agree": False,
+        "problems": ["b: clash"],
+        "routes": [
+            {
+                "service_id": "a",
+                "host": "a.cell.test",
+                "upstream": "172.20.0.20:80",
+                "address": ADDRESS,
+                "caddy": "ok",
+                "dns": "ok",
+            },
+            {
+                "service_id": "a",
+                "host": "a2.cell.test",
+                "upstream": "172.20.0.20:81",
+                "address": ADDRESS,
+                "caddy": "missing",
+                "dns": "ok",
+            },
+        ],
+    }
     lines = render(report).splitlines()
     assert lines[0].split() == ["HOST", "SERVICE", "UPSTREAM", "CADDY", "DNS"]
     assert lines[1].split() == ["a.cell.test", "a", "172.20.0.20:80", "ok", "ok", f"({ADDRESS})"]

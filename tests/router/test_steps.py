@@ -25,8 +25,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cell(stack_factory: Callable[..., Stack], caddy: CaddyRunner, dnsmasq: DnsServer,
-         http_port: int) -> Cell:
+def cell(
+    stack_factory: Callable[..., Stack], caddy: CaddyRunner, dnsmasq: DnsServer, http_port: int
+) -> Cell:
     return start_cell(stack_factory, caddy, dnsmasq, http_port, installer=False)
 
 
@@ -37,10 +38,14 @@ async def bus(cell: Cell):  # type: ignore[no-untyped-def]
     await connected.close()
 
 
-def manifest(sid: str, registry_host: str, subdomain: str | None = None,
-             **extra: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {"has_subdomain": True, "subdomain": subdomain or sid,
-                              "backend": f"cell-{sid}:8080"}
+def manifest(
+    sid: str, registry_host: str, subdomain: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "has_subdomain": True,
+        "subdomain": subdomain or sid,
+        "backend": f"cell-{sid}:8080",
+    }
     image = extra.pop("image", f"{registry_host}/roof/web:1")
     return web_manifest(sid, image, **{**fields, **extra})
 
@@ -59,34 +64,53 @@ def hold_name(directory: Path, owner: str, name: str | None) -> str:
 
 HOSTILE: list[tuple[str, dict[str, Any], str | None, str]] = [
     # (what, manifest fields, service_ip, expected in the reason)
-    ("json in subdomain", {"subdomain": 'x"}]},{"handle":[{"handler":"static_response"'},
-     "172.20.0.20", "$.subdomain"),
+    (
+        "json in subdomain",
+        {"subdomain": 'x"}]},{"handle":[{"handler":"static_response"'},
+        "172.20.0.20",
+        "$.subdomain",
+    ),
     ("dot in subdomain", {"subdomain": "a.evil"}, "172.20.0.20", "$.subdomain"),
-    ("newline in subdomain", {"subdomain": "evil\n1.2.3.4 victim"}, "172.20.0.20",
-     "$.subdomain"),
+    ("newline in subdomain", {"subdomain": "evil\n1.2.3.4 victim"}, "172.20.0.20", "$.subdomain"),
     ("reserved subdomain", {"subdomain": "api"}, "172.20.0.20", "reserved"),
-    ("json in backend", {"backend": 'cell-SID:8080"}],"x":[{"dial":"10.0.0.1:22'},
-     "172.20.0.20", "$.backend"),
+    (
+        "json in backend",
+        {"backend": 'cell-SID:8080"}],"x":[{"dial":"10.0.0.1:22'},
+        "172.20.0.20",
+        "$.backend",
+    ),
     ("foreign backend", {"backend": "cell-api:8080"}, "172.20.0.20", "$.backend"),
     ("port out of range", {"backend": "cell-SID:99999"}, "172.20.0.20", "$.backend"),
-    ("json in extra subdomain", {"extra_subdomains": ['y"]'], "extra_backends": ["cell-SID:1"]},
-     "172.20.0.20", "$.extra_subdomains[0]"),
+    (
+        "json in extra subdomain",
+        {"extra_subdomains": ['y"]'], "extra_backends": ["cell-SID:1"]},
+        "172.20.0.20",
+        "$.extra_subdomains[0]",
+    ),
     ("json in service_ip", {}, '172.20.0.20:80"}]', "service_ip"),
     ("scoped service_ip", {}, "fe80::1%eth0", "service_ip"),
-    ("image of another registry", {"image": "docker.io/library/nginx:latest"}, "172.20.0.20",
-     "$.image"),
+    (
+        "image of another registry",
+        {"image": "docker.io/library/nginx:latest"},
+        "172.20.0.20",
+        "$.image",
+    ),
 ]
 
 
 async def test_hostile_requests_are_refused_before_caddy_or_dns(
-        cell: Cell, bus: Bus, registry_host: str) -> None:
+    cell: Cell, bus: Bus, registry_host: str
+) -> None:
     before = await cell.route_ids()
     for what, fields, service_ip, expected in HOSTILE:
         sid = service_id()
-        body: dict[str, Any] = {k: [x.replace("SID", sid) for x in v] if isinstance(v, list) else
-                v.replace("SID", sid) for k, v in fields.items()}
-        result = await ask_router(bus, sid, "apply", manifest(sid, registry_host, **body),
-                                  service_ip=service_ip)
+        body: dict[str, Any] = {
+            k: [x.replace("SID", sid) for x in v] if isinstance(v, list) else v.replace("SID", sid)
+            for k, v in fields.items()
+        }
+        result = await ask_router(
+            bus, sid, "apply", manifest(sid, registry_host, **body), service_ip=service_ip
+        )
         assert not result.ok, what
         assert expected in result.reason, (what, result.reason)
         assert ours(await cell.route_ids(), sid) == [], what
@@ -98,44 +122,63 @@ async def test_hostile_requests_are_refused_before_caddy_or_dns(
 
 
 async def test_a_subdomain_routed_for_another_service_is_refused_naming_it(
-        cell: Cell, bus: Bus, registry_host: str, backends: Backends) -> None:
+    cell: Cell, bus: Bus, registry_host: str, backends: Backends
+) -> None:
     first, second = service_id(), service_id()
     port = await backends(first)
-    applied = await ask_router(bus, first, "apply",
-                               manifest(first, registry_host, backend=f"cell-{first}:{port}"),
-                               service_ip="127.0.0.1")
+    applied = await ask_router(
+        bus,
+        first,
+        "apply",
+        manifest(first, registry_host, backend=f"cell-{first}:{port}"),
+        service_ip="127.0.0.1",
+    )
     assert applied.ok, applied.reason
     assert (await cell.through_caddy(f"{first}.{ZONE}")).text == f"I am {first}"
 
-    taken = await ask_router(bus, second, "apply", manifest(second, registry_host,
-                                                            subdomain=first))
+    taken = await ask_router(bus, second, "apply", manifest(second, registry_host, subdomain=first))
     assert not taken.ok
     assert f"already routed for service {first}" in taken.reason
     assert ours(await cell.route_ids(), second) == []
     assert (await cell.through_caddy(f"{first}.{ZONE}")).text == f"I am {first}"
 
-    again = await ask_router(bus, first, "apply",
-                             manifest(first, registry_host, backend=f"cell-{first}:{port}"),
-                             service_ip="127.0.0.1")
+    again = await ask_router(
+        bus,
+        first,
+        "apply",
+        manifest(first, registry_host, backend=f"cell-{first}:{port}"),
+        service_ip="127.0.0.1",
+    )
     assert again.ok, "a redelivered apply changes nothing and is not refused"
     assert ours(await cell.route_ids(), first) == [f"pic-store.{first}.0"]
 
 
 async def test_a_sidecar_route_dials_the_address_the_installer_reported(
-        cell: Cell, bus: Bus, registry_host: str, backends: Backends) -> None:
+    cell: Cell, bus: Bus, registry_host: str, backends: Backends
+) -> None:
     sid, sidecar_ip = service_id(), "127.0.0.2"  # not the service IP, as on the cell network
     web, dav = await backends(f"{sid}-web"), await backends(f"{sid}-dav", host=sidecar_ip)
-    fields = manifest(sid, registry_host, backend=f"cell-{sid}:{web}",
-                      extra_subdomains=[f"{sid}-dav"], extra_backends=[f"cell-{sid}-dav:{dav}"])
+    fields = manifest(
+        sid,
+        registry_host,
+        backend=f"cell-{sid}:{web}",
+        extra_subdomains=[f"{sid}-dav"],
+        extra_backends=[f"cell-{sid}-dav:{dav}"],
+    )
 
     unknown = await ask_router(bus, sid, "apply", fields, service_ip="127.0.0.1")
     assert not unknown.ok
     assert f"container 'cell-{sid}-dav' is not known yet" in unknown.reason
     assert ours(await cell.route_ids(), sid) == []
 
-    applied = await ask_router(bus, sid, "apply", fields, service_ip="127.0.0.1",
-                               addresses={f"cell-{sid}": "127.0.0.1",
-                                          f"cell-{sid}-dav": sidecar_ip})
+    applied = await ask_router(
+        bus,
+        sid,
+        "apply",
+        fields,
+        service_ip="127.0.0.1",
+        addresses={f"cell-{sid}": "127.0.0.1", f"cell-{sid}-dav": sidecar_ip},
+    )
     assert applied.ok, applied.reason
     async with cell.caddy.raw_client() as client:
         main = (await client.get(f"/id/pic-store.{sid}.0")).json()
@@ -147,12 +190,15 @@ async def test_a_sidecar_route_dials_the_address_the_installer_reported(
 
 
 async def test_withdraw_removes_routes_and_records_and_is_idempotent(
-        cell: Cell, bus: Bus, registry_host: str) -> None:
+    cell: Cell, bus: Bus, registry_host: str
+) -> None:
     sid = service_id()
     assert (await ask_router(bus, sid, "apply", manifest(sid, registry_host))).ok
     host = f"{sid}.{ZONE}"
-    assert await settled_answer(cell.dns.port, host, ("NOERROR", [CELL_ADDRESS])) == \
-        ("NOERROR", [CELL_ADDRESS])
+    assert await settled_answer(cell.dns.port, host, ("NOERROR", [CELL_ADDRESS])) == (
+        "NOERROR",
+        [CELL_ADDRESS],
+    )
     for _ in range(2):
         withdrawn = await ask_router(bus, sid, "compensate", manifest(sid, registry_host))
         assert withdrawn.ok, withdrawn.reason
@@ -163,7 +209,8 @@ async def test_withdraw_removes_routes_and_records_and_is_idempotent(
 
 
 async def test_a_failed_dns_update_undoes_the_routes_it_added(
-        cell: Cell, bus: Bus, registry_host: str) -> None:
+    cell: Cell, bus: Bus, registry_host: str
+) -> None:
     sid = service_id()
     first = manifest(sid, registry_host)
     assert (await ask_router(bus, sid, "apply", first)).ok
@@ -171,8 +218,9 @@ async def test_a_failed_dns_update_undoes_the_routes_it_added(
 
     # A real fault: the name the upgrade adds is held by another owner in the hosts dir.
     stranger = hold_name(hosts_dir(cell.dns), "stranger", f"{sid}-new.{ZONE}")
-    upgrade = manifest(sid, registry_host, extra_subdomains=[f"{sid}-new"],
-                       extra_backends=[f"cell-{sid}:8081"])
+    upgrade = manifest(
+        sid, registry_host, extra_subdomains=[f"{sid}-new"], extra_backends=[f"cell-{sid}:8081"]
+    )
     failed = await ask_router(bus, sid, "apply", upgrade)
     assert not failed.ok
     assert "already held by service stranger" in failed.reason
@@ -182,15 +230,18 @@ async def test_a_failed_dns_update_undoes_the_routes_it_added(
 
 
 async def test_caddy_down_fails_the_step_with_the_reason_then_comes_back(
-        cell: Cell, bus: Bus, registry_host: str, caddy: CaddyRunner) -> None:
+    cell: Cell, bus: Bus, registry_host: str, caddy: CaddyRunner
+) -> None:
     sid = service_id()
     caddy.current.kill()
     failed = await ask_router(bus, sid, "apply", manifest(sid, registry_host))
-    assert not failed.ok and "Caddy admin API" in failed.reason and "did not answer" in \
-        failed.reason
+    assert (
+        not failed.ok and "Caddy admin API" in failed.reason and "did not answer" in failed.reason
+    )
 
     async def unhealthy() -> bool:
         return (await cell.router("/healthz")).status_code == 503
+
     await eventually(unhealthy, what="/healthz reporting Caddy down")
     assert "caddy" in (await cell.router("/healthz")).text
     report = (await cell.router("/routes")).json()
@@ -200,13 +251,15 @@ async def test_caddy_down_fails_the_step_with_the_reason_then_comes_back(
 
     async def healthy() -> bool:
         return (await cell.router("/healthz")).status_code == 200
+
     await eventually(healthy, what="the router seeing Caddy again")
     assert "pic-store-fallback" in await cell.route_ids()
     assert (await ask_router(bus, sid, "apply", manifest(sid, registry_host))).ok
 
 
 def test_routes_command_says_when_the_router_does_not_answer(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     assert cli(["routes", "--router", url]) == 1
     err = capsys.readouterr().err

@@ -21,10 +21,16 @@ from tests.router.service_parts import router_config
 pytestmark = pytest.mark.integration
 
 
-def record(sid: str, port: int, state: ServiceState = ServiceState.installed,
-           **manifest: Any) -> ServiceRecord:
-    fields = {"container_name": f"cell-{sid}", "has_subdomain": True, "subdomain": sid,
-              "backend": f"cell-{sid}:{port}", **manifest}
+def record(
+    sid: str, port: int, state: ServiceState = ServiceState.installed, **manifest: Any
+) -> ServiceRecord:
+    fields = {
+        "container_name": f"cell-{sid}",
+        "has_subdomain": True,
+        "subdomain": sid,
+        "backend": f"cell-{sid}:{port}",
+        **manifest,
+    }
     return ServiceRecord(service_id=sid, state=state, manifest=fields, service_ip="127.0.0.1")
 
 
@@ -32,8 +38,9 @@ def record(sid: str, port: int, state: ServiceState = ServiceState.installed,
 async def parts(tmp_path: Path, caddy: CaddyRunner, dnsmasq: DnsServer, http_port: int):  # type: ignore[no-untyped-def]
     def configure(**router: Any) -> None:
         config = {**router_config(caddy, http_port, dnsmasq), **router}
-        CellConfig.model_validate({"domain": ZONE, "cell_address": CELL_ADDRESS,
-                                   "router": config}).write(tmp_path / "data")
+        CellConfig.model_validate(
+            {"domain": ZONE, "cell_address": CELL_ADDRESS, "router": config}
+        ).write(tmp_path / "data")
 
     configure()
     cache = PartsCache(tmp_path / "data")
@@ -48,17 +55,21 @@ async def get(port: int, host: str) -> str:
 
 
 async def test_reconcile_adds_removes_and_leaves_busy_services_alone(
-        parts: PartsCache, backends: Backends, http_port: int, caddy: CaddyRunner,
-        dnsmasq: DnsServer) -> None:
+    parts: PartsCache, backends: Backends, http_port: int, caddy: CaddyRunner, dnsmasq: DnsServer
+) -> None:
     one, two = await backends("one"), await backends("two")
     records = {"one": record("one", one), "two": record("two", two)}
     first = await reconcile_once(await parts.current(), records)
-    assert first.caddy.server_created and sorted(first.caddy.added) == \
-        ["pic-store.one.0", "pic-store.two.0"]
+    assert first.caddy.server_created and sorted(first.caddy.added) == [
+        "pic-store.one.0",
+        "pic-store.two.0",
+    ]
     assert first.dns_set == ("one", "two")
     assert await get(http_port, f"one.{ZONE}") == "I am one"
-    assert await settled_answer(dnsmasq.port, f"two.{ZONE}", ("NOERROR", [CELL_ADDRESS])) == \
-        ("NOERROR", [CELL_ADDRESS])
+    assert await settled_answer(dnsmasq.port, f"two.{ZONE}", ("NOERROR", [CELL_ADDRESS])) == (
+        "NOERROR",
+        [CELL_ADDRESS],
+    )
     assert not (await reconcile_once(await parts.current(), records)).changed
 
     # "two" is being upgraded: its routes belong to the saga until it ends.
@@ -68,12 +79,12 @@ async def test_reconcile_adds_removes_and_leaves_busy_services_alone(
     assert third.caddy.removed == ("pic-store.one.0",) and third.dns_removed == ("one",)
     assert third.caddy.added == () and third.caddy.replaced == ()
     assert await get(http_port, f"two.{ZONE}") == "I am two"
-    assert await settled_answer(dnsmasq.port, f"one.{ZONE}", ("NXDOMAIN", [])) == \
-        ("NXDOMAIN", [])
+    assert await settled_answer(dnsmasq.port, f"one.{ZONE}", ("NXDOMAIN", [])) == ("NXDOMAIN", [])
 
 
 async def test_a_private_domain_gets_our_internal_tls_policy_back(
-        parts: PartsCache, caddy: CaddyRunner) -> None:
+    parts: PartsCache, caddy: CaddyRunner
+) -> None:
     parts.configure(tls="internal")  # type: ignore[attr-defined]
     report = await reconcile_once(await parts.current(), {})
     assert report.tls_restored

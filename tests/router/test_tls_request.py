@@ -21,12 +21,14 @@ pytestmark = pytest.mark.integration
 async def https_get(port: int, host: str, context: ssl.SSLContext) -> httpx.Response:
     """GET https://<host>/ sent to 127.0.0.1:port, with SNI and name checks for <host>."""
     async with httpx.AsyncClient(verify=context, trust_env=False, timeout=5) as client:
-        return await client.get(f"https://127.0.0.1:{port}/", headers={"Host": host},
-                                extensions={"sni_hostname": host})
+        return await client.get(
+            f"https://127.0.0.1:{port}/", headers={"Host": host}, extensions={"sni_hostname": host}
+        )
 
 
 async def test_a_private_domain_is_served_over_https_by_our_internal_ca(
-        caddy: CaddyRunner, backends: Backends) -> None:
+    caddy: CaddyRunner, backends: Backends
+) -> None:
     port = free_port()
     async with caddy.raw_client() as client:
         # The cell owns the http app's own ports; HTTP->HTTPS redirects go to a loopback port.
@@ -36,8 +38,17 @@ async def test_a_private_domain_is_served_over_https_by_our_internal_ca(
         await admin.ensure_tls(tls_policy("cell.test", public=False))
         await admin.ensure_server()
         backend = await backends("notes")
-        service = routes_for("notes", "notes", f"cell-notes:{backend}", [], [], "cell.test",
-                             "ip", "127.0.0.1", container_name="cell-notes")
+        service = routes_for(
+            "notes",
+            "notes",
+            f"cell-notes:{backend}",
+            [],
+            [],
+            "cell.test",
+            "ip",
+            "127.0.0.1",
+            container_name="cell-notes",
+        )
         for route in desired_routes([service]).values():
             await admin.add_route(route)
 

@@ -71,8 +71,14 @@ def new_repo(registry_host: str, prefix: str = "pic-verifier") -> Repository:
     return Repository(registry_host, f"{prefix}/{uuid.uuid4().hex[:12]}")
 
 
-async def small_image(oci: RegistryClient, registry_host: str, signer: Signer | None = None,
-                      *, bundle_only: bool = False, text: str = "hello") -> str:
+async def small_image(
+    oci: RegistryClient,
+    registry_host: str,
+    signer: Signer | None = None,
+    *,
+    bundle_only: bool = False,
+    text: str = "hello",
+) -> str:
     """A small real image pushed by digest; signed (classic, or bundle only) when asked."""
     repo = new_repo(registry_host)
     digest = await push_small_image(oci, repo, text)
@@ -102,7 +108,8 @@ def service_folder(root: Path, registry_host: str, sid: str, label: str = "1") -
     folder = store / "services" / sid
     (folder / "Dockerfile").write_text(
         f"FROM {BASE_TAG}\nCOPY entrypoint.sh /entrypoint.sh\n"
-        f"LABEL ngo.pic.test.build={label}\nENTRYPOINT [\"/entrypoint.sh\"]\n")
+        f'LABEL ngo.pic.test.build={label}\nENTRYPOINT ["/entrypoint.sh"]\n'
+    )
     (folder / "entrypoint.sh").write_text(WEB_ENTRYPOINT)
     (folder / "entrypoint.sh").chmod(0o755)
     return folder
@@ -116,7 +123,13 @@ def local_tags() -> Iterator[list[str]]:
     yield tags
     for tag in tags:
         repository = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
-        pushed = docker("images", "--digests", "--format", "{{.Repository}}@{{.Digest}}",
-                        repository, check=False)
+        pushed = docker(
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}}@{{.Digest}}",
+            repository,
+            check=False,
+        )
         refs = [line for line in pushed.splitlines() if not line.endswith("@<none>")]
         docker("rmi", tag, *refs, check=False)

@@ -29,11 +29,19 @@ def scrape(proc: ManagedProcess, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def step_request(image: str, action: StepAction = StepAction.apply,
-                 step: StepName = StepName.verify) -> StepRequest:
-    return StepRequest(operation_id=new_operation_id(), service_id="svc",
-                       payload={"step": step, "action": action, "image": image,
-                                "manifest": {"id": "svc", "image": image}})
+def step_request(
+    image: str, action: StepAction = StepAction.apply, step: StepName = StepName.verify
+) -> StepRequest:
+    return StepRequest(
+        operation_id=new_operation_id(),
+        service_id="svc",
+        payload={
+            "step": step,
+            "action": action,
+            "image": image,
+            "manifest": {"id": "svc", "image": image},
+        },
+    )
 
 
 async def verify(bus: Bus, image: str, action: StepAction = StepAction.apply) -> StepResultPayload:
@@ -43,19 +51,31 @@ async def verify(bus: Bus, image: str, action: StepAction = StepAction.apply) ->
 async def ask_verifier_for(bus: Bus, step: StepName, image: str) -> StepResultPayload:
     """A request for another owner's step, sent to the verifier's subject by hand."""
     sent = step_request(image, step=step)
-    answer = await request(bus, STEP_REQUEST, sent, replies=STEP_RESULT, timeout=15,
-                           answers=lambda m: isinstance(m, StepResult)
-                           and m.correlation_id == sent.event_id,
-                           tokens={"owner": "verifier"}, reply_tokens={"owner": "verifier"})
+    answer = await request(
+        bus,
+        STEP_REQUEST,
+        sent,
+        replies=STEP_RESULT,
+        timeout=15,
+        answers=lambda m: isinstance(m, StepResult) and m.correlation_id == sent.event_id,
+        tokens={"owner": "verifier"},
+        reply_tokens={"owner": "verifier"},
+    )
     assert isinstance(answer, StepResult)
     return answer.payload
 
 
 @pytest.fixture
 async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
-    stack = stack_factory(cell_config={"image_verification": {
-        "mode": VerificationMode.enforce, "public_keys": [signer.public_pem.decode()],
-        "insecure_registries": [registry_host]}})
+    stack = stack_factory(
+        cell_config={
+            "image_verification": {
+                "mode": VerificationMode.enforce,
+                "public_keys": [signer.public_pem.decode()],
+                "insecure_registries": [registry_host],
+            }
+        }
+    )
     proc = stack.start("verifier")
     bus = await Bus.connect(stack.nats_url, stack.cell, name="test-verifier-bus")
     try:
@@ -65,8 +85,7 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
         await bus.close()
 
 
-async def test_step_requests_are_answered(verifier_bus, registry_host, oci,
-                                          signer: Signer) -> None:
+async def test_step_requests_are_answered(verifier_bus, registry_host, oci, signer: Signer) -> None:
     _, proc, bus = verifier_bus
     assert await handles(bus, StepName.verify)
     signed = await small_image(oci, registry_host, signer)
@@ -85,7 +104,8 @@ async def test_step_requests_are_answered(verifier_bus, registry_host, oci,
 
 
 async def test_second_request_is_a_cache_hit_and_a_key_change_empties_it(
-        verifier_bus, registry_host, oci, signer: Signer, stranger: Signer) -> None:
+    verifier_bus, registry_host, oci, signer: Signer, stranger: Signer
+) -> None:
     stack, proc, bus = verifier_bus
     signed = await small_image(oci, registry_host, signer)
     assert (await verify(bus, signed)).ok
@@ -94,8 +114,12 @@ async def test_second_request_is_a_cache_hit_and_a_key_change_empties_it(
     assert scrape(proc, "pic_verifier_cache_hits_total") == hits + 1
     assert scrape(proc, "pic_verifier_cache_entries") >= 1
 
-    cell_config(stack.data_dir, mode="enforce", insecure_registries=[registry_host],
-                public_keys=[stranger.public_pem.decode(), signer.public_pem.decode()])
+    cell_config(
+        stack.data_dir,
+        mode="enforce",
+        insecure_registries=[registry_host],
+        public_keys=[stranger.public_pem.decode(), signer.public_pem.decode()],
+    )
     misses = scrape(proc, "pic_verifier_cache_misses_total")
     again = await verify(bus, signed)
     assert again.ok  # still trusted, but asked the registry again under the new key set

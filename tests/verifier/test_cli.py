@@ -69,8 +69,9 @@ def test_keygen_asks_the_password_twice(tmp_path: Path, monkeypatch, capsys) -> 
     load_private_key((tmp_path / "b" / "cosign.key").read_bytes(), b"same")
 
 
-def test_sign_then_verify(tmp_path: Path, registry_host: str, signer: Signer,
-                          stranger: Signer, password: str, capsys) -> None:
+def test_sign_then_verify(
+    tmp_path: Path, registry_host: str, signer: Signer, stranger: Signer, password: str, capsys
+) -> None:
     key, pub = signer.write(tmp_path / "store")
     _, other_pub = stranger.write(tmp_path / "other")
     image = run(registry_host, lambda c: small_image(c, registry_host))
@@ -94,8 +95,9 @@ def test_sign_then_verify(tmp_path: Path, registry_host: str, signer: Signer,
     assert [d.artifact_type for d in referrers] == [BUNDLE_V03]
 
 
-def test_usage_and_file_errors(tmp_path: Path, registry_host: str, signer: Signer,
-                               monkeypatch, capsys) -> None:
+def test_usage_and_file_errors(
+    tmp_path: Path, registry_host: str, signer: Signer, monkeypatch, capsys
+) -> None:
     key, pub = signer.write(tmp_path)
     tagged = f"{registry_host}/roof/x:1.0.0"
     assert main(["verify", tagged, "--key", str(pub)]) == 2
@@ -119,27 +121,54 @@ def test_the_console_script_verifies(tmp_path: Path, registry_host: str, signer:
     image = run(registry_host, lambda c: small_image(c, registry_host, signer))
     script = REPO / ".venv" / "bin" / "pic-store"
     env = {**os.environ, "PIC_STORE_DEBUG": ""}
-    done = subprocess.run([str(script), "verify", image, "--key", str(pub),
-                           "--insecure-registry"], capture_output=True, text=True, env=env,
-                          check=False, timeout=60)
+    done = subprocess.run(
+        [str(script), "verify", image, "--key", str(pub), "--insecure-registry"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert f"key id: {signer.key_id}" in done.stdout
-    usage = subprocess.run([str(script), "verify", image.split("@")[0] + ":v1", "--key",
-                            str(pub)], capture_output=True, text=True, check=False, timeout=60)
+    usage = subprocess.run(
+        [str(script), "verify", image.split("@")[0] + ":v1", "--key", str(pub)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert usage.returncode == 2 and "no @sha256 digest" in usage.stderr
 
 
-@pytest.mark.parametrize(("folder", "keys", "code", "says"), [
-    ("dir-img-cosign-valid", ["cosign.pub"], 0, "format: classic"),
-    ("dir-img-cosign-valid", ["cosign2.pub"], 1, "does not verify under any trusted key"),
-    ("dir-img-cosign-key-rekor-valid", ["cosign2.pub", "--rekor-key", "rekor.pub"], 0,
-     "rekor: verified"),
-    ("dir-img-cosign-key-rekor-valid", ["cosign.pub", "--rekor-key", "rekor.pub"], 1,
-     "does not verify"),
-])
-def test_real_cosign_signatures_through_the_cli(registry_host: str, registry_storage: Path,
-                                                folder: str, keys: list[str], code: int,
-                                                says: str, capsys) -> None:
+@pytest.mark.parametrize(
+    ("folder", "keys", "code", "says"),
+    [
+        ("dir-img-cosign-valid", ["cosign.pub"], 0, "format: classic"),
+        ("dir-img-cosign-valid", ["cosign2.pub"], 1, "does not verify under any trusted key"),
+        (
+            "dir-img-cosign-key-rekor-valid",
+            ["cosign2.pub", "--rekor-key", "rekor.pub"],
+            0,
+            "rekor: verified",
+        ),
+        (
+            "dir-img-cosign-key-rekor-valid",
+            ["cosign.pub", "--rekor-key", "rekor.pub"],
+            1,
+            "does not verify",
+        ),
+    ],
+)
+def test_real_cosign_signatures_through_the_cli(
+    registry_host: str,
+    registry_storage: Path,
+    folder: str,
+    keys: list[str],
+    code: int,
+    says: str,
+    capsys,
+) -> None:
     repo = Repository(registry_host, f"pic-verifier-cli/{folder}")
     digest = run(registry_host, lambda c: load_fixture(c, registry_storage, repo, folder))
     args = ["--key", str(FIXTURES / keys[0])]
@@ -150,8 +179,9 @@ def test_real_cosign_signatures_through_the_cli(registry_host: str, registry_sto
     assert says in (captured.out if code == 0 else captured.err)
 
 
-def test_publish_refuses_before_building(tmp_path: Path, registry_host: str, signer: Signer,
-                                         password: str, capsys) -> None:
+def test_publish_refuses_before_building(
+    tmp_path: Path, registry_host: str, signer: Signer, password: str, capsys
+) -> None:
     key, _ = signer.write(tmp_path / "keys")
     folder = service_folder(tmp_path / "store", registry_host, "notes")
     registry = f"{registry_host}/roof"

@@ -34,14 +34,22 @@ Cell = tuple[Stack, StoreClient]
 
 
 @pytest.fixture
-async def make_cell(stack_factory, registry_host: str,
-                    ) -> AsyncIterator[Callable[..., Awaitable[Cell]]]:
+async def make_cell(
+    stack_factory,
+    registry_host: str,
+) -> AsyncIterator[Callable[..., Awaitable[Cell]]]:
     buses: list[Bus] = []
 
     async def make(mode: str, *signers: Signer) -> Cell:
-        stack = stack_factory(cell_config={"image_verification": {
-            "mode": mode, "public_keys": [s.public_pem.decode() for s in signers],
-            "insecure_registries": [registry_host]}})
+        stack = stack_factory(
+            cell_config={
+                "image_verification": {
+                    "mode": mode,
+                    "public_keys": [s.public_pem.decode() for s in signers],
+                    "insecure_registries": [registry_host],
+                }
+            }
+        )
         stack.start("verifier")
         stack.start("installer")
         bus = await Bus.connect(stack.nats_url, stack.cell, name="test-trust")
@@ -54,8 +62,14 @@ async def make_cell(stack_factory, registry_host: str,
         await bus.close()
 
 
-async def published(tmp_path: Path, registry_host: str, signer: Signer, sid: str,
-                    local_tags: list[str], label: str = "1") -> Path:
+async def published(
+    tmp_path: Path,
+    registry_host: str,
+    signer: Signer,
+    sid: str,
+    local_tags: list[str],
+    label: str = "1",
+) -> Path:
     """A store whose service `sid` is built, pushed, signed by `signer` and pinned."""
     folder = service_folder(tmp_path / sid, registry_host, sid, label)
     local_tags.append(f"{registry_host}/roof/{sid}:1.0.0")
@@ -74,8 +88,15 @@ def verifier_log(stack: Stack) -> list[dict[str, Any]]:
 
 
 async def test_a_published_image_installs_and_runs_its_verified_digest(
-        make_cell, stack_factory, tmp_path, registry_host, signer: Signer, images: ImageSet,
-        local_tags, monkeypatch) -> None:
+    make_cell,
+    stack_factory,
+    tmp_path,
+    registry_host,
+    signer: Signer,
+    images: ImageSet,
+    local_tags,
+    monkeypatch,
+) -> None:
     stack, client = await make_cell("enforce", signer)
     sid = service_id()
     stack_factory.used_ids.append(sid)
@@ -84,16 +105,30 @@ async def test_a_published_image_installs_and_runs_its_verified_digest(
     local_tags.append(tag)
     monkeypatch.setenv("COSIGN_PASSWORD", signer.password)
     key, _ = signer.write(tmp_path / "keys")
-    code = await asyncio.to_thread(main, ["publish", str(folder), "--registry",
-                                          f"{registry_host}/roof", "--key", str(key),
-                                          "--bundle", "--insecure-registry"])
+    code = await asyncio.to_thread(
+        main,
+        [
+            "publish",
+            str(folder),
+            "--registry",
+            f"{registry_host}/roof",
+            "--key",
+            str(key),
+            "--bundle",
+            "--insecure-registry",
+        ],
+    )
     assert code == 0
     pinned = manifest_image(tmp_path / "store", sid)
     assert pinned.startswith(f"{registry_host}/roof/{sid}@sha256:")
 
     # The tag is moved to other content after publishing: what runs must not change.
-    moved = push(build_image(f"pic-store-test/moved:{sid}", f"FROM {BASE_TAG}\n"
-                             f"LABEL ngo.pic.test.moved={sid}\n"), tag)
+    moved = push(
+        build_image(
+            f"pic-store-test/moved:{sid}", f"FROM {BASE_TAG}\nLABEL ngo.pic.test.moved={sid}\n"
+        ),
+        tag,
+    )
     local_tags.append(f"pic-store-test/moved:{sid}")
     assert moved.split("@")[1] != pinned.split("@")[1]
 
@@ -105,8 +140,9 @@ async def test_a_published_image_installs_and_runs_its_verified_digest(
     info = inspect(f"cell-{sid}")
     assert info is not None and info["State"]["Running"]
     assert info["Config"]["Image"] == pinned
-    repo_digests = json.loads(docker("image", "inspect", info["Image"], "--format",
-                                     "{{json .RepoDigests}}"))
+    repo_digests = json.loads(
+        docker("image", "inspect", info["Image"], "--format", "{{json .RepoDigests}}")
+    )
     assert pinned in repo_digests and moved not in repo_digests
     verified = [e for e in verifier_log(stack) if e["event"] == "image_verified"]
     assert verified and verified[-1]["image"] == pinned
@@ -114,15 +150,24 @@ async def test_a_published_image_installs_and_runs_its_verified_digest(
 
 
 async def test_unsigned_and_foreign_images_are_refused_leaving_nothing(
-        make_cell, stack_factory, tmp_path, registry_host, signer: Signer, stranger: Signer,
-        images: ImageSet, local_tags) -> None:
+    make_cell,
+    stack_factory,
+    tmp_path,
+    registry_host,
+    signer: Signer,
+    stranger: Signer,
+    images: ImageSet,
+    local_tags,
+) -> None:
     stack, client = await make_cell("enforce", signer)
     unsigned_id, foreign_id = service_id(), service_id()
     stack_factory.used_ids.extend([unsigned_id, foreign_id])
     manifest = web_manifest(unsigned_id, images.web)  # pushed by digest, never signed
-    unsigned = await install(client, write_store(tmp_path / "unsigned",
-                                                 [(manifest, web_template(manifest))]),
-                             unsigned_id)
+    unsigned = await install(
+        client,
+        write_store(tmp_path / "unsigned", [(manifest, web_template(manifest))]),
+        unsigned_id,
+    )
     assert unsigned.payload.status == "failed"
     assert f"image {images.web} refused: no signature found for" in unsigned.payload.message
     assert_nothing_left(stack, unsigned_id)
@@ -137,8 +182,9 @@ async def test_unsigned_and_foreign_images_are_refused_leaving_nothing(
     assert len(refused) == 2 and all(e["mode"] == "enforce" for e in refused)
 
 
-async def test_warn_mode_installs_with_a_warning(make_cell, stack_factory, tmp_path,
-                                                 signer: Signer, images: ImageSet) -> None:
+async def test_warn_mode_installs_with_a_warning(
+    make_cell, stack_factory, tmp_path, signer: Signer, images: ImageSet
+) -> None:
     stack, client = await make_cell("warn", signer)
     sid = service_id()
     stack_factory.used_ids.append(sid)
@@ -150,8 +196,9 @@ async def test_warn_mode_installs_with_a_warning(make_cell, stack_factory, tmp_p
             warnings.append(message.payload.warning)
 
     async with client.bus.watch(STEP_RESULT, on_result):
-        result = await install(client, write_store(tmp_path / "warn",
-                                                   [(manifest, web_template(manifest))]), sid)
+        result = await install(
+            client, write_store(tmp_path / "warn", [(manifest, web_template(manifest))]), sid
+        )
     assert result.payload.status == "succeeded", result.payload.message
     assert "not verified: no signature found for" in result.payload.message
     assert warnings and "no signature found" in warnings[0]  # the warning event
@@ -162,8 +209,15 @@ async def test_warn_mode_installs_with_a_warning(make_cell, stack_factory, tmp_p
 
 
 async def test_a_key_change_is_picked_up_without_a_restart(
-        make_cell, stack_factory, tmp_path, registry_host, signer: Signer, stranger: Signer,
-        images: ImageSet, local_tags) -> None:
+    make_cell,
+    stack_factory,
+    tmp_path,
+    registry_host,
+    signer: Signer,
+    stranger: Signer,
+    images: ImageSet,
+    local_tags,
+) -> None:
     stack, client = await make_cell("enforce", stranger)
     pids = [p.pid for p in stack.processes]
     sid = service_id()
@@ -175,8 +229,12 @@ async def test_a_key_change_is_picked_up_without_a_restart(
     assert_nothing_left(stack, sid)
 
     signer.write(stack.data_dir / "config" / "api" / "keys")
-    cell_config(stack.data_dir, mode="enforce", public_keys=["keys/cosign.pub"],
-                insecure_registries=[registry_host])
+    cell_config(
+        stack.data_dir,
+        mode="enforce",
+        public_keys=["keys/cosign.pub"],
+        insecure_registries=[registry_host],
+    )
     accepted = await install(client, store, sid)
     assert accepted.payload.status == "succeeded", accepted.payload.message
     info = inspect(f"cell-{sid}")
@@ -186,13 +244,15 @@ async def test_a_key_change_is_picked_up_without_a_restart(
 
 def add_sidecar(store: Path, sid: str, image: str) -> None:
     template = store / "services" / sid / "compose-template.yml"
-    template.write_text(template.read_text() + f"  {sid}-side:\n    image: {image}\n"
-                        f"    container_name: cell-{sid}-side\n    init: true\n")
+    template.write_text(
+        template.read_text() + f"  {sid}-side:\n    image: {image}\n"
+        f"    container_name: cell-{sid}-side\n    init: true\n"
+    )
 
 
 async def test_sidecar_images_are_verified_too(
-        make_cell, stack_factory, tmp_path, registry_host, signer: Signer, images: ImageSet,
-        local_tags) -> None:
+    make_cell, stack_factory, tmp_path, registry_host, signer: Signer, images: ImageSet, local_tags
+) -> None:
     """Under enforce a sidecar's image needs a pin and a signature like the main one."""
     stack, client = await make_cell("enforce", signer)
     sid, donor = service_id(), service_id()
@@ -204,8 +264,9 @@ async def test_sidecar_images_are_verified_too(
     assert f"image {images.web} refused: no signature found for" in refused.payload.message
     assert_nothing_left(stack, sid)
 
-    signed = manifest_image(await published(tmp_path, registry_host, signer, donor,
-                                            local_tags, label="donor"), donor)
+    signed = manifest_image(
+        await published(tmp_path, registry_host, signer, donor, local_tags, label="donor"), donor
+    )
     store = await published(tmp_path / "again", registry_host, signer, sid, local_tags)
     add_sidecar(store, sid, signed)
     result = await install(client, store, sid)

@@ -31,31 +31,42 @@ async def manager(tmp_path: Path):
 
 
 def trust(data_dir: Path, registry_host: str, *signers: Signer, mode: str = "enforce") -> None:
-    cell_config(data_dir, mode=mode, public_keys=[s.public_pem.decode() for s in signers],
-                insecure_registries=[registry_host])
+    cell_config(
+        data_dir,
+        mode=mode,
+        public_keys=[s.public_pem.decode() for s in signers],
+        insecure_registries=[registry_host],
+    )
 
 
-async def test_signed_image_is_verified_and_pinned(manager, tmp_path, registry_host, oci,
-                                                   signer: Signer) -> None:
+async def test_signed_image_is_verified_and_pinned(
+    manager, tmp_path, registry_host, oci, signer: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer)
     trust(tmp_path, registry_host, signer)
     decision = await manager.verify(image)
     assert decision.ok, decision.reason
-    assert decision.details == {"image": image, "digest": image.split("@")[1],
-                                "key_id": signer.key_id, "format": "classic",
-                                "rekor": "not checked"}
+    assert decision.details == {
+        "image": image,
+        "digest": image.split("@")[1],
+        "key_id": signer.key_id,
+        "format": "classic",
+        "rekor": "not checked",
+    }
 
 
-async def test_bundle_only_signature_verifies(manager, tmp_path, registry_host, oci,
-                                              signer: Signer) -> None:
+async def test_bundle_only_signature_verifies(
+    manager, tmp_path, registry_host, oci, signer: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer, bundle_only=True)
     trust(tmp_path, registry_host, signer)
     decision = await manager.verify(image)
     assert decision.ok and decision.details["format"] == "bundle"
 
 
-async def test_refusals_say_why(manager, tmp_path, registry_host, oci, signer: Signer,
-                                stranger: Signer) -> None:
+async def test_refusals_say_why(
+    manager, tmp_path, registry_host, oci, signer: Signer, stranger: Signer
+) -> None:
     unsigned = await small_image(oci, registry_host)
     foreign = await small_image(oci, registry_host, stranger)
     trust(tmp_path, registry_host, signer)
@@ -66,12 +77,14 @@ async def test_refusals_say_why(manager, tmp_path, registry_host, oci, signer: S
     assert no_sig.warning == ""
     wrong_key = await manager.verify(foreign)
     assert "does not verify under any trusted key" in wrong_key.reason
-    assert metric("pic_verifier_verifications_total", mode="enforce",
-                  result="unsigned") == before + 2
+    assert (
+        metric("pic_verifier_verifications_total", mode="enforce", result="unsigned") == before + 2
+    )
 
 
 async def test_a_tag_is_refused_in_enforce_with_the_digest_to_pin(
-        manager, tmp_path, registry_host, oci, signer: Signer) -> None:
+    manager, tmp_path, registry_host, oci, signer: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer)
     tagged = image.split("@")[0] + ":v1"
     trust(tmp_path, registry_host, signer)
@@ -81,8 +94,9 @@ async def test_a_tag_is_refused_in_enforce_with_the_digest_to_pin(
     assert f"pin the manifest's image to {image}" in decision.reason
 
 
-async def test_warn_mode_resolves_a_tag_and_says_so(manager, tmp_path, registry_host, oci,
-                                                    signer: Signer, stranger: Signer) -> None:
+async def test_warn_mode_resolves_a_tag_and_says_so(
+    manager, tmp_path, registry_host, oci, signer: Signer, stranger: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer)
     tagged = image.split("@")[0] + ":v1"
     trust(tmp_path, registry_host, signer, mode="warn")
@@ -101,12 +115,15 @@ async def test_off_checks_nothing(manager, tmp_path, registry_host) -> None:
     assert decision.ok and decision.result == "skipped" and decision.details == {}
 
 
-async def test_cache_hit_then_emptied_by_a_key_change(manager, tmp_path, registry_host, oci,
-                                                      signer: Signer, stranger: Signer) -> None:
+async def test_cache_hit_then_emptied_by_a_key_change(
+    manager, tmp_path, registry_host, oci, signer: Signer, stranger: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer)
     trust(tmp_path, registry_host, signer)
-    hits, clears = metric("pic_verifier_cache_hits_total"), metric(
-        "pic_verifier_cache_clears_total")
+    hits, clears = (
+        metric("pic_verifier_cache_hits_total"),
+        metric("pic_verifier_cache_clears_total"),
+    )
     first, second = await manager.verify(image), await manager.verify(image)
     assert first.ok and not first.cached and second.ok and second.cached
     assert metric("pic_verifier_cache_hits_total") == hits + 1
@@ -122,7 +139,8 @@ async def test_cache_hit_then_emptied_by_a_key_change(manager, tmp_path, registr
 
 
 async def test_removed_signature_is_not_served_after_the_cache_is_emptied(
-        manager, tmp_path, registry_host, oci, signer: Signer) -> None:
+    manager, tmp_path, registry_host, oci, signer: Signer
+) -> None:
     # Only successes are cached: a refusal is asked again, so signing after a refusal works.
     image = await small_image(oci, registry_host)
     trust(tmp_path, registry_host, signer)
@@ -138,8 +156,9 @@ async def test_config_problems_are_refusals(manager, tmp_path, registry_host) ->
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     broken = await manager.verify(f"{registry_host}/x/y@sha256:" + "a" * 64)
-    assert not broken.ok and broken.result == "config_error" and "not readable JSON" in \
-        broken.reason
+    assert (
+        not broken.ok and broken.result == "config_error" and "not readable JSON" in broken.reason
+    )
     path.unlink()
     cell_config(tmp_path, mode="enforce", public_keys=["/nowhere/cosign.pub"])
     missing = await manager.verify(f"{registry_host}/x/y@sha256:" + "a" * 64)
@@ -150,7 +169,8 @@ async def test_config_problems_are_refusals(manager, tmp_path, registry_host) ->
 
 
 async def test_unreachable_and_hanging_registries_give_reasons_in_time(
-        manager, tmp_path, signer: Signer) -> None:
+    manager, tmp_path, signer: Signer
+) -> None:
     hostile = await HostileRegistry().start()
 
     @hostile.route("/v2/")
@@ -158,8 +178,12 @@ async def test_unreachable_and_hanging_registries_give_reasons_in_time(
         await asyncio.sleep(3600)  # answers nothing, ever
 
     try:
-        cell_config(tmp_path, mode="enforce", public_keys=[signer.public_pem.decode()],
-                    insecure_registries=[hostile.host, "127.0.0.1:9"])
+        cell_config(
+            tmp_path,
+            mode="enforce",
+            public_keys=[signer.public_pem.decode()],
+            insecure_registries=[hostile.host, "127.0.0.1:9"],
+        )
         started = time.monotonic()
         hung = await manager.verify(f"{hostile.host}/roof/x@sha256:" + "a" * 64)
         assert time.monotonic() - started < 6
@@ -172,7 +196,8 @@ async def test_unreachable_and_hanging_registries_give_reasons_in_time(
 
 
 async def test_signature_reused_only_for_the_same_repository(
-        manager, tmp_path, registry_host, oci: RegistryClient, signer: Signer) -> None:
+    manager, tmp_path, registry_host, oci: RegistryClient, signer: Signer
+) -> None:
     image = await small_image(oci, registry_host, signer)
     trust(tmp_path, registry_host, signer)
     assert (await manager.verify(image)).ok

@@ -73,13 +73,15 @@ def test_cache_is_bounded_least_recently_used_first() -> None:
 
 def test_trust_from_pem_text_and_paths(tmp_path: Path, signer: Signer, stranger: Signer) -> None:
     _, pub = stranger.write(tmp_path / "keys")
-    config = ImageVerification(public_keys=[signer.public_pem.decode(), "keys/cosign.pub"],
-                               rekor_public_key=str(pub))
+    config = ImageVerification(
+        public_keys=[signer.public_pem.decode(), "keys/cosign.pub"], rekor_public_key=str(pub)
+    )
     trust = load_trust(config, tmp_path)
     assert [k.key_id for k in trust.keys] == [signer.key_id, stranger.key_id]
     assert trust.rekor_key is not None and trust.rekor_key.key_id == stranger.key_id
-    reordered = ImageVerification(public_keys=[str(pub), signer.public_pem.decode()],
-                                  rekor_public_key=str(pub))
+    reordered = ImageVerification(
+        public_keys=[str(pub), signer.public_pem.decode()], rekor_public_key=str(pub)
+    )
     assert load_trust(reordered, tmp_path).fingerprint == trust.fingerprint
     fewer = ImageVerification(public_keys=[signer.public_pem.decode()], rekor_public_key=str(pub))
     assert load_trust(fewer, tmp_path).fingerprint != trust.fingerprint
@@ -87,14 +89,21 @@ def test_trust_from_pem_text_and_paths(tmp_path: Path, signer: Signer, stranger:
     assert load_trust(no_rekor, tmp_path).fingerprint != trust.fingerprint
 
 
-@pytest.mark.parametrize(("entries", "expected"), [
-    ([], "no trusted public key is configured"),
-    (["missing.pub"], "image_verification.public_keys[0]: cannot read the key file"),
-    (["MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\nabc"],
-     "image_verification.public_keys[0]: neither a PEM PUBLIC KEY nor the path"),
-    (["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"],
-     "image_verification.public_keys[0]: the public key does not parse"),
-])
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], "no trusted public key is configured"),
+        (["missing.pub"], "image_verification.public_keys[0]: cannot read the key file"),
+        (
+            ["MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\nabc"],
+            "image_verification.public_keys[0]: neither a PEM PUBLIC KEY nor the path",
+        ),
+        (
+            ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"],
+            "image_verification.public_keys[0]: the public key does not parse",
+        ),
+    ],
+)
 def test_unusable_keys_are_named(tmp_path: Path, entries: list[str], expected: str) -> None:
     with pytest.raises(TrustConfigError) as caught:
         load_trust(ImageVerification(public_keys=entries), tmp_path)
@@ -102,7 +111,8 @@ def test_unusable_keys_are_named(tmp_path: Path, entries: list[str], expected: s
 
 
 def test_a_private_key_in_the_trust_list_is_refused_without_echoing_it(
-        tmp_path: Path, signer: Signer) -> None:
+    tmp_path: Path, signer: Signer
+) -> None:
     with pytest.raises(TrustConfigError) as caught:
         load_trust(ImageVerification(public_keys=[signer.private_pem.decode()]), tmp_path)
     assert "expected a PEM PUBLIC KEY" in caught.value.reason
@@ -129,8 +139,9 @@ MANIFEST = """{
 def test_rewrite_changes_only_the_image() -> None:
     pinned = "127.0.0.1:5000/roof/notes@sha256:" + "b" * 64
     out = rewrite_image(MANIFEST, pinned)
-    assert out == MANIFEST.replace('"image": "git.pic.ngo/roof/notes:1.0.0"',
-                                   f'"image": "{pinned}"')
+    assert out == MANIFEST.replace(
+        '"image": "git.pic.ngo/roof/notes:1.0.0"', f'"image": "{pinned}"'
+    )
     assert json.loads(out)["env"][0]["value"] == "git.pic.ngo/roof/notes:1.0.0"
 
 
@@ -142,8 +153,10 @@ def test_rewrite_falls_back_to_rewriting_the_json_with_its_indent() -> None:
 
 
 def test_publish_target() -> None:
-    assert publish_target("127.0.0.1:5000/roof/", "notes", "1.0.0") == \
-        ("127.0.0.1:5000/roof/notes", "1.0.0")
+    assert publish_target("127.0.0.1:5000/roof/", "notes", "1.0.0") == (
+        "127.0.0.1:5000/roof/notes",
+        "1.0.0",
+    )
     for bad in ("roof", "127.0.0.1:5000", "Roof/x"):
         with pytest.raises(PublishError):
             publish_target(bad, "notes", "1.0.0")

@@ -17,15 +17,20 @@ from shared.events import InstallCommand, new_operation_id
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "install", help="install or upgrade a store service on the running cell",
+        "install",
+        help="install or upgrade a store service on the running cell",
         description="Fetch the service from the store, validate, verify and start it; "
-        "progress is shown as it happens. Exit 0 when installed, 1 with the reason when not.")
+        "progress is shown as it happens. Exit 0 when installed, 1 with the reason when not.",
+    )
     parser.add_argument("service_id", metavar="ID")
     parser.add_argument("--store", required=True, help="store folder or git repository URL")
     add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
-    parser.add_argument("--confirm-downgrade", action="store_true",
-                        help="allow installing an older version than the installed one")
+    parser.add_argument(
+        "--confirm-downgrade",
+        action="store_true",
+        help="allow installing an older version than the installed one",
+    )
     add_bus_options(parser)
     parser.set_defaults(func=run)
 
@@ -35,9 +40,15 @@ def run(args: argparse.Namespace) -> int:
 
     async def work(client: StoreClient) -> int:
         command = InstallCommand(
-            operation_id=new_operation_id(), service_id=args.service_id,
-            payload={"store": args.store, "config": settings, "plan_only": args.plan,
-                     "confirm_downgrade": args.confirm_downgrade})
+            operation_id=new_operation_id(),
+            service_id=args.service_id,
+            payload={
+                "store": args.store,
+                "config": settings,
+                "plan_only": args.plan,
+                "confirm_downgrade": args.confirm_downgrade,
+            },
+        )
         print(f"install {args.service_id} ({command.operation_id})", flush=True)
         return report(await client.run(command, print_progress, timeout=args.timeout))
 

@@ -24,8 +24,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "in the format `cosign generate-key-pair` writes. The password comes from "
         f"${PASSWORD_ENV} or is asked twice.",
     )
-    parser.add_argument("--output-dir", metavar="DIR", type=Path, default=Path("."),
-                        help="where to write the two files (default: the current folder)")
+    parser.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("."),
+        help="where to write the two files (default: the current folder)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing key pair")
     parser.set_defaults(func=run)
 

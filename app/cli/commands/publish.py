@@ -25,26 +25,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"${PASSWORD_ENV} or is asked.",
     )
     parser.add_argument("service_dir", metavar="SERVICE_DIR", type=Path)
-    parser.add_argument("--registry", metavar="HOST/PATH", required=True,
-                        help="where the image goes, e.g. 127.0.0.1:5000/roof")
+    parser.add_argument(
+        "--registry",
+        metavar="HOST/PATH",
+        required=True,
+        help="where the image goes, e.g. 127.0.0.1:5000/roof",
+    )
     parser.add_argument("--key", metavar="COSIGN_KEY", type=Path, required=True)
-    parser.add_argument("--bundle", action="store_true",
-                        help="also sign in the cosign 3 bundle format")
-    parser.add_argument("--insecure-registry", action="store_true",
-                        help="the registry speaks plain HTTP (a local test registry)")
+    parser.add_argument(
+        "--bundle", action="store_true", help="also sign in the cosign 3 bundle format"
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="the registry speaks plain HTTP (a local test registry)",
+    )
     parser.add_argument("--tag", help="the tag to push (default: the manifest's version)")
-    parser.add_argument("--pic-root", metavar="DIR", default=DEFAULT_PIC_ROOT,
-                        help=f"PIC's project folder, for the manifest rules "
-                             f"(default {DEFAULT_PIC_ROOT})")
+    parser.add_argument(
+        "--pic-root",
+        metavar="DIR",
+        default=DEFAULT_PIC_ROOT,
+        help=f"PIC's project folder, for the manifest rules (default {DEFAULT_PIC_ROOT})",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         key = read_private_key(args.key)
-        request = PublishRequest(args.service_dir, args.registry, key, bundle=args.bundle,
-                                 insecure=args.insecure_registry, tag=args.tag,
-                                 pic_root=args.pic_root)
+        request = PublishRequest(
+            args.service_dir,
+            args.registry,
+            key,
+            bundle=args.bundle,
+            insecure=args.insecure_registry,
+            tag=args.tag,
+            pic_root=args.pic_root,
+        )
         published = asyncio.run(publish(request))
     except ManifestInvalidError as exc:
         return fail(f"{args.service_dir}: {exc.message}")

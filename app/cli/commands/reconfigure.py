@@ -17,9 +17,11 @@ from shared.events import ReconfigureCommand, new_operation_id
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "reconfigure", help="apply new admin settings to an installed service",
+        "reconfigure",
+        help="apply new admin settings to an installed service",
         description="Render the service with new settings; only changed containers are "
-        "recreated. Secrets, the IP and the volumes stay.")
+        "recreated. Secrets, the IP and the volumes stay.",
+    )
     parser.add_argument("service_id", metavar="ID")
     add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
@@ -31,8 +33,11 @@ def run(args: argparse.Namespace) -> int:
     settings = dict(args.settings)
 
     async def work(client: StoreClient) -> int:
-        command = ReconfigureCommand(operation_id=new_operation_id(), service_id=args.service_id,
-                                     payload={"config": settings, "plan_only": args.plan})
+        command = ReconfigureCommand(
+            operation_id=new_operation_id(),
+            service_id=args.service_id,
+            payload={"config": settings, "plan_only": args.plan},
+        )
         return report(await client.run(command, print_progress, timeout=args.timeout))
 
     return with_client(args, work)

@@ -11,12 +11,15 @@ from shared.events import RemoveCommand, new_operation_id
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "remove", help="remove an installed service (works on broken ones too)",
+        "remove",
+        help="remove an installed service (works on broken ones too)",
         description="Stop and remove the containers, withdraw routes and accounts, release "
-        "the IP. Volumes, secrets and config are kept unless --purge is given.")
+        "the IP. Volumes, secrets and config are kept unless --purge is given.",
+    )
     parser.add_argument("service_id", metavar="ID")
-    parser.add_argument("--purge", action="store_true",
-                        help="also delete the service's volumes, secrets and config")
+    parser.add_argument(
+        "--purge", action="store_true", help="also delete the service's volumes, secrets and config"
+    )
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
     add_bus_options(parser)
     parser.set_defaults(func=run)
@@ -24,8 +27,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     async def work(client: StoreClient) -> int:
-        command = RemoveCommand(operation_id=new_operation_id(), service_id=args.service_id,
-                                payload={"purge": args.purge, "plan_only": args.plan})
+        command = RemoveCommand(
+            operation_id=new_operation_id(),
+            service_id=args.service_id,
+            payload={"purge": args.purge, "plan_only": args.plan},
+        )
         return report(await client.run(command, print_progress, timeout=args.timeout))
 
     return with_client(args, work)

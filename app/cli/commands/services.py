@@ -32,8 +32,10 @@ def run_list(args: argparse.Namespace) -> int:
             print("no services installed")
         for v in views:
             error = f"  ({v.last_error})" if v.last_error else ""
-            print(f"{v.service_id:<20} {v.state:<13} {v.version or '-':<10} "
-                  f"{v.service_ip or '-':<15}{error}")
+            print(
+                f"{v.service_id:<20} {v.state:<13} {v.version or '-':<10} "
+                f"{v.service_ip or '-':<15}{error}"
+            )
         return EXIT_OK
 
     return with_client(args, work)

@@ -25,12 +25,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"password comes from ${PASSWORD_ENV} or is asked. Nothing is uploaded to Rekor.",
     )
     parser.add_argument("image", metavar="IMAGE@sha256:DIGEST")
-    parser.add_argument("--key", metavar="COSIGN_KEY", type=Path, required=True,
-                        help="the private key (cosign.key, ours or cosign's)")
-    parser.add_argument("--bundle", action="store_true",
-                        help="also sign in the cosign 3 bundle format (an OCI referrer)")
-    parser.add_argument("--insecure-registry", action="store_true",
-                        help="talk plain HTTP to the image's registry (a local test registry)")
+    parser.add_argument(
+        "--key",
+        metavar="COSIGN_KEY",
+        type=Path,
+        required=True,
+        help="the private key (cosign.key, ours or cosign's)",
+    )
+    parser.add_argument(
+        "--bundle",
+        action="store_true",
+        help="also sign in the cosign 3 bundle format (an OCI referrer)",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="talk plain HTTP to the image's registry (a local test registry)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -41,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         key = read_private_key(args.key)
-        formats = asyncio.run(sign_image(str(ref), key, bundle=args.bundle,
-                                         insecure=args.insecure_registry))
+        formats = asyncio.run(
+            sign_image(str(ref), key, bundle=args.bundle, insecure=args.insecure_registry)
+        )
     except (KeyFileError, TrustError, PublishError) as exc:
         return fail(exc.message)
     except RegistryError as exc:

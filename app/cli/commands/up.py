@@ -16,18 +16,27 @@ from shared.errors import PicStoreError
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "up", help="run the embedded stack (NATS, registry, Caddy, the services) here",
+        "up",
+        help="run the embedded stack (NATS, registry, Caddy, the services) here",
         description="Start nats-server (JetStream), a local registry, Caddy and every "
-        "pic-store service on loopback, in the foreground. Ctrl-C stops them all.")
-    parser.add_argument("--data-dir", type=Path, default=Path("var/pic"),
-                        help="where state, logs and service files live (default var/pic)")
+        "pic-store service on loopback, in the foreground. Ctrl-C stops them all.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var/pic"),
+        help="where state, logs and service files live (default var/pic)",
+    )
     parser.add_argument("--cell", default="cell", help="the cell's name (default 'cell')")
     parser.add_argument("--domain", default="cell.pic.test", help="the cell's domain")
     parser.add_argument("--nats-port", type=int, default=4222)
     parser.add_argument("--registry-port", type=int, default=5050)
     parser.add_argument("--dns-port", type=int, default=5354)
-    parser.add_argument("--install-example", action="store_true",
-                        help="publish and install the example Notes service once started")
+    parser.add_argument(
+        "--install-example",
+        action="store_true",
+        help="publish and install the example Notes service once started",
+    )
     parser.set_defaults(func=run)
 
 
@@ -40,23 +49,38 @@ def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
     path = args.data_dir / "config" / "api" / "cell_config.json"
     if path.exists():
         return
-    CellConfig.model_validate({
-        "cell_name": args.cell, "domain": args.domain, "cell_address": "127.0.0.1",
-        "allowed_image_prefix": f"{stack.registry}/roof/",
-        # `--install-example` (and `make run`) install the example from the repository folder.
-        "allow_local_stores": True,
-        "image_verification": {"mode": VerificationMode.warn,
-                               "insecure_registries": [stack.registry]},
-        "router": {"listen": [HTTP_LISTEN], "tls": "off", "upstream_mode": "ip",
-                   "dns": {"backend": "hostsdir", "hostsdir": "dns/hosts.d",
-                           "server": "127.0.0.1", "port": stack.dns_port}},
-    }).write(args.data_dir)
+    CellConfig.model_validate(
+        {
+            "cell_name": args.cell,
+            "domain": args.domain,
+            "cell_address": "127.0.0.1",
+            "allowed_image_prefix": f"{stack.registry}/roof/",
+            # `--install-example` (and `make run`) install the example from the repository folder.
+            "allow_local_stores": True,
+            "image_verification": {
+                "mode": VerificationMode.warn,
+                "insecure_registries": [stack.registry],
+            },
+            "router": {
+                "listen": [HTTP_LISTEN],
+                "tls": "off",
+                "upstream_mode": "ip",
+                "dns": {
+                    "backend": "hostsdir",
+                    "hostsdir": "dns/hosts.d",
+                    "server": "127.0.0.1",
+                    "port": stack.dns_port,
+                },
+            },
+        }
+    ).write(args.data_dir)
 
 
 def run(args: argparse.Namespace) -> int:
     args.data_dir = args.data_dir.resolve()
-    stack = EmbeddedStack(args.data_dir, args.cell, args.nats_port, args.registry_port,
-                          args.dns_port)
+    stack = EmbeddedStack(
+        args.data_dir, args.cell, args.nats_port, args.registry_port, args.dns_port
+    )
     _first_config(args, stack)
     try:
         stack.start()
@@ -67,11 +91,13 @@ def run(args: argparse.Namespace) -> int:
         stack.stop()
         raise
     for name, process in stack.processes.items():
-        print(f"  {name:<16} 127.0.0.1:{process.port}   pid {process.pid}   "
-              f"log {process.log_path}")
+        print(f"  {name:<16} 127.0.0.1:{process.port}   pid {process.pid}   log {process.log_path}")
     print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
-    print(f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
-          f"DNS at 127.0.0.1:{stack.dns_port}", flush=True)
+    print(
+        f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
+        f"DNS at 127.0.0.1:{stack.dns_port}",
+        flush=True,
+    )
     supervisor = Supervisor(stack.processes, say=lambda text: print(text, flush=True)).start()
     try:
         if args.install_example:

@@ -25,12 +25,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check is offline, like cosign's --insecure-ignore-tlog.",
     )
     parser.add_argument("image", metavar="IMAGE@sha256:DIGEST")
-    parser.add_argument("--key", metavar="COSIGN_PUB", type=Path, action="append",
-                        required=True, help="a trusted public key (repeat for several)")
-    parser.add_argument("--rekor-key", metavar="REKOR_PUB", type=Path,
-                        help="require a Rekor entry whose signed timestamp verifies under it")
-    parser.add_argument("--insecure-registry", action="store_true",
-                        help="talk plain HTTP to the image's registry (a local test registry)")
+    parser.add_argument(
+        "--key",
+        metavar="COSIGN_PUB",
+        type=Path,
+        action="append",
+        required=True,
+        help="a trusted public key (repeat for several)",
+    )
+    parser.add_argument(
+        "--rekor-key",
+        metavar="REKOR_PUB",
+        type=Path,
+        help="require a Rekor entry whose signed timestamp verifies under it",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="talk plain HTTP to the image's registry (a local test registry)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,8 +58,9 @@ def pinned_reference(text: str) -> ImageReference | str:
     return ref
 
 
-async def _verify(ref: ImageReference, keys: list[PublicKey], rekor: PublicKey | None,
-                  insecure: bool) -> VerifiedSignature:
+async def _verify(
+    ref: ImageReference, keys: list[PublicKey], rekor: PublicKey | None, insecure: bool
+) -> VerifiedSignature:
     hosts = {ref.repository.registry, ref.repository.api_host} if insecure else set()
     async with RegistryClient(insecure_registries=hosts) as client:
         return await verify_image(client, ref, keys, rekor)

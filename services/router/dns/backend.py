@@ -42,5 +42,3 @@ def checked_records(service_id: str, records: Mapping[str, str]) -> dict[str, Ad
         check_domain(name, "record name")
         checked[name] = parse_ip(address, f"address of {name}")
     return checked
-
-

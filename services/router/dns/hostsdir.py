@@ -56,8 +56,10 @@ class HostsDirBackend:
         for other, names in self._by_service().items():
             taken = sorted(set(records) & set(names)) if other != service_id else []
             if taken:
-                raise DnsError(f"{', '.join(taken)} already held by service {other} "
-                               f"in {self.directory}; not given to {service_id}")
+                raise DnsError(
+                    f"{', '.join(taken)} already held by service {other} "
+                    f"in {self.directory}; not given to {service_id}"
+                )
         lines = [f"# pic-store: DNS records of service {service_id}; rewritten, do not edit"]
         lines += [f"{address} {name}" for name, address in sorted(records.items())]
         content = "\n".join(lines) + "\n"
@@ -109,7 +111,7 @@ class HostsDirBackend:
         if not self.directory.is_dir():
             return found
         for path in sorted(self.directory.glob(f"{_PREFIX}*{_SUFFIX}")):
-            service_id = path.name[len(_PREFIX):-len(_SUFFIX)]
+            service_id = path.name[len(_PREFIX) : -len(_SUFFIX)]
             found[service_id] = _parse(path.read_text(errors="replace"))
         return found
 

@@ -49,8 +49,16 @@ class _Name:
 
 
 class Rfc2136Backend:
-    def __init__(self, server: str, zone: str, key: TsigKey, *, port: int = 53,
-                 ttl: int = 60, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        server: str,
+        zone: str,
+        key: TsigKey,
+        *,
+        port: int = 53,
+        ttl: int = 60,
+        timeout: float = 5.0,
+    ) -> None:
         self.server = str(ipaddress.ip_address(server))
         self.origin = dns.name.from_text(check_domain(zone.rstrip("."), "zone"))
         self.port, self.ttl, self.timeout = port, ttl, timeout
@@ -67,8 +75,10 @@ class Rfc2136Backend:
             held = zone.get(name)
             if held is not None and held.owner != service_id:
                 holder = f"service {held.owner}" if held.owner else "another owner"
-                raise DnsError(f"{name} is already held by {holder} in zone {self.origin}; "
-                               f"not given to {service_id}")
+                raise DnsError(
+                    f"{name} is already held by {holder} in zone {self.origin}; "
+                    f"not given to {service_id}"
+                )
         update = self._update()
         for name, address in wanted.items():
             held = zone.get(name)
@@ -123,8 +133,9 @@ class Rfc2136Backend:
     def _signing_key(self) -> dns.tsig.Key:
         return dns.tsig.Key(self._key.name, self._key.secret, self._key.algorithm)
 
-    def _release(self, update: dns.update.UpdateMessage, name: dns.name.Name,
-                 service_id: str) -> None:
+    def _release(
+        self, update: dns.update.UpdateMessage, name: dns.name.Name, service_id: str
+    ) -> None:
         update.present(name, dns.rdatatype.TXT, _owner_txt(service_id))
         update.delete(name, dns.rdatatype.A)
         update.delete(name, dns.rdatatype.AAAA)
@@ -135,17 +146,23 @@ class Rfc2136Backend:
             return  # nothing to change
         where = f"{self.server}:{self.port}"
         try:
-            answer = await dns.asyncquery.tcp(update, self.server, timeout=self.timeout,
-                                              port=self.port)
+            answer = await dns.asyncquery.tcp(
+                update, self.server, timeout=self.timeout, port=self.port
+            )
         except dns.tsig.PeerError as exc:
             raise self._tsig_error(where, exc) from exc
         except (OSError, dns.exception.DNSException) as exc:
-            raise DnsUnavailableError(f"DNS server {where} did not answer the update of "
-                                      f"{service_id}: {type(exc).__name__}") from exc
+            raise DnsUnavailableError(
+                f"DNS server {where} did not answer the update of "
+                f"{service_id}: {type(exc).__name__}"
+            ) from exc
         if answer.rcode() != dns.rcode.NOERROR:
             rcode = dns.rcode.to_text(answer.rcode())
-            raise DnsError(f"DNS server {where} refused the update of {service_id} in zone "
-                           f"{self.origin}: {rcode}", rcode=rcode)
+            raise DnsError(
+                f"DNS server {where} refused the update of {service_id} in zone "
+                f"{self.origin}: {rcode}",
+                rcode=rcode,
+            )
 
     async def _snapshot(self) -> dict[dns.name.Name, _Name]:
         zone = dns.zone.Zone(self.origin, relativize=False)
@@ -153,24 +170,34 @@ class Rfc2136Backend:
         query.use_tsig(self._signing_key())
         where = f"{self.server}:{self.port}"
         try:
-            await dns.asyncquery.inbound_xfr(self.server, zone, query, port=self.port,
-                                             timeout=self.timeout, lifetime=self.timeout * 4)
+            await dns.asyncquery.inbound_xfr(
+                self.server,
+                zone,
+                query,
+                port=self.port,
+                timeout=self.timeout,
+                lifetime=self.timeout * 4,
+            )
         except dns.xfr.TransferError as exc:
             rcode = dns.rcode.to_text(exc.rcode)
-            raise DnsError(f"DNS server {where} refused the transfer of zone {self.origin}: "
-                           f"{rcode}", rcode=rcode) from exc
+            raise DnsError(
+                f"DNS server {where} refused the transfer of zone {self.origin}: {rcode}",
+                rcode=rcode,
+            ) from exc
         except dns.tsig.PeerError as exc:
             raise self._tsig_error(where, exc) from exc
         except (OSError, dns.exception.DNSException) as exc:
-            raise DnsUnavailableError(f"DNS server {where} did not answer the transfer of "
-                                      f"zone {self.origin}: {type(exc).__name__}") from exc
+            raise DnsUnavailableError(
+                f"DNS server {where} did not answer the transfer of "
+                f"zone {self.origin}: {type(exc).__name__}"
+            ) from exc
         return {name: _describe(node) for name, node in zone.nodes.items()}
-
 
     def _tsig_error(self, where: str, exc: dns.tsig.PeerError) -> DnsError:
         rcode = _TSIG_RCODES.get(type(exc), "NOTAUTH")
-        return DnsError(f"DNS server {where} rejected TSIG key {self._key.name}: NOTAUTH/{rcode}",
-                        rcode=rcode)
+        return DnsError(
+            f"DNS server {where} rejected TSIG key {self._key.name}: NOTAUTH/{rcode}", rcode=rcode
+        )
 
 
 _TSIG_RCODES: dict[type[Exception], str] = {
@@ -189,7 +216,7 @@ def _describe(node: dns.node.Node) -> _Name:
             continue
         if rdataset.rdtype == dns.rdatatype.TXT:
             texts = [b"".join(r.strings).decode(errors="replace") for r in rdataset]
-            owners = [t[len(OWNER_PREFIX):] for t in texts if t.startswith(OWNER_PREFIX)]
+            owners = [t[len(OWNER_PREFIX) :] for t in texts if t.startswith(OWNER_PREFIX)]
             held.owner = owners[0] if owners else None
     return held
 
