@@ -106,10 +106,15 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 async def write_compose(ctx: OpContext) -> StepData:
-    """Write the new file; what ran before stays beside it until the operation ends."""
-    had_previous = ctx.compose_path.exists()
-    if had_previous:
+    """Write the new file; what ran before stays beside it until the operation ends.
+
+    A kept file found here was left by an attempt that died before it could journal this
+    step: it is still what ran before, and the file beside it is that attempt's.
+    """
+    had_previous = ctx.previous_compose_path.exists()
+    if not had_previous and ctx.compose_path.exists():
         os.replace(ctx.compose_path, ctx.previous_compose_path)
+        had_previous = True
     write_atomically(ctx.compose_path, ctx.compose_text)
     return {"previous": had_previous}
 
