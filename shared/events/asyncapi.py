@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from shared.events.channels import CHANNELS, Kind
+from shared.steps import participants
 
 TITLE = "pic-store"
 VERSION = "1.0.0"
@@ -22,7 +23,9 @@ def _parameters(template: str) -> dict[str, Any]:
     descriptions = {
         "cell": "The cell's name: one NATS cluster can serve several cells.",
         "host": "The Docker host the installer works on (`local` by default).",
-        "owner": "The service that owns the step: verifier, router, accounts or backup.",
+        "owner": "The service that owns the step (shared/steps.py): "
+        + ", ".join(participants())
+        + ".",
         "consumer": "The durable consumer that rejected the message.",
     }
     return {n: {"description": descriptions.get(n, n)} for n in names}
