@@ -105,10 +105,24 @@ ALLOWED = """\
   {sid}-db:
     image: {image}
     container_name: cell-{sid}-db
-    entrypoint: sh -c 'touch /tmp/ready && exec sleep 3600'
+    entrypoint: sh -c 'echo ready > /dev/null && exec sleep 3600'
     init: true
+    restart: on-failure:3
+    user: '1000:1000'
+    group_add: ['2000']
+    domainname: cell.test
+    expose: ['5432']
+    tty: true
+    stdin_open: true
+    cpu_shares: 512
+    cpu_quota: 50000
+    cpu_period: 100000
+    cpuset: '0'
+    mem_reservation: 32m
+    oom_score_adj: 100
+    deploy: {{resources: {{limits: {{pids: 50}}}}}}
     healthcheck:
-      test: [CMD, test, -f, /tmp/ready]
+      test: [CMD, 'true']
       interval: 1s
     networks:
       pic-cell:
@@ -151,8 +165,19 @@ async def test_every_allowed_key_takes_the_effect_compose_gives_it(
     assert config["Labels"]["org.example.role"] == "web"
     assert config["Labels"]["ngo.pic.store.service"] == sid
     assert web["State"]["Health"]["Status"] == "healthy"
+    db_host, db_config = db["HostConfig"], db["Config"]
+    assert db_host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert db_config["User"] == "1000:1000" and db_host["GroupAdd"] == ["2000"]
+    assert db_config["Domainname"] == "cell.test"
+    assert set(db_config["ExposedPorts"]) & {"5432", "5432/tcp"}
+    assert db_config["Tty"] is True and db_config["OpenStdin"] is True
+    assert (db_host["CpuShares"], db_host["CpuQuota"], db_host["CpuPeriod"]) == (512, 50000, 100000)
+    assert db_host["CpusetCpus"] == "0"
+    assert db_host["MemoryReservation"] == 32 * 1024**2
+    assert db_host["OomScoreAdj"] == 100
+    assert db_host["PidsLimit"] == 50
     # A string entrypoint is split by Compose, not run through a shell of our making.
-    assert db["Config"]["Entrypoint"] == ["sh", "-c", "touch /tmp/ready && exec sleep 3600"]
+    assert db["Config"]["Entrypoint"] == ["sh", "-c", "echo ready > /dev/null && exec sleep 3600"]
     aliases = db["NetworkSettings"]["Networks"][stack.network]["Aliases"]
     assert f"{sid}-database" in aliases
     # depends_on with service_healthy: the web container started after db was healthy.
