@@ -75,7 +75,12 @@ class RouterDns(BaseModel):
 class RouterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    caddy_admin_url: str = "http://127.0.0.1:2019"
+    caddy_admin_url: str = Field(
+        default="http://127.0.0.1:2019",
+        description="Caddy's admin API: unix:///path/to/admin.sock (a socket only the router's "
+        "user can open: the safe choice), or http://host:port (any local process can reach it; "
+        "see docs/router.md). The default is stock Caddy's own admin address",
+    )
     server: str = Field(default="pic_store", pattern=r"^[a-z0-9_]{1,64}$")
     listen: list[str] = Field(default_factory=lambda: [":443"])
     upstream_mode: UpstreamSetting = UpstreamSetting.ip

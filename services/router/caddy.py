@@ -17,6 +17,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ import httpx
 from services.router.errors import CaddyUnavailableError, InvalidRouteError, RouterError
 from services.router.routes import ROUTE_ID_PREFIX, Route, is_ours
 from services.router.tls import CA_ID, TlsPolicy
+from shared.errors import ConfigError
 
 FALLBACK_ID = "pic-store-fallback"
 _ATTEMPTS = 3
@@ -48,8 +50,43 @@ def fallback_route() -> Route:
     }
 
 
+@dataclass(frozen=True)
+class AdminEndpoint:
+    """How to reach one Caddy admin API."""
+
+    label: str  # what reports and errors call it
+    base_url: str
+    socket: str | None  # a Unix socket's path; None: TCP
+    headers: dict[str, str]
+
+
+def admin_endpoint(admin_url: str) -> AdminEndpoint:
+    """`unix:///path/to/admin.sock` (the default of `pic-store up`) or `http://host:port`."""
+    parts = urlsplit(admin_url)
+    if parts.scheme == "unix":
+        if parts.netloc or not parts.path.startswith("/") or parts.query or parts.fragment:
+            raise ConfigError(
+                f"Caddy admin URL {admin_url!r} must name an absolute socket path: "
+                "unix:///path/to/admin.sock"
+            )
+        # On a Unix socket Caddy checks no Host, and refuses every Origin header (it allows
+        # none): the socket's file permissions are the access control. Host is a placeholder.
+        return AdminEndpoint(f"unix://{parts.path}", "http://localhost", parts.path, {})
+    if parts.scheme == "http" and parts.hostname and parts.path in ("", "/"):
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ConfigError(f"Caddy admin URL {admin_url!r} must be only http://host:port")
+        origin = f"http://{parts.netloc}"
+        # Caddy checks Host (and Origin when present, always with `enforce_origin`) against
+        # its admin listen address or its `origins`.
+        return AdminEndpoint(origin, origin, None, {"Origin": origin})
+    raise ConfigError(
+        f"Caddy admin URL {admin_url!r} is neither unix:///path/to/admin.sock nor http://host:port"
+    )
+
+
 class CaddyAdmin:
-    """Talks to one Caddy admin endpoint, e.g. `http://127.0.0.1:2019`."""
+    """Talks to one Caddy admin endpoint: `unix:///path/to/admin.sock`, or
+    `http://127.0.0.1:2019` where a Unix socket cannot be shared (see docs/router.md)."""
 
     def __init__(
         self,
@@ -64,20 +101,21 @@ class CaddyAdmin:
         """`observe(method, seconds)` is told the duration of every admin API request."""
         if _SERVER_NAME.fullmatch(server) is None:
             raise InvalidRouteError(f"server name {server!r} is not [a-z0-9_]+")
-        parts = urlsplit(admin_url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        # Caddy checks Host (and Origin when present) against its admin listen address.
+        endpoint = admin_endpoint(admin_url)
         # Caddy replaces its admin server on every config change and closes idle
         # connections, so a kept-alive connection may be reset under the next request: a
         # connection per request. trust_env=False: the admin API is never behind a proxy.
+        transport = httpx.AsyncHTTPTransport(
+            uds=endpoint.socket, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self._http = httpx.AsyncClient(
-            base_url=origin,
+            base_url=endpoint.base_url,
             timeout=timeout,
             trust_env=False,
-            headers={"Origin": origin},
-            limits=httpx.Limits(max_keepalive_connections=0),
+            headers=endpoint.headers,
+            transport=transport,
         )
-        self.admin_url = origin
+        self.admin_url = endpoint.label
         self.server = server
         self.listen = list(listen)
         self.automatic_https = automatic_https

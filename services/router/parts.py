@@ -9,11 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
 from services.router.caddy import CaddyAdmin
 from services.router.dns import DnsBackend, HostsDirBackend, Rfc2136Backend, TsigKey
 from services.router.tls import TlsPolicy, tls_policy
-from shared.config import CellConfig, RouterDns, TlsSetting
+from shared.config import CellConfig, RouterConfig, RouterDns, TlsSetting
 from shared.errors import ConfigError
+
+log = structlog.get_logger("router")
 
 _KEY_NAME = re.compile(r'key\s+"([^"]+)"')
 _KEY_ALGORITHM = re.compile(r"algorithm\s+([A-Za-z0-9.-]+)\s*;")
@@ -53,16 +57,7 @@ class PartsCache:
         if self._caddy is None or self._caddy[0] != caddy_key:
             if self._caddy is not None:
                 await self._caddy[1].aclose()
-            self._caddy = (
-                caddy_key,
-                CaddyAdmin(
-                    router.caddy_admin_url,
-                    listen=router.listen,
-                    server=router.server,
-                    automatic_https=router.tls is not TlsSetting.off,
-                    observe=self._observe,
-                ),
-            )
+            self._caddy = (caddy_key, self._caddy_client(router))
         dns_key = (router.dns.model_dump_json(), config.domain)
         if self._dns is None or self._dns[0] != dns_key:
             backend, label = self._dns_backend(router.dns, config.domain)
@@ -85,6 +80,24 @@ class PartsCache:
     async def aclose(self) -> None:
         if self._caddy is not None:
             await self._caddy[1].aclose()
+
+    def _caddy_client(self, router: RouterConfig) -> CaddyAdmin:
+        caddy = CaddyAdmin(
+            router.caddy_admin_url,
+            listen=router.listen,
+            server=router.server,
+            automatic_https=router.tls is not TlsSetting.off,
+            observe=self._observe,
+        )
+        if not caddy.admin_url.startswith("unix://"):
+            # Any local process can rewrite the cell's proxy through a TCP admin port: say so,
+            # once per change of the setting.
+            log.warning(
+                "caddy_admin_on_tcp",
+                caddy_admin_url=caddy.admin_url,
+                advice="serve Caddy's admin API on a Unix socket (docs/router.md)",
+            )
+        return caddy
 
     def _dns_backend(self, dns: RouterDns, domain: str) -> tuple[DnsBackend, str]:
         if dns.backend == "hostsdir":

@@ -26,7 +26,8 @@ class RouterSettings(ServiceSettings):
     name: str = "router"
     reconcile_period: float = from_env("PIC_ROUTER_RECONCILE_PERIOD", RECONCILE_PERIOD, float)
     probe_period: float = from_env("PIC_ROUTER_PROBE_PERIOD", PROBE_PERIOD, float)
-    # The embedded stack starts Caddy on a new admin port each run: it says where, here.
+    # The embedded stack serves Caddy's admin API on a Unix socket of its data dir: it says
+    # where, here (unix:///<data dir>/caddy/admin.sock).
     caddy_admin: str | None = from_env("PIC_CADDY_ADMIN", None, str)
     pic_root: Path | None = from_env("PIC_ROOT", None, Path)
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from app.embedded import ManagedProcess, free_port, start_caddy
-from app.embedded.parts import start_dnsmasq
+from app.embedded.parts import caddy_admin_socket, caddy_admin_url, start_dnsmasq
 from services.router.caddy import CaddyAdmin
 from services.router.dns import HostsDirBackend, Rfc2136Backend
 from tests.router.dns_parts import ZONE, named_config, sbin, tsig_key, wait_for_zone
@@ -39,15 +39,19 @@ class RetryUnanswered(httpx.AsyncHTTPTransport):
         raise AssertionError("unreachable")
 
 
-def loopback_client(**kwargs: object) -> httpx.AsyncClient:
-    """No kept-alive connections, no proxy from the environment, retried when unanswered."""
-    transport = RetryUnanswered(limits=httpx.Limits(max_keepalive_connections=0))
+def loopback_client(uds: Path | None = None, **kwargs: object) -> httpx.AsyncClient:
+    """No kept-alive connections, no proxy from the environment, retried when unanswered;
+    through the Unix socket `uds` when given."""
+    transport = RetryUnanswered(
+        uds=str(uds) if uds else None, limits=httpx.Limits(max_keepalive_connections=0)
+    )
     return httpx.AsyncClient(transport=transport, trust_env=False, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass
 class CaddyRunner:
-    """Starts Caddy (admin API only) and can kill it and start it again, empty, on the same port."""
+    """Starts Caddy (admin API only, on its Unix socket, as `pic-store up` does) and can kill
+    it and start it again, empty, on the same socket."""
 
     data_dir: Path
     started: list[ManagedProcess] = field(default_factory=list)
@@ -57,12 +61,15 @@ class CaddyRunner:
         return self.started[-1]
 
     @property
+    def admin_socket(self) -> Path:
+        return caddy_admin_socket(self.data_dir)
+
+    @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.current.port}"
+        return caddy_admin_url(self.data_dir)
 
     def start(self) -> ManagedProcess:
-        port = self.started[-1].port if self.started else None
-        self.started.append(start_caddy(self.data_dir, admin_port=port))
+        self.started.append(start_caddy(self.data_dir))
         return self.current
 
     def restart_empty(self) -> ManagedProcess:
@@ -72,7 +79,7 @@ class CaddyRunner:
 
     def raw_client(self) -> httpx.AsyncClient:
         """A plain client of the admin API, for the tests' own pokes at Caddy's config."""
-        return loopback_client(base_url=self.admin_url)
+        return loopback_client(self.admin_socket, base_url="http://localhost")
 
     def stop_all(self) -> None:
         for proc in self.started:
