@@ -7,6 +7,7 @@ drain on shutdown (nats.py's service pattern), so each `__main__.py` stays a few
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.bus import Bus
 from shared.errors import PicStoreError
+from shared.http_guard import HttpGuard
 from shared.logging import configure_logging
 
 log = structlog.get_logger("service")
@@ -43,6 +45,11 @@ def from_env(name: str, default: T, parse: Callable[[str], T]) -> T:
     return field(default_factory=make)
 
 
+def _optional_path(key: str) -> Path | None:
+    value = _env(key, "")
+    return Path(value) if value else None
+
+
 @dataclass
 class ServiceSettings:
     """Settings every service reads from its environment."""
@@ -55,6 +62,12 @@ class ServiceSettings:
     http_host: str = field(default_factory=lambda: _env("PIC_HTTP_HOST", "127.0.0.1"))
     http_port: int = 0
     log_level: str = field(default_factory=lambda: _env("PIC_LOG_LEVEL", "INFO"))
+    # The seed file of this service's identity on the bus (its role is the service's name).
+    nats_seed: Path | None = field(
+        default_factory=lambda: (
+            Path(_env("PIC_NATS_SEED", "")) if _env("PIC_NATS_SEED", "") else None
+        )
+    )
 
     # Each service's own port; PIC_<NAME>_HTTP_PORT overrides it (0: any free port).
     default_http_port: ClassVar[int] = 0
@@ -63,6 +76,30 @@ class ServiceSettings:
         if not self.http_port:
             key = f"PIC_{self.name.upper()}_HTTP_PORT"
             self.http_port = int(_env(key, str(self.default_http_port)))
+
+    def http_guard(self) -> HttpGuard | None:
+        """The token and Host check in front of this service's HTTP API (None: none). Read
+        before anything starts, so a service that needs one and cannot have it never runs."""
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to anything
+
+
+def warn_beyond_loopback(host: str) -> None:
+    if not is_loopback(host):
+        log.warning(
+            "http_beyond_loopback",
+            http_host=host,
+            why="PIC_HTTP_HOST is not a loopback address: other machines can reach this "
+            "service's HTTP API",
+        )
 
 
 @dataclass
@@ -80,13 +117,18 @@ class Health:
 def base_app(name: str, health: Health) -> FastAPI:
     app = FastAPI(title=f"pic-store {name}", version="1")
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={503: {"description": "not ready", "content": {"text/plain": {}}}},
+    )
     async def healthz() -> PlainTextResponse:
         ok, checks = health.report()
         body = "ok" if ok else "not ready: " + ", ".join(k for k, v in checks.items() if not v)
         return PlainTextResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
@@ -107,16 +149,26 @@ Main = Callable[[Bus, AsyncExitStack, asyncio.Event, Health], Awaitable[FastAPI 
 
 async def serve(settings: ServiceSettings, main: Main) -> None:
     """Connect, let `main` start its consumers (returning its HTTP app), serve until SIGTERM."""
+    guard = settings.http_guard()
+    warn_beyond_loopback(settings.http_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     health = Health()
     async with AsyncExitStack() as stack:
-        bus = await Bus.connect(settings.nats_url, settings.cell, name=settings.name)
+        bus = await Bus.connect(
+            settings.nats_url,
+            settings.cell,
+            name=settings.name,
+            seed=settings.nats_seed,
+            role=settings.name,
+        )
         stack.push_async_callback(bus.close)
         health.checks["nats"] = lambda: bus.nc.is_connected
         app = await main(bus, stack, stop, health) or base_app(settings.name, health)
+        if guard is not None:
+            guard.protect(app)
         config = uvicorn.Config(
             app,
             host=settings.http_host,

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sse_starlette.sse import EventSourceResponse
 
-from services.installer.state import Buckets, OperationRecord
-from shared.bus import Bus
+from services.installer.state import OperationRecord, OpStatus
+from shared.bus import Bus, TypedBucket
 from shared.client import Command, OperationTimeoutError, StoreClient
 from shared.events import (
     InstallCommand,
@@ -23,23 +23,44 @@ from shared.events import (
     new_operation_id,
 )
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
-from shared.events.messages import ConfigValue
+from shared.events.messages import OperationKind
+from shared.http_guard import ErrorDetail
 from shared.installed import ServiceView
 from shared.service import Health, base_app
 
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+# What both a message's operation id and a NATS key-value key allow (no ':', no leading or
+# trailing '.'): anything else can name no stored operation, and NATS would refuse the key.
+OPERATION_ID = r"^[A-Za-z0-9_-](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_-])?$"
+OperationId = Annotated[str, Path(pattern=OPERATION_ID, max_length=80)]
+Wait = Annotated[
+    float, Query(ge=0, le=600, description="Seconds to wait for the result; 0: do not wait")
+]
+# JSON's own types only: `"plan": 0` or `"x": 1.0` is a mistake to report, not to coerce.
+StrictConfigValue = StrictStr | StrictInt | StrictBool
+# A store names a folder or a URL: a control character there is always a mistake.
+STORE = r"^[^\x00-\x1f\x7f]+$"
 
 
 class InstallBody(BaseModel):
-    store: str = Field(min_length=1, description="Store folder or git repository URL")
-    config: dict[str, ConfigValue] = Field(default_factory=dict)
-    plan: bool = False
-    confirm_downgrade: bool = False
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    store: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=STORE,
+        description="Store folder or git repository URL",
+    )
+    config: dict[str, StrictConfigValue] = Field(default_factory=dict)
+    plan: StrictBool = False
+    confirm_downgrade: StrictBool = False
 
 
 class ReconfigureBody(BaseModel):
-    config: dict[str, ConfigValue] = Field(default_factory=dict)
-    plan: bool = False
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    config: dict[str, StrictConfigValue] = Field(default_factory=dict)
+    plan: StrictBool = False
 
 
 class Accepted(BaseModel):
@@ -47,7 +68,31 @@ class Accepted(BaseModel):
     result: dict[str, object] | None = None
 
 
-def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
+class OperationView(BaseModel):
+    operation_id: str
+    kind: OperationKind
+    service_id: str
+    status: OpStatus
+    message: str
+    error_key: str | None
+    started: float
+    finished: float | None
+
+
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorDetail, "description": "No such service or operation"}
+}
+# FastAPI answers 400 for a body it cannot even decode (bytes that are not UTF-8).
+UNREADABLE: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorDetail, "description": "The body is not readable as JSON text"}
+}
+ACCEPTED = "Accepted: the operation's id, and its result when it ended within `wait`"
+
+
+def build_api(
+    bus: Bus, operations: TypedBucket[OperationRecord], host: str, health: Health
+) -> FastAPI:
+    """`bus` is the gateway's identity on the bus; `operations` read with it."""
     app = base_app("installer", health)
 
     client = StoreClient(bus, host)  # the same client as the command line
@@ -68,17 +113,23 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
     async def list_services() -> list[ServiceView]:
         return await client.services()
 
-    @app.get("/services/{service_id}", response_model=ServiceView, tags=["services"])
+    @app.get(
+        "/services/{service_id}", response_model=ServiceView, tags=["services"], responses=NOT_FOUND
+    )
     async def status(service_id: ServiceId) -> ServiceView:
         found = await client.service(service_id)
         if found is None:
             raise HTTPException(404, f"{service_id} is not installed")
         return found
 
-    @app.post("/services/{service_id}/install", status_code=202, tags=["services"])
-    async def install(
-        service_id: ServiceId, body: InstallBody, wait: Annotated[float, Query(ge=0, le=600)] = 0
-    ) -> Accepted:
+    @app.post(
+        "/services/{service_id}/install",
+        status_code=202,
+        tags=["services"],
+        response_description=ACCEPTED,
+        responses=UNREADABLE,
+    )
+    async def install(service_id: ServiceId, body: InstallBody, wait: Wait = 0) -> Accepted:
         command = InstallCommand(
             operation_id=new_operation_id(),
             service_id=service_id,
@@ -91,11 +142,17 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
         )
         return await submit(command, wait)
 
-    @app.post("/services/{service_id}/reconfigure", status_code=202, tags=["services"])
+    @app.post(
+        "/services/{service_id}/reconfigure",
+        status_code=202,
+        tags=["services"],
+        response_description=ACCEPTED,
+        responses=UNREADABLE,
+    )
     async def reconfigure(
         service_id: ServiceId,
         body: ReconfigureBody,
-        wait: Annotated[float, Query(ge=0, le=600)] = 0,
+        wait: Wait = 0,
     ) -> Accepted:
         command = ReconfigureCommand(
             operation_id=new_operation_id(),
@@ -104,12 +161,14 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
         )
         return await submit(command, wait)
 
-    @app.delete("/services/{service_id}", status_code=202, tags=["services"])
+    @app.delete(
+        "/services/{service_id}", status_code=202, tags=["services"], response_description=ACCEPTED
+    )
     async def remove(
         service_id: ServiceId,
         purge: bool = False,
         plan: bool = False,
-        wait: Annotated[float, Query(ge=0, le=600)] = 0,
+        wait: Wait = 0,
     ) -> Accepted:
         command = RemoveCommand(
             operation_id=new_operation_id(),
@@ -118,34 +177,32 @@ def build_api(bus: Bus, buckets: Buckets, host: str, health: Health) -> FastAPI:
         )
         return await submit(command, wait)
 
-    @app.get("/operations/{operation_id}", tags=["operations"])
-    async def operation(operation_id: str) -> dict[str, object]:
-        record = await buckets.operations.get(operation_id)
+    @app.get("/operations/{operation_id}", tags=["operations"], responses=NOT_FOUND)
+    async def operation(operation_id: OperationId) -> OperationView:
+        record = await operations.get(operation_id)
         if record is None:
             raise HTTPException(404, f"no operation {operation_id}")
         return _operation_view(record.value)
 
-    @app.get("/events", tags=["events"])
-    async def events(operation_id: str | None = None) -> EventSourceResponse:
+    @app.get(
+        "/events",
+        tags=["events"],
+        response_class=EventSourceResponse,
+        response_description="Server-sent events: progress, results, service states",
+    )
+    async def events(
+        operation_id: Annotated[
+            str | None, Query(pattern=OPERATION_ID, max_length=80, description="Only this one")
+        ] = None,
+    ) -> EventSourceResponse:
         return EventSourceResponse(_stream(bus, operation_id))
 
     return app
 
 
-def _operation_view(record: OperationRecord) -> dict[str, object]:
-    return record.model_dump(
-        mode="json",
-        include={
-            "operation_id",
-            "kind",
-            "service_id",
-            "status",
-            "message",
-            "error_key",
-            "started",
-            "finished",
-        },
-    )
+def _operation_view(record: OperationRecord) -> OperationView:
+    # Not the journal nor the snapshot: they are the installer's own business.
+    return OperationView.model_validate(record.model_dump(include=set(OperationView.model_fields)))
 
 
 async def _stream(bus: Bus, operation_id: str | None) -> AsyncIterator[dict[str, str]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.roster import HTTP_PORTS
 from shared.service import ServiceSettings, from_env
 
@@ -34,7 +35,17 @@ class InstallerSettings(ServiceSettings):
     concurrency: int = from_env("PIC_CONCURRENCY", 4, int)
     min_free_bytes: int = from_env("PIC_MIN_FREE_BYTES", 512 * 1024**2, int)
     pic_root: Path | None = from_env("PIC_ROOT", None, Path)
+    # The gateway identity's seed: the HTTP API acts on the bus as the gateway, not as us.
+    api_nats_seed: Path | None = from_env("PIC_API_NATS_SEED", None, Path)
+    # The HTTP API's bearer token; there is no way to run the API without one.
+    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
+    # Host header values the API answers to; empty: loopback_hosts(http_port).
+    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
+
+    def http_guard(self) -> HttpGuard:
+        hosts = self.api_hosts or loopback_hosts(self.http_port)
+        return HttpGuard.load(self.api_token_file, hosts)
 
     @property
     def services_dir(self) -> Path:

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from app.cli.output import EXIT_OK, fail
+from app.embedded.api_token import api_token_path
 from app.embedded.stack import EmbeddedStack
 from app.embedded.supervisor import Supervisor
 from shared.config import CellConfig, VerificationMode
@@ -91,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
         stack.stop()
         raise
     for name, process in stack.processes.items():
-        print(f"  {name:<16} 127.0.0.1:{process.port}   pid {process.pid}   log {process.log_path}")
+        where = f"127.0.0.1:{process.port}" if process.port else "unix socket"
+        print(f"  {name:<16} {where:<16} pid {process.pid}   log {process.log_path}")
     print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
+    # The path only: the token itself would stay in the terminal's scroll-back.
+    token_file = api_token_path(args.data_dir)
+    print(f"  installer API: send `Authorization: Bearer <token>`, the token in {token_file}")
     print(
         f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
         f"DNS at 127.0.0.1:{stack.dns_port}",

@@ -1,0 +1,411 @@
+"""The lock on the installer's HTTP API, in process: the bearer token, the Host check, strict
+request bodies and an OpenAPI document that lists every answer (no NATS, no Docker: every
+request here is refused before a handler would touch the bus)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from services.installer.api import build_api
+from services.installer.settings import InstallerSettings
+from shared.errors import ConfigError
+from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts, read_token
+from shared.service import Health, ServiceSettings, is_loopback, warn_beyond_loopback
+
+pytestmark = pytest.mark.unit
+
+TOKEN = "t0ken-Of-the_test~cell"
+PORT = 8470
+BASE = f"http://127.0.0.1:{PORT}"
+RIGHT = {"Authorization": f"Bearer {TOKEN}"}
+STATUS_CODES = ("200", "202", "400", "401", "404", "422")
+
+
+def guarded_app() -> Any:
+    # The handlers never run in these tests: every request is refused before them.
+    app = build_api(cast(Any, None), cast(Any, None), "local", Health(ready=True))
+    HttpGuard(TOKEN.encode(), frozenset(loopback_hosts(PORT))).protect(app)
+    return app
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=guarded_app())
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        yield client
+
+
+@pytest.fixture
+async def spec(http: httpx.AsyncClient) -> dict[str, Any]:
+    answer = await http.get("/openapi.json", headers=RIGHT)
+    assert answer.status_code == 200
+    return cast(dict[str, Any], answer.json())
+
+
+# -- the token ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/openapi.json", "/docs", "/services", "/nothere"])
+async def test_no_token_is_401(http: httpx.AsyncClient, path: str) -> None:
+    answer = await http.get(path)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer wrong",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        f"Basic {TOKEN}",
+        TOKEN,
+        "Bearer ",
+        "Bearer t\u00f6ken",  # not ASCII: compare_digest on str would raise (a 500)
+    ],
+)
+async def test_wrong_token_is_401(http: httpx.AsyncClient, authorization: str) -> None:
+    # As bytes: httpx would refuse to send a str header that is not ASCII.
+    answer = await http.get("/metrics", headers={"Authorization": authorization.encode()})
+    assert answer.status_code == 401
+    assert TOKEN not in answer.text
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+async def test_right_token_is_200(http: httpx.AsyncClient, scheme: str) -> None:
+    answer = await http.get("/metrics", headers={"Authorization": f"{scheme} {TOKEN}"})
+    assert answer.status_code == 200
+    assert "pic_" in answer.text or "python_" in answer.text
+
+
+async def test_healthz_needs_no_token(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/healthz")
+    assert (answer.status_code, answer.text) == (200, "ok")
+
+
+# -- the Host check ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", f"evil.example:{PORT}", "127.0.0.1.nip.io", "127.0.0.2", ""]
+)
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+async def test_a_foreign_host_is_refused(http: httpx.AsyncClient, host: str, path: str) -> None:
+    answer = await http.get(path, headers={**RIGHT, "Host": host})
+    assert answer.status_code == 400
+    assert "PIC_API_HOSTS" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", f"127.0.0.1:{PORT}", f"LOCALHOST:{PORT}", "[::1]", f"[::1]:{PORT}"]
+)
+async def test_loopback_names_are_let_in(http: httpx.AsyncClient, host: str) -> None:
+    answer = await http.get("/metrics", headers={**RIGHT, "Host": host})
+    assert answer.status_code == 200
+
+
+async def test_two_host_headers_are_refused() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "http_version": "1.1",
+        "headers": [(b"host", b"127.0.0.1"), (b"host", b"evil.example")],
+        "server": ("127.0.0.1", PORT),
+        "client": ("127.0.0.1", 50000),
+    }
+    await guarded_app()(scope, receive, send)
+    assert sent[0]["status"] == 400
+
+
+async def test_a_cross_origin_preflight_gets_no_cors_grant(http: httpx.AsyncClient) -> None:
+    preflight = {
+        "Origin": "https://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    for headers in (preflight, {**preflight, **RIGHT}):
+        answer = await http.options("/services/notes/install", headers=headers)
+        assert answer.status_code >= 400
+        assert "access-control-allow-origin" not in answer.headers
+    simple = await http.get("/services", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in simple.headers
+
+
+# -- strict requests -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"store": "/x", "plan": 0},
+        {"store": "/x", "plan": "true"},
+        {"store": "/x", "confirm_downgrade": 1},
+        {"store": "/x", "config": {"port": 1.0}},
+        {"store": "/x", "config": {"name": None}},
+        {"store": "/x", "config": {"list": ["a"]}},
+        {"store": "/x", "plna": True},
+        {"store": 5},
+        {"store": ""},
+        {"store": "/x\n/y"},
+        {"store": "/x\x00"},
+    ],
+)
+async def test_a_loose_install_body_is_422(http: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    answer = await http.post("/services/notes/install", json=body, headers=RIGHT)
+    assert answer.status_code == 422, answer.text
+
+
+async def test_a_body_that_is_not_utf8_is_a_listed_400(
+    http: httpx.AsyncClient, spec: dict[str, Any]
+) -> None:
+    answer = await http.post(
+        "/services/notes/install",
+        content=b'{"store": "\xff"}',
+        headers={**RIGHT, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    listed = spec["paths"]["/services/{service_id}/install"]["post"]["responses"]["400"]
+    assert listed["description"].startswith("The body is not readable as JSON text; or ")
+
+
+@pytest.mark.parametrize("body", [{"plan": 0}, {"config": {"x": 1.5}}, {"store": "/x"}])
+async def test_a_loose_reconfigure_body_is_422(
+    http: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    answer = await http.post("/services/notes/reconfigure", json=body, headers=RIGHT)
+    assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize(
+    "operation_id", ["op-\u00e9t\u00e9", "op-\u2603", "op:1", ".op", "op.", "op x", "o" * 81]
+)
+async def test_an_operation_id_no_operation_can_have_is_422(
+    http: httpx.AsyncClient, operation_id: str
+) -> None:
+    # Before: the id went to the NATS key-value store, which raised (a 500).
+    answer = await http.get(f"/operations/{operation_id}", headers=RIGHT)
+    assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize("wait", ["-1", "601", "nan", "inf", "soon"])
+async def test_a_wait_out_of_range_is_422(http: httpx.AsyncClient, wait: str) -> None:
+    answer = await http.delete("/services/notes", params={"wait": wait}, headers=RIGHT)
+    assert answer.status_code == 422, answer.text
+
+
+# -- the OpenAPI document ----------------------------------------------------------------
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_the_document_describes_the_bearer_scheme(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes == {
+        "bearerToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "the token in the file PIC_API_TOKEN_FILE names",
+        }
+    }
+    assert spec["security"] == [{"bearerToken": []}]
+    for path, _, operation in operations(spec):
+        if path == "/healthz":
+            assert operation["security"] == []
+        else:
+            assert "security" not in operation, path  # the document-wide requirement
+
+
+def test_every_answer_is_in_the_document(spec: dict[str, Any]) -> None:
+    listed = {(path, method): set(op["responses"]) for path, method, op in operations(spec)}
+    expected = {
+        ("/healthz", "get"): {"200", "400", "503"},
+        ("/metrics", "get"): {"200", "400", "401"},
+        ("/services", "get"): {"200", "400", "401"},
+        ("/services/{service_id}", "get"): {"200", "400", "401", "404", "422"},
+        ("/services/{service_id}", "delete"): {"202", "400", "401", "422"},
+        ("/services/{service_id}/install", "post"): {"202", "400", "401", "422"},
+        ("/services/{service_id}/reconfigure", "post"): {"202", "400", "401", "422"},
+        ("/operations/{operation_id}", "get"): {"200", "400", "401", "404", "422"},
+        ("/events", "get"): {"200", "400", "401", "422"},
+    }
+    assert listed == expected
+
+
+def test_the_document_types_bodies_strictly(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    install = schemas["InstallBody"]
+    assert install["additionalProperties"] is False
+    assert install["properties"]["plan"]["type"] == "boolean"
+    value = install["properties"]["config"]["additionalProperties"]
+    assert {v["type"] for v in value["anyOf"]} == {"string", "integer", "boolean"}
+    assert schemas["ReconfigureBody"]["additionalProperties"] is False
+    parameters = spec["paths"]["/operations/{operation_id}"]["get"]["parameters"]
+    assert parameters[0]["schema"]["pattern"].startswith("^[A-Za-z0-9_-]")
+
+
+def test_plain_text_answers_are_documented_as_such(spec: dict[str, Any]) -> None:
+    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+    healthz = spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(healthz["200"]["content"]) == set(healthz["503"]["content"]) == {"text/plain"}
+
+
+# -- settings: the token file, the names, the address ------------------------------------
+
+
+def test_the_token_file_must_be_set() -> None:
+    with pytest.raises(ConfigError, match="PIC_API_TOKEN_FILE is not set"):
+        read_token(None)
+
+
+def test_a_missing_token_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot read the API token file .*No such file"):
+        read_token(tmp_path / "nothere")
+
+
+def test_an_unreadable_token_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Is a directory"):
+        read_token(tmp_path)
+
+
+@pytest.mark.parametrize("content", ["", "\n", "  \n"])
+def test_an_empty_token_file_is_refused(tmp_path: Path, content: str) -> None:
+    (tmp_path / "token").write_text(content)
+    with pytest.raises(ConfigError, match="is empty"):
+        read_token(tmp_path / "token")
+
+
+@pytest.mark.parametrize("content", ["two words", "line1\nline2", "t\u00f6ken"])
+def test_a_token_no_header_can_carry_is_refused_without_quoting_it(
+    tmp_path: Path, content: str
+) -> None:
+    (tmp_path / "token").write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        read_token(tmp_path / "token")
+    assert "cannot carry" in caught.value.message
+    assert content not in caught.value.message
+
+
+def test_the_token_is_read_without_its_newline(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    assert read_token(tmp_path / "token") == TOKEN.encode()
+
+
+def test_the_installer_answers_to_loopback_names_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "token").write_text(TOKEN)
+    monkeypatch.setenv("PIC_API_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("PIC_INSTALLER_HTTP_PORT", "9999")
+    monkeypatch.delenv("PIC_API_HOSTS", raising=False)
+    guard = InstallerSettings().http_guard()
+    assert guard.token == TOKEN.encode()
+    assert guard.hosts == {
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "127.0.0.1:9999",
+        "localhost:9999",
+        "[::1]:9999",
+    }
+    monkeypatch.setenv("PIC_API_HOSTS", " Cell.LAN:8470, ,cell.lan ")
+    assert InstallerSettings().http_guard().hosts == {"cell.lan:8470", "cell.lan"}
+
+
+def test_the_installer_has_no_guard_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIC_API_TOKEN_FILE", raising=False)
+    with pytest.raises(ConfigError, match="PIC_API_TOKEN_FILE is not set"):
+        InstallerSettings().http_guard()
+
+
+def test_parse_hosts() -> None:
+    assert parse_hosts("a, B:1 ,,") == ("a", "b:1")
+
+
+def test_http_listens_on_loopback_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIC_HTTP_HOST", raising=False)
+    assert ServiceSettings(name="x").http_host == "127.0.0.1"
+    assert InstallerSettings().http_host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("cell.lan", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_listening_beyond_loopback_is_a_warning() -> None:
+    with capture_logs() as logs:
+        warn_beyond_loopback("127.0.0.1")
+        warn_beyond_loopback("0.0.0.0")
+    assert [(e["event"], e["log_level"], e["http_host"]) for e in logs] == [
+        ("http_beyond_loopback", "warning", "0.0.0.0")
+    ]
+
+
+def run_installer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # Nothing listens on port 9: had the installer not refused at once, it would hang
+    # connecting to NATS until the timeout.
+    base = {"PATH": os.environ["PATH"], "PIC_NATS_URL": "nats://127.0.0.1:9"}
+    return subprocess.run(
+        [sys.executable, "-m", "services.installer"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("content", [None, ""])
+def test_the_installer_refuses_to_start_without_a_token(
+    tmp_path: Path, content: str | None
+) -> None:
+    env = {"PIC_DATA_DIR": str(tmp_path)}
+    if content is not None:
+        (tmp_path / "token").write_text(content)
+        env["PIC_API_TOKEN_FILE"] = str(tmp_path / "token")
+    done = run_installer(env)
+    assert done.returncode == 1, done.stderr
+    assert "service_failed" in done.stderr
+    assert "PIC_API_TOKEN_FILE" in done.stderr
