@@ -7,10 +7,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from app.cli.output import EXIT_INVALID, EXIT_OK, fail
 from shared.bus import Bus
+from shared.bus.auth import seed_path
 from shared.client import StoreClient
 from shared.errors import PicStoreError
 from shared.events import OperationResult, ProgressEvent
@@ -45,8 +47,29 @@ def add_bus_options(parser: argparse.ArgumentParser) -> None:
         help="the Docker host to act on (default 'local')",
     )
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("PIC_DATA_DIR", "var/pic")),
+        help="the data folder of a local `pic-store up`, where the admin identity is found "
+        "(default $PIC_DATA_DIR or var/pic)",
+    )
+    parser.add_argument(
+        "--nats-seed",
+        type=Path,
+        default=Path(os.environ["PIC_NATS_SEED"]) if os.environ.get("PIC_NATS_SEED") else None,
+        help="the admin identity's nkey seed file (default $PIC_NATS_SEED, else the one in "
+        "the data folder)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for the result (default 900)"
     )
+
+
+def admin_seed(args: argparse.Namespace) -> Path:
+    """The admin identity: given, else the one `pic-store up` made in its data folder."""
+    if args.nats_seed is not None:
+        return Path(args.nats_seed)
+    return seed_path(Path(args.data_dir).resolve() / "secrets" / "nats", args.cell, "admin")
 
 
 def with_client(args: argparse.Namespace, work: Callable[[StoreClient], Awaitable[int]]) -> int:
@@ -54,8 +77,20 @@ def with_client(args: argparse.Namespace, work: Callable[[StoreClient], Awaitabl
 
     async def run() -> int:
         try:
+            seed = admin_seed(args)
+            if not seed.is_file():
+                return fail(
+                    f"no admin identity at {seed}: give --data-dir of the cell's `pic-store "
+                    "up`, or --nats-seed (the cell's admin seed file)"
+                )
             bus = await Bus.connect(
-                args.nats, args.cell, name="pic-store-cli", timeout=3.0, reconnect_attempts=1
+                args.nats,
+                args.cell,
+                name="pic-store-cli",
+                seed=seed,
+                role="admin",
+                timeout=3.0,
+                reconnect_attempts=1,
             )
         except PicStoreError as exc:
             return fail(f"{exc.message}; is the cell running (`pic-store up`)?")

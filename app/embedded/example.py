@@ -84,7 +84,13 @@ def install_example(stack: EmbeddedStack) -> int:
     print(f"example: installing {SERVICE} from {store}", flush=True)
 
     async def run() -> int:
-        bus = await Bus.connect(stack.nats_url, stack.cell, name="pic-store-example")
+        bus = await Bus.connect(
+            stack.nats_url,
+            stack.cell,
+            name="pic-store-example",
+            seed=stack.seed("admin"),
+            role="admin",
+        )
         try:
             command = InstallCommand(
                 operation_id=new_operation_id(), service_id=SERVICE, payload={"store": str(store)}

@@ -6,8 +6,13 @@ import json
 import os
 import re
 import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.embedded.bus_identity import BusAuthority
 from app.embedded.process import ManagedProcess, find_binary, free_port
 from shared.errors import PartUnavailableError
 
@@ -15,22 +20,13 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
-def start_nats(data_dir: Path, port: int | None = None) -> ManagedProcess:
-    """nats-server with JetStream, loopback only, storing its streams under data_dir."""
+def start_nats(data_dir: Path, authority: BusAuthority, port: int | None = None) -> ManagedProcess:
+    """nats-server with JetStream encrypted at rest, loopback only, storing its streams under
+    data_dir; only the authority's identities may connect."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        find_binary("nats-server"),
-        "--addr",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--jetstream",
-        "--store_dir",
-        str(data_dir / "jetstream"),
-        "--server_name",
-        f"pic-store-{port}",
-    ]
+    config = authority.write_config(port, data_dir / "jetstream")
+    argv = [find_binary("nats-server"), "--config", str(config)]
     return ManagedProcess("nats-server", argv, port, data_dir / "nats-server.log").start()
 
 
@@ -54,11 +50,90 @@ def start_registry(data_dir: Path, port: int | None = None) -> ManagedProcess:
     return ManagedProcess("docker-registry", argv, port, data_dir / "registry.log").start()
 
 
-def start_caddy(data_dir: Path, admin_port: int | None = None) -> ManagedProcess:
-    """Caddy with only its admin API on loopback; routes are added through that API."""
-    admin_port = admin_port or free_port()
+CADDY_ADMIN_SOCKET = "admin.sock"
+# Linux's sockaddr_un holds 108 bytes, the last one a NUL.
+_MAX_SOCKET_PATH = 107
+
+
+def caddy_admin_socket(data_dir: Path) -> Path:
+    """Where `start_caddy(data_dir)` puts Caddy's admin API: a Unix socket in data_dir."""
+    return data_dir.resolve() / CADDY_ADMIN_SOCKET
+
+
+def caddy_admin_url(data_dir: Path) -> str:
+    """The router's `PIC_CADDY_ADMIN` for the Caddy that `start_caddy(data_dir)` runs."""
+    return f"unix://{caddy_admin_socket(data_dir)}"
+
+
+@dataclass
+class SocketProcess(ManagedProcess):
+    """A part that answers on a Unix socket, not on a TCP port (its `port` is 0)."""
+
+    socket_path: Path = field(kw_only=True)
+
+    def start(self, timeout: float = 15.0) -> SocketProcess:
+        if socket_answers(self.socket_path):
+            raise PartUnavailableError(
+                f"{self.name}: {self.socket_path} already answers (another pic-store up on "
+                "this data dir?)"
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self._proc = subprocess.Popen(
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+        )
+        if not wait_for_socket(self.socket_path, timeout) or self._proc.poll() is not None:
+            self.stop()
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise PartUnavailableError(
+                f"{self.name} did not start on socket {self.socket_path}: {tail}"
+            )
+        return self
+
+
+def socket_answers(path: Path) -> bool:
+    """True when a process accepts connections on the Unix socket `path`. A file left by a
+    killed process refuses them, so a stale socket is not mistaken for a running part."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for_socket(path: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not socket_answers(path):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def start_caddy(data_dir: Path) -> ManagedProcess:
+    """Caddy with only its admin API, on the Unix socket `data_dir/admin.sock`; routes are
+    added through that API.
+
+    The admin API rewrites the cell's reverse proxy, so no TCP port offers it (any local
+    process, or a web page through DNS rebinding, could reach one). data_dir is made 0700 and
+    the socket 0200: only the user running pic-store (the router) can connect.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = {"admin": {"listen": f"127.0.0.1:{admin_port}"}}
+    # The folder, not just the socket's mode: a process of another user cannot even reach it.
+    data_dir.chmod(0o700)
+    admin_socket = caddy_admin_socket(data_dir)
+    if len(os.fsencode(admin_socket)) > _MAX_SOCKET_PATH:
+        raise PartUnavailableError(
+            f"caddy: the admin socket path {admin_socket} is longer than the "
+            f"{_MAX_SOCKET_PATH} bytes a Unix socket path may have; use a shorter data dir"
+        )
+    config = {"admin": {"listen": f"unix/{admin_socket}|0200"}}
     config_path = data_dir / "caddy.json"
     config_path.write_text(json.dumps(config))
     env = {
@@ -68,7 +143,9 @@ def start_caddy(data_dir: Path, admin_port: int | None = None) -> ManagedProcess
         "PATH": "/usr/bin:/bin",
     }
     argv = [find_binary("caddy"), "run", "--config", str(config_path)]
-    return ManagedProcess("caddy", argv, admin_port, data_dir / "caddy.log", env=env).start()
+    log_path = data_dir / "caddy.log"
+    process = SocketProcess("caddy", argv, 0, log_path, env=env, socket_path=admin_socket)
+    return process.start()
 
 
 def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> ManagedProcess:

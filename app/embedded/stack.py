@@ -13,8 +13,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.embedded.parts import start_caddy, start_dnsmasq, start_nats, start_registry
-from app.embedded.process import ManagedProcess, free_port
+from app.embedded.api_token import ensure_api_token
+from app.embedded.bus_identity import BusAuthority
+from app.embedded.parts import (
+    caddy_admin_url,
+    start_caddy,
+    start_dnsmasq,
+    start_nats,
+    start_registry,
+)
+from app.embedded.process import ManagedProcess
 from shared.config import CellConfig
 from shared.roster import HTTP_PORTS, SERVICES
 
@@ -38,6 +46,15 @@ class EmbeddedStack:
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     _stack: ExitStack = field(default_factory=ExitStack)
 
+    def __post_init__(self) -> None:
+        # Every role of the cell gets its identity on the bus, made once, kept root-only.
+        self.authority = BusAuthority(self.data_dir / "secrets")
+        self.authority.add_cell(self.cell)
+
+    def seed(self, role: str) -> Path:
+        """The nkey seed file of a role of this cell (`admin` for the command line)."""
+        return self.authority.seed(self.cell, role)
+
     @property
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.nats_port}"
@@ -55,9 +72,9 @@ class EmbeddedStack:
         return process
 
     def start_parts(self) -> None:
-        self._keep(start_nats(self.data_dir / "nats", self.nats_port))
+        self._keep(start_nats(self.data_dir / "nats", self.authority, self.nats_port))
         self._keep(start_registry(self.data_dir / "registry", self.registry_port))
-        self._keep(start_caddy(self.data_dir / "caddy", free_port()))
+        self._keep(start_caddy(self.data_dir / "caddy"))
         config = self.config()
         hostsdir = self.data_dir / config.router.dns.hostsdir
         self._keep(start_dnsmasq(self.data_dir / "dns", self.dns_port, hostsdir, config.domain))
@@ -72,7 +89,8 @@ class EmbeddedStack:
             "PIC_NATS_URL": self.nats_url,
             "PIC_CELL": self.cell,
             "PIC_DATA_DIR": str(self.data_dir),
-            "PIC_CADDY_ADMIN": f"http://127.0.0.1:{self.processes['caddy'].port}",
+            "PIC_API_TOKEN_FILE": str(ensure_api_token(self.data_dir)),
+            "PIC_CADDY_ADMIN": caddy_admin_url(self.data_dir / "caddy"),
         }
 
     def start_service(self, name: str, **env: str) -> ManagedProcess:
@@ -82,7 +100,14 @@ class EmbeddedStack:
             [sys.executable, "-m", f"services.{name}"],
             port,
             self.data_dir / "logs" / f"{name}.log",
-            env={**self.service_env(), **env, f"PIC_{name.upper()}_HTTP_PORT": str(port)},
+            env={
+                **self.service_env(),
+                **env,
+                f"PIC_{name.upper()}_HTTP_PORT": str(port),
+                "PIC_NATS_SEED": str(self.seed(name)),
+                # The installer's HTTP API is the gateway's, and acts with its identity.
+                "PIC_API_NATS_SEED": str(self.seed("gateway")),
+            },
         )
         return self._keep(process.start(timeout=60))
 

@@ -14,10 +14,11 @@ from services.installer.handlers import consumers
 from services.installer.ipam import IpPool
 from services.installer.manager import InstallerManager
 from services.installer.settings import InstallerSettings
-from services.installer.state import Buckets
+from services.installer.state import Buckets, OperationRecord
 from services.installer.upkeep import start_upkeep
 from shared.bus import Bus
 from shared.docker import DockerEngine
+from shared.events.roles import OPERATIONS
 from shared.service import Health, finish_on_exit, run_service
 
 SETTINGS = InstallerSettings()
@@ -35,7 +36,18 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     tasks = consumers(bus, manager, SETTINGS, stop)
 
     finish_on_exit(stack, tasks)
-    return build_api(bus, buckets, SETTINGS.docker_host, health)
+    # The HTTP API is the gateway's: it acts on the bus with the gateway's identity, which may
+    # send commands and read services and operations, and never a secret.
+    gateway = await Bus.connect(
+        SETTINGS.nats_url,
+        SETTINGS.cell,
+        name="installer-api",
+        seed=SETTINGS.api_nats_seed,
+        role="gateway",
+    )
+    stack.push_async_callback(gateway.close)
+    operations = await gateway.bucket(OPERATIONS, OperationRecord, history=1)
+    return build_api(gateway, operations, SETTINGS.docker_host, health)
 
 
 if __name__ == "__main__":

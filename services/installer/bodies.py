@@ -27,7 +27,7 @@ from services.installer.steps_remote import PARTICIPANT_STEPS
 from shared.config import CellConfig
 from shared.errors import OperationError, PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
-from shared.events.messages import OperationKind, ServiceState, StepStatus
+from shared.events.messages import ConfigValue, OperationKind, ServiceState, StepStatus
 from shared.installed import ServiceRecord
 from shared.manifest import parse_manifest
 
@@ -44,11 +44,20 @@ def _reporter(ops: Operations, record: OperationRecord, ctx: OpContext) -> tuple
     return report, journal
 
 
+async def _settings_in_use(ctx: OpContext) -> dict[str, ConfigValue]:
+    """The settings of the installed version: the record's, and the secret ones kept in the
+    secrets bucket."""
+    if ctx.previous is None:
+        return {}
+    stored = await ctx.deps.buckets.secrets.get(ctx.service_id)
+    return {**ctx.previous.config, **(stored.value.settings if stored else {})}
+
+
 def _snapshot(ctx: OpContext) -> dict[str, object]:
     return {
         "store": ctx.store,
         "manifest": ctx.manifest_data,
-        "config": ctx.config,
+        "config": ctx.public_config(),  # no secret outlives the operation in its record
         "service_ip": ctx.service_ip,
         "image": ctx.image,
         "pinned": ctx.pinned,
@@ -111,7 +120,7 @@ async def install(
     ctx.previous = existing.value if existing else None
     ctx.store = cmd.payload.store
     await fetch_and_validate(ctx)
-    kept = ctx.previous.config if ctx.previous else {}
+    kept = await _settings_in_use(ctx)
     validate_config(ctx, {**kept, **cmd.payload.config})
     change = decide(ctx, cmd.payload.confirm_downgrade)
     if change == Change.same:
@@ -152,7 +161,7 @@ async def install(
         name=ctx.manifest.name,
         manifest=ctx.manifest_data,
         store=ctx.store,
-        config=ctx.config,
+        config=ctx.public_config(),
         service_ip=ctx.service_ip,
         image=ctx.image,
         pinned=ctx.pinned,
@@ -197,14 +206,15 @@ async def reconfigure(
     ctx.template_text = template.read_text()
     ctx.store, ctx.image, ctx.service_ip = previous.store, previous.image, previous.service_ip
     ctx.pinned = dict(previous.pinned)
-    validate_config(ctx, {**previous.config, **cmd.payload.config})
+    in_use = await _settings_in_use(ctx)
+    validate_config(ctx, {**in_use, **cmd.payload.config})
     load_previous_project(ctx)
     await local.render(ctx)
     steps = reconfigure_steps(ctx)
     plan = await build_plan(ctx, steps, [])
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for reconfiguring {ctx.service_id}", plan
-    if not plan.recreate and ctx.config == previous.config:
+    if not plan.recreate and ctx.config == in_use:
         return OpStatus.noop, "nothing changed: the settings are the ones in use", plan
     await _set_state(ctx, ops, ServiceState.reconfiguring)
     await _saga(ctx, ops, record, steps)
@@ -213,7 +223,7 @@ async def reconfigure(
         ctx,
         ops,
         ServiceState.installed,
-        config=ctx.config,
+        config=ctx.public_config(),
         containers=ctx.project.containers,
         volumes=ctx.project.volumes,
         addresses=ctx.addresses,

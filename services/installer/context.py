@@ -16,7 +16,7 @@ from shared.docker import DockerEngine
 from shared.docker.compose import ComposeProject
 from shared.errors import OperationError
 from shared.events.messages import ConfigValue, OperationKind
-from shared.installed import ServiceRecord
+from shared.installed import MASK, ServiceRecord
 from shared.manifest import Manifest
 
 
@@ -57,6 +57,21 @@ class OpContext:
     addresses: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     purge: bool = False
+
+    def _secret_keys(self) -> set[str]:
+        fields = self.parsed.config_fields if self.parsed is not None else []
+        return {f.key for f in fields if f.type == "secret"}
+
+    def public_config(self) -> dict[str, ConfigValue]:
+        """The settings as the service record keeps them: a secret one only as the mask that
+        says it is set (its value lives in the secrets bucket)."""
+        hidden = self._secret_keys()
+        return {k: (MASK if k in hidden else v) for k, v in self.config.items()}
+
+    def secret_settings(self) -> dict[str, ConfigValue]:
+        """The admin's `secret` settings: kept in the secrets bucket only."""
+        hidden = self._secret_keys()
+        return {k: v for k, v in self.config.items() if k in hidden}
 
     @property
     def manifest(self) -> Manifest:

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.bus import Bus, Lease, TypedBucket
-from shared.events.messages import OperationKind
+from shared.events.messages import ConfigValue, OperationKind
 from shared.installed import ServiceRecord, services_bucket
 
 
@@ -65,10 +65,13 @@ class IpLease(BaseModel):
 
 
 class Secrets(BaseModel):
+    """Generated secrets and the admin's `secret` settings of one service."""
+
     values: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, ConfigValue] = Field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print the values
-        return f"Secrets(names={sorted(self.values)})"
+        return f"Secrets(names={sorted(self.values)}, settings={sorted(self.settings)})"
 
     __str__ = __repr__
 

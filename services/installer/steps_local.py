@@ -64,33 +64,38 @@ async def render(ctx: OpContext) -> StepData:
 
 
 async def save_secrets(ctx: OpContext) -> StepData:
+    """Keep the generated secrets and the admin's secret settings in the secrets bucket, the
+    only place they live (no other identity may read it); the journal holds no value, only
+    the revision to go back to."""
     bucket = ctx.deps.buckets.secrets
     stored = await bucket.get(ctx.service_id)
-    before = stored.value.values if stored else {}
-    added = sorted(set(ctx.secrets) - set(before))
-    if not added:
+    before = stored.value if stored else Secrets()
+    added = sorted(set(ctx.secrets) - set(before.values))
+    wanted = Secrets(
+        values={**before.values, **{k: ctx.secrets[k] for k in added}},
+        settings=ctx.secret_settings(),
+    )
+    if wanted == before:
         raise StepSkipped("no new secrets")
-    value = Secrets(values={**before, **{k: ctx.secrets[k] for k in added}})
     try:
         if stored is None:
-            await bucket.create(ctx.service_id, value)
+            await bucket.create(ctx.service_id, wanted)
         else:
-            await bucket.update(ctx.service_id, value, stored.revision)
+            await bucket.update(ctx.service_id, wanted, stored.revision)
     except Conflict as exc:
         raise OperationError("the service's secrets changed during the install; try again") from exc
-    return {"added": added, "created": stored is None}
+    return {"added": added, "revision": stored.revision if stored else None}
 
 
 async def drop_new_secrets(ctx: OpContext, data: StepData) -> None:
+    """Back to the revision before this operation (the bucket keeps a few), or none."""
     bucket = ctx.deps.buckets.secrets
-    stored = await bucket.get(ctx.service_id)
-    if stored is None:
-        return
-    if data.get("created"):
+    if data.get("revision") is None:
         await bucket.delete(ctx.service_id)
         return
-    kept = {k: v for k, v in stored.value.values.items() if k not in set(data["added"])}
-    await bucket.put(ctx.service_id, Secrets(values=kept))
+    before = await bucket.get(ctx.service_id, revision=int(data["revision"]))
+    if before is not None:
+        await bucket.put(ctx.service_id, before.value)
 
 
 def write_atomically(path: Path, text: str) -> None:

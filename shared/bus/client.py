@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -17,11 +19,13 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel
 
+from shared.bus.auth import inbox_prefix
 from shared.bus.consumer import Handler, consume
 from shared.bus.kv import TypedBucket
 from shared.errors import PartUnavailableError
 from shared.events import Message
 from shared.events.channels import STREAMS, Channel, Kind
+from shared.events.roles import ROLES
 
 M = TypeVar("M", bound=Message)
 R = TypeVar("R", bound=BaseModel)
@@ -32,6 +36,12 @@ STREAM_MAX_AGE = {
     Kind.event: 7 * 86400.0,
     Kind.dead_letter: 30 * 86400.0,
 }
+
+
+def _identity(cell: str, role: str, seed: Path | None) -> dict[str, str]:
+    if seed is None:
+        return {}
+    return {"nkeys_seed": str(seed), "inbox_prefix": inbox_prefix(cell, role)}
 
 
 class Bus:
@@ -50,14 +60,21 @@ class Bus:
         cell: str,
         *,
         name: str = "pic-store",
+        seed: Path | None = None,
+        role: str | None = None,
         timeout: float = 5.0,
         replicas: int = 1,
         reconnect_attempts: int = -1,
     ) -> Bus:
-        """Connect; a service keeps reconnecting for ever, a command line gives up early."""
+        """Connect as the identity whose nkey seed is in `seed` (with the inbox prefix of its
+        `role`); a service keeps reconnecting for ever, a command line gives up early. Roles
+        that set up the streams make them; the others wait for them to exist."""
+
+        errors: list[str] = []
 
         async def on_error(exc: Exception) -> None:
-            log.warning("nats_error", url=url, error=str(exc) or type(exc).__name__)
+            errors.append(str(exc) or type(exc).__name__)
+            log.warning("nats_error", url=url, error=errors[-1])
 
         try:
             nc = await nats.connect(
@@ -68,23 +85,53 @@ class Bus:
                 reconnect_time_wait=0.5,
                 error_cb=on_error,
                 allow_reconnect=True,
+                **_identity(cell, role or name, seed),
             )
-        except (TimeoutError, NoServersError, OSError) as exc:
-            raise PartUnavailableError(f"NATS does not answer at {url}: {exc}") from exc
+        except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
+            who = f" as {role or name} ({seed})" if seed else " without an identity"
+            # nats-py says "no servers available" when the server refused the identity; the
+            # server's own reason came to the error callback.
+            reason = errors[-1] if errors else str(exc)
+            raise PartUnavailableError(
+                f"NATS at {url} refused or did not answer the connection{who}: {reason}"
+            ) from exc
         bus = cls(nc, cell, replicas)
-        await bus.ensure_streams()
+        if role is None or role not in ROLES or ROLES[role].manages_streams:
+            await bus.ensure_streams()
+        else:
+            await bus.wait_for_streams(timeout=30.0)
         return bus
 
     async def close(self) -> None:
         if not self.nc.is_closed:
             await self.nc.drain()
 
+    async def wait_for_streams(self, timeout: float) -> None:
+        """Until the installer (or the admin) has set the streams up."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        for name, _ in STREAMS.values():
+            while True:
+                try:
+                    await self.js.stream_info(name)
+                    break
+                except NotFoundError:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise PartUnavailableError(
+                            f"the stream {name} does not exist: start the installer (or "
+                            "`pic-store up`), which sets the streams up"
+                        ) from None
+                    await asyncio.sleep(0.2)
+
     async def ensure_streams(self) -> None:
         for kind, (name, subjects) in STREAMS.items():
             config = StreamConfig(
                 name=name,
                 subjects=[subjects],
-                retention=RetentionPolicy.LIMITS,
+                # A command (its settings may be secret) is gone once its consumer has handled
+                # and acknowledged it; events and dead letters age out.
+                retention=RetentionPolicy.WORK_QUEUE
+                if kind == Kind.command
+                else RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
                 max_age=STREAM_MAX_AGE[kind],
                 num_replicas=self.replicas,
@@ -93,7 +140,10 @@ class Bus:
             try:
                 await self.js.add_stream(config)
             except BadRequestError:
-                await self.js.update_stream(config)
+                try:
+                    await self.js.update_stream(config)
+                except BadRequestError as exc:  # e.g. a retention made by an older version
+                    log.warning("stream_config_kept", stream=name, reason=str(exc))
 
     async def bucket(
         self, name: str, model: type[R], history: int = 5, ttl: float | None = None

@@ -27,9 +27,10 @@ class TypedBucket(Generic[R]):
         self.kv = kv
         self.model = model
 
-    async def get(self, key: str) -> Record[R] | None:
+    async def get(self, key: str, revision: int | None = None) -> Record[R] | None:
+        """The value now, or at an earlier `revision` (the bucket keeps its history)."""
         try:
-            entry = await self.kv.get(key)
+            entry = await self.kv.get(key, revision=revision)
         except KeyNotFoundError:
             return None
         if entry.value is None or entry.operation is not None:

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def bus(nats_url: str):  # type: ignore[no-untyped-def]
-    bus = await Bus.connect(nats_url, f"b{uuid.uuid4().hex[:8]}")
+async def bus(nats_url: str, suite_seed):  # type: ignore[no-untyped-def]
+    bus = await Bus.connect(nats_url, f"b{uuid.uuid4().hex[:8]}", seed=suite_seed)
     yield bus
     await bus.close()
 

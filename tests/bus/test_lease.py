@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def bucket(nats_url: str):  # type: ignore[no-untyped-def]
-    bus = await Bus.connect(nats_url, f"l{uuid.uuid4().hex[:8]}")
+async def bucket(nats_url: str, suite_seed):  # type: ignore[no-untyped-def]
+    bus = await Bus.connect(nats_url, f"l{uuid.uuid4().hex[:8]}", seed=suite_seed)
     yield await bus.bucket("locks", Lease, history=1)
     await bus.close()
 

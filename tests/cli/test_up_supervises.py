@@ -81,6 +81,9 @@ def cell(tmp_path: Path, registry_host: str, docker_engine: None) -> dict[str, s
         "REGISTRY_PORT": str(free_port()),
         "DNS_PORT": str(free_port()),
         "PIC_NATS_URL": f"nats://127.0.0.1:{nats_port}",
+        # The command line finds the cell's admin identity in the data folder, as a user's
+        # `pic-store install` beside a `pic-store up` does.
+        "PIC_DATA_DIR": str(data),
         "PIC_CELL": "sup",
     }
 

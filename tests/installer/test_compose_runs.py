@@ -253,22 +253,25 @@ async def test_a_wanted_capability_nobody_carries_out_is_a_warning(
 
 
 @contextlib.asynccontextmanager
-async def routes_participant(client: StoreClient) -> AsyncIterator[list[StepRequest]]:
-    """A real participant on the bus that owns the routes step and accepts every request."""
+async def routes_participant(stack: Stack) -> AsyncIterator[list[StepRequest]]:
+    """A real participant on the bus, with the router's identity, that owns the routes step
+    and accepts every request."""
     seen: list[StepRequest] = []
     stop = asyncio.Event()
+    bus = await stack.bus("router", name="stand-in")
 
     async def answer(request: StepRequest) -> StepResultPayload:
         seen.append(request)
         return StepResultPayload(step=request.payload.step, action=request.payload.action, ok=True)
 
-    tasks = StandIn("router", answer).tasks(client.bus, stop)
-    await present(client.bus, StepName.routes)
+    tasks = StandIn("router", answer).tasks(bus, stop)
+    await present(bus, StepName.routes)
     try:
         yield seen
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await bus.close()
 
 
 @pytest.mark.parametrize("damage", ["missing", "broken"])
@@ -285,13 +288,15 @@ async def test_remove_works_when_the_installed_manifest_is_gone(
         sid, images.web, has_subdomain=True, subdomain=sid, backend=f"cell-{sid}:8080"
     )
     store = write_store(tmp_path / "store", [(manifest, web_template(manifest))])
-    async with routes_participant(client) as asked:
+    async with routes_participant(stack) as asked:
         assert (await install(client, store, sid)).payload.status == "succeeded"
-        bucket = await services_bucket(client.bus)
+        as_installer = await stack.bus("installer", name="damage")  # only it writes records
+        bucket = await services_bucket(as_installer)
         record = await bucket.get(sid)
         assert record is not None and record.value.applied_steps == ["routes"]
         manifest_now: dict[str, Any] = {} if damage == "missing" else {"id": sid, "image": 5}
         await bucket.put(sid, record.value.model_copy(update={"manifest": manifest_now}))
+        await as_installer.close()
         result = await remove(client, sid)
     assert result.payload.status == "succeeded", result.payload.message
     assert "warnings" not in result.payload.message

@@ -8,7 +8,6 @@ import json
 import pytest
 from nats.js.errors import NoKeysError
 
-from shared.bus import Bus
 from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
@@ -32,13 +31,17 @@ from tests.parts.store import web_manifest, web_template, write_store
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def leases(client: StoreClient) -> list[str]:
-    """The addresses leased in the cell's IP pool (an empty bucket is the only "none")."""
-    bucket = await client.bus.js.key_value(f"pic_ipam_{client.bus.cell}")
+async def leases(stack: Stack) -> list[str]:
+    """The addresses leased in the cell's IP pool (an empty bucket is the only "none"), read
+    with the installer's identity: no other may read its buckets."""
+    bus = await stack.bus("installer", name="leases")
     try:
+        bucket = await bus.js.key_value(f"pic_ipam_{stack.cell}")
         return list(await bucket.keys())
     except NoKeysError:
         return []
+    finally:
+        await bus.close()
 
 
 def assert_nothing_left(stack: Stack, sid: str) -> None:
@@ -67,7 +70,7 @@ async def test_bad_manifest_is_refused_with_every_error(
     message = result.payload.message
     assert "$.image" in message and "$.container_name" in message and "$.volumes[0]" in message
     assert_nothing_left(stack, sid)
-    assert await leases(client) == []
+    assert await leases(stack) == []
 
 
 async def test_unhealthy_container_is_rolled_back(
@@ -81,7 +84,7 @@ async def test_unhealthy_container_is_rolled_back(
     assert result.payload.status == "failed"
     assert "unhealthy" in result.payload.message
     assert_nothing_left(stack, sid)
-    assert await leases(client) == []
+    assert await leases(stack) == []
     view = await client.service(sid)
     assert view is not None and view.state == "failed" and "unhealthy" in view.last_error
     cleaned = await remove(client, sid)
@@ -113,7 +116,7 @@ async def test_a_refused_remote_step_rolls_back_everything(
         )
 
     stop = asyncio.Event()
-    bus = await Bus.connect(stack.nats_url, stack.cell, name="stand-in-router")
+    bus = await stack.bus("router", name="stand-in")
     tasks = StandIn("router", refuse).tasks(bus, stop)
     try:
         await present(bus, StepName.routes)
@@ -126,7 +129,7 @@ async def test_a_refused_remote_step_rolls_back_everything(
     assert "port 80 is on fire" in result.payload.message
     assert asked == ["routes:apply"]
     assert_nothing_left(stack, sid)
-    assert await leases(client) == []
+    assert await leases(stack) == []
 
 
 async def test_a_silent_participant_times_out_and_rolls_back(
@@ -143,7 +146,7 @@ async def test_a_silent_participant_times_out_and_rolls_back(
     )
     store = write_store(tmp_path / "silent", [(manifest, web_template(manifest))])
     stop = asyncio.Event()
-    bus = await Bus.connect(stack.nats_url, stack.cell, name="silent-backup")
+    bus = await stack.bus("backup", name="silent")
     task = asyncio.create_task(announce(bus, Presence(service="backup", steps=["backup"]), stop))
     try:
         await present(bus, StepName.backup)
@@ -182,7 +185,7 @@ async def test_container_name_taken_by_a_stranger_is_refused_up_front(
         assert f"cell-{sid} already exists" in result.payload.message
         stranger = inspect(f"cell-{sid}")
         assert stranger is not None and stranger["State"]["Running"], "never touched"
-        assert await leases(client) == []
+        assert await leases(stack) == []
     finally:
         docker("rm", "-f", f"cell-{sid}", check=False)
 
@@ -198,7 +201,7 @@ async def test_remove_works_when_the_containers_are_already_gone(
     docker("rm", "-f", f"cell-{sid}")
     result = await remove(client, sid)
     assert result.payload.status == "succeeded", result.payload.message
-    assert await leases(client) == []
+    assert await leases(stack) == []
     never = await remove(client, service_id())
     assert never.payload.status == "noop" and "not installed" in never.payload.message
 
@@ -253,7 +256,7 @@ async def test_a_full_ip_pool_is_refused_up_front(
     stack_factory.used_ids.extend([first, second])
     manifests = [web_manifest(sid, images.web) for sid in (first, second)]
     store = write_store(tmp_path / "pool", [(m, web_template(m)) for m in manifests])
-    bus = await Bus.connect(stack.nats_url, stack.cell, name="pool-test")
+    bus = await stack.bus("admin", name="pool-test")
     try:
         client = StoreClient(bus)
         assert (await install(client, store, first)).payload.status == "succeeded"

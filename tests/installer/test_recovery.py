@@ -19,8 +19,17 @@ from tests.parts.store import web_manifest, web_template, write_store
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def leases(client: StoreClient) -> dict[str, str]:
-    kv = await client.bus.js.key_value(f"pic_ipam_{client.bus.cell}")
+async def leases(stack: Stack) -> dict[str, str]:
+    """The cell's IP leases, read with the installer's identity (no other may)."""
+    bus = await stack.bus("installer", name="leases")
+    try:
+        return await _leases(bus.js, stack.cell)
+    finally:
+        await bus.close()
+
+
+async def _leases(js, cell: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    kv = await js.key_value(f"pic_ipam_{cell}")
     out = {}
     try:
         keys = await kv.keys()
@@ -65,7 +74,7 @@ async def test_killed_mid_install_converges(
     assert result.payload.status == "succeeded", result.payload.message
     assert containers_of(sid) == [f"cell-{sid}"]
     assert volumes_of(sid) == [f"{sid}_notes-data"]
-    held = await leases(client)
+    held = await leases(stack)
     assert len(held) == 1 and sid in next(iter(held.values()))
     view = await client.service(sid)
     assert view is not None and view.state == "installed"

@@ -11,16 +11,56 @@ from pathlib import Path
 
 import nats
 import pytest
+import structlog
 from nats.aio.client import Client as NATS
 
 from app.embedded import ManagedProcess, start_nats, start_registry
+from app.embedded.bus_identity import BusAuthority
+from shared.bus.auth import new_seed, public_key
 from tests.parts.docker_engine import engine_answers
 from tests.parts.images import forget_registry_images
 
 
+@pytest.fixture(autouse=True)
+def default_logging() -> None:
+    """Each test starts with structlog's defaults: a command run in-process configures it for
+    errors only, which would hide later tests' warnings from `capture_logs`."""
+    structlog.reset_defaults()
+
+
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
-    server = start_nats(tmp_path_factory.mktemp("nats"))
+def bus_authority(tmp_path_factory: pytest.TempPathFactory) -> BusAuthority:
+    """The session server's identities. Besides each test cell's roles, the suite has one
+    identity of its own, unrestricted, for the tests of the bus layer itself (streams and
+    buckets of their own names); authentication is on for everyone."""
+    authority = BusAuthority(tmp_path_factory.mktemp("bus-secrets"))
+    seed = new_seed()
+    suite = authority.secrets_dir / "suite.nk"
+    suite.write_bytes(seed)
+    suite.chmod(0o600)
+    authority.extra_users = [{"nkey": public_key(seed)}]
+    return authority
+
+
+@pytest.fixture(scope="session")
+def suite_seed(bus_authority: BusAuthority) -> Path:
+    return bus_authority.secrets_dir / "suite.nk"
+
+
+@pytest.fixture(scope="session")
+def nats_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("nats")
+
+
+@pytest.fixture(scope="session")
+def nats_store_dir(nats_dir: Path) -> Path:
+    """Where the session's nats-server keeps its JetStream streams and buckets on disk."""
+    return nats_dir / "jetstream"
+
+
+@pytest.fixture(scope="session")
+def nats_server(nats_dir: Path, bus_authority: BusAuthority) -> Iterator[ManagedProcess]:
+    server = start_nats(nats_dir, bus_authority)
     yield server
     server.stop()
 
@@ -31,8 +71,8 @@ def nats_url(nats_server: ManagedProcess) -> str:
 
 
 @pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NATS]:
-    client = await nats.connect(nats_url)
+async def nc(nats_url: str, suite_seed: Path) -> AsyncIterator[NATS]:
+    client = await nats.connect(nats_url, nkeys_seed=str(suite_seed))
     yield client
     await client.drain()
 

@@ -7,8 +7,11 @@ data dir and Docker network; everything it created is removed afterwards, even o
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,9 +21,12 @@ from typing import Any
 import pytest
 
 from app.embedded import ManagedProcess, free_port
+from app.embedded.api_token import ensure_api_token
+from app.embedded.bus_identity import BusAuthority
 from shared.bus import Bus
 from shared.client import StoreClient
 from shared.config import CellConfig, ImageVerification, VerificationMode
+from shared.errors import PartUnavailableError
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet, build_test_images
 
@@ -37,7 +43,17 @@ class Stack:
     nats_url: str
     network: str
     env: dict[str, str]
+    authority: BusAuthority
     processes: list[ManagedProcess] = field(default_factory=list)
+
+    def seed(self, role: str) -> Path:
+        return self.authority.seed(self.cell, role)
+
+    async def bus(self, role: str = "admin", name: str = "test") -> Bus:
+        """A connection with the identity of one of the cell's roles."""
+        return await Bus.connect(
+            self.nats_url, self.cell, name=f"{name}-{role}", seed=self.seed(role), role=role
+        )
 
     def start(self, service: str, **env: str) -> ManagedProcess:
         """Start `python -m services.<service>`; returns once its HTTP port answers."""
@@ -48,7 +64,13 @@ class Stack:
             [sys.executable, "-m", f"services.{service}"],
             port,
             self.data_dir / f"{name}.log",
-            env={**self.env, **env, f"PIC_{service.upper()}_HTTP_PORT": str(port)},
+            env={
+                **self.env,
+                "PIC_NATS_SEED": str(self.seed(service)),
+                "PIC_API_NATS_SEED": str(self.seed("gateway")),
+                **env,
+                f"PIC_{service.upper()}_HTTP_PORT": str(port),
+            },
         )
         proc.start(timeout=30)
         self.processes.append(proc)
@@ -83,9 +105,44 @@ def cleanup_docker(cell_network: str, service_ids: list[str]) -> None:
     docker("network", "rm", cell_network, check=False)
 
 
+def register_cell(
+    authority: BusAuthority, server: ManagedProcess, nats_url: str, cell: str
+) -> None:
+    """Give the cell its identities on the session's server, and set its streams up as its
+    admin (the services of a cell wait for them)."""
+    authority.add_cell(cell)
+    authority.reload(server.pid)
+
+    async def set_up() -> None:
+        deadline = time.monotonic() + 10
+        while True:  # until the server has read its new configuration
+            try:
+                bus = await Bus.connect(
+                    nats_url,
+                    cell,
+                    name="set-up",
+                    seed=authority.seed(cell, "admin"),
+                    role="admin",
+                    timeout=1.0,
+                    reconnect_attempts=0,
+                )
+                break
+            except PartUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        await bus.close()
+
+    # The tests' own event loop is running: set up in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, set_up()).result()
+
+
 @pytest.fixture
 def stack_factory(
     nats_url: str,
+    nats_server: ManagedProcess,
+    bus_authority: BusAuthority,
     registry_host: str,
     tmp_path: Path,
 ) -> Iterator[callable]:  # type: ignore[valid-type]
@@ -130,8 +187,10 @@ def stack_factory(
             "PIC_ACK_WAIT": "4",
             "PIC_MIN_FREE_BYTES": "1",
             "PIC_LOG_LEVEL": "INFO",
+            "PIC_API_TOKEN_FILE": str(ensure_api_token(data_dir)),
         }
-        stack = Stack(cell, data_dir, nats_url, network, {**base, **env})
+        register_cell(bus_authority, nats_server, nats_url, cell)
+        stack = Stack(cell, data_dir, nats_url, network, {**base, **env}, bus_authority)
         made.append(stack)
         return stack
 
@@ -158,6 +217,6 @@ async def stack(stack_factory) -> Stack:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[StoreClient]:
-    bus = await Bus.connect(stack.nats_url, stack.cell, name="test-client")
+    bus = await stack.bus("admin", name="test-client")
     yield StoreClient(bus)
     await bus.close()

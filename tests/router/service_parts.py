@@ -116,7 +116,7 @@ async def cell_client() -> AsyncIterator[Connect]:
     buses: list[Bus] = []
 
     async def connect(cell: Cell) -> StoreClient:
-        bus = await Bus.connect(cell.stack.nats_url, cell.stack.cell, name="router-tests")
+        bus = await cell.stack.bus("admin", name="router-tests")
         buses.append(bus)
         return StoreClient(bus)
 

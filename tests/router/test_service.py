@@ -123,7 +123,11 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
     )
     refused = await install(client, store_of(tmp_path, clash), rival)
     assert refused.payload.status == "failed" and sid in refused.payload.message
-    direct = await ask_router(client.bus, rival, "apply", clash)
+    as_installer = await cell.stack.bus("installer")
+    try:
+        direct = await ask_router(as_installer, rival, "apply", clash)
+    finally:
+        await as_installer.close()
     assert not direct.ok and f"already routed for service {sid}" in direct.reason
     await serves(cell, hosts)
 

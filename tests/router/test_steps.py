@@ -33,7 +33,8 @@ def cell(
 
 @pytest.fixture
 async def bus(cell: Cell):  # type: ignore[no-untyped-def]
-    connected = await Bus.connect(cell.stack.nats_url, cell.stack.cell, name="router-tests")
+    # Steps are asked as the installer asks them, with its identity.
+    connected = await cell.stack.bus("installer", name="router-tests")
     yield connected
     await connected.close()
 

@@ -77,7 +77,8 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
         }
     )
     proc = stack.start("verifier")
-    bus = await Bus.connect(stack.nats_url, stack.cell, name="test-verifier-bus")
+    # Verify steps are asked as the installer asks them, with its identity.
+    bus = await stack.bus("installer", name="test-verifier-bus")
     try:
         await present(bus, StepName.verify)
         yield stack, proc, bus

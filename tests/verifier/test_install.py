@@ -52,7 +52,7 @@ async def make_cell(
         )
         stack.start("verifier")
         stack.start("installer")
-        bus = await Bus.connect(stack.nats_url, stack.cell, name="test-trust")
+        bus = await stack.bus("admin", name="test-trust")
         buses.append(bus)
         await present(bus, StepName.verify)
         return stack, StoreClient(bus)
@@ -177,7 +177,7 @@ async def test_unsigned_and_foreign_images_are_refused_leaving_nothing(
     assert foreign.payload.status == "failed"
     assert "signature does not verify under any trusted key" in foreign.payload.message
     assert_nothing_left(stack, foreign_id)
-    assert await leases(client) == []
+    assert await leases(stack) == []
     refused = [e for e in verifier_log(stack) if e["event"] == "image_refused"]
     assert len(refused) == 2 and all(e["mode"] == "enforce" for e in refused)
 

@@ -1,0 +1,111 @@
+"""Who may do what on the bus: each identity's role, declared once beside the subjects.
+
+nats-server enforces it: `shared.bus.auth` turns every role into publish and subscribe
+permissions (the subjects themselves and the JetStream API subjects of the role's own durable
+consumers and key-value buckets). A role names channels and buckets, never raw subjects.
+
+    installer   runs the commands; the only one to touch secrets, progress, results, states
+    <owner>     every saga participant (shared/steps.py): its own steps and results only
+    gateway     the web UI's back end: sends commands, reads services, operations, events
+    admin       the `pic-store` command line: what the gateway does, and sets up the streams
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.events.channels import (
+    INSTALL,
+    PROGRESS,
+    RECONCILED,
+    RECONFIGURE,
+    REMOVE,
+    RESULT,
+    ROUTES_RECONCILED,
+    SERVICE_STATE,
+    STEP_REQUEST,
+    STEP_RESULT,
+    Channel,
+)
+from shared.steps import participants
+
+# Key-value buckets, one set per cell (`<name>_<cell>`).
+SERVICES = "pic_services"
+OPERATIONS = "pic_operations"
+LOCKS = "pic_locks"
+IPAM = "pic_ipam"
+SECRETS = "pic_secrets"
+PARTICIPANTS = "pic_participants"
+ROUTER_LOCK = "pic_router_lock"
+BUCKETS = (SERVICES, OPERATIONS, LOCKS, IPAM, SECRETS, PARTICIPANTS, ROUTER_LOCK)
+
+COMMANDS = (INSTALL, RECONFIGURE, REMOVE)
+EVENTS = (PROGRESS, RESULT, SERVICE_STATE, RECONCILED, ROUTES_RECONCILED, STEP_RESULT)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A durable consumer of a channel; `durable` may use `{host}` and `{verb}`."""
+
+    channel: Channel
+    durable: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    publish: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    watch: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    consume: tuple[Consumer, ...] = ()
+    read: tuple[str, ...] = ()  # buckets
+    write: tuple[str, ...] = ()  # buckets (read and write)
+    announce: bool = False  # writes its own key of the participants bucket
+    manages_streams: bool = False
+
+
+def _all(channels: tuple[Channel, ...]) -> tuple[tuple[Channel, dict[str, str]], ...]:
+    return tuple((channel, {}) for channel in channels)
+
+
+def _participant(owner: str) -> Role:
+    extra_publish: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    extra_watch: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    extra_write: tuple[str, ...] = ()
+    if owner == "router":  # reconciles on state changes, under its own lock
+        extra_publish, extra_watch = ((ROUTES_RECONCILED, {}),), ((SERVICE_STATE, {}),)
+        extra_write = (ROUTER_LOCK,)
+    return Role(
+        owner,
+        publish=((STEP_RESULT, {"owner": owner}), *extra_publish),
+        watch=extra_watch,
+        consume=(Consumer(STEP_REQUEST, f"{owner}-steps", {"owner": owner}),),
+        read=(SERVICES, PARTICIPANTS),
+        write=extra_write,
+        announce=True,
+    )
+
+
+_COMMANDER = {
+    "publish": _all(COMMANDS),
+    "watch": _all(EVENTS),
+    "read": (SERVICES, OPERATIONS, PARTICIPANTS),
+}
+
+ROLES: dict[str, Role] = {
+    "installer": Role(
+        "installer",
+        publish=(*_all((PROGRESS, RESULT, SERVICE_STATE, RECONCILED)), (STEP_REQUEST, {})),
+        watch=((STEP_RESULT, {}),),
+        consume=tuple(
+            Consumer(channel, f"installer-{{host}}-{channel.name.split('.')[-1]}")
+            for channel in COMMANDS
+        ),
+        read=(PARTICIPANTS,),
+        write=(SERVICES, OPERATIONS, LOCKS, IPAM, SECRETS),
+        manages_streams=True,
+    ),
+    **{owner: _participant(owner) for owner in participants()},
+    "gateway": Role("gateway", **_COMMANDER),  # type: ignore[arg-type]
+    "admin": Role("admin", manages_streams=True, **_COMMANDER),  # type: ignore[arg-type]
+}
