@@ -60,10 +60,10 @@ class ManagedProcess:
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     def start(self, timeout: float = 15.0) -> ManagedProcess:
-        if wait_for_port(self.port, timeout=0):
+        if self._answers(0):
             raise PartUnavailableError(
-                f"{self.name}: port {self.port} on 127.0.0.1 is already in use (another "
-                "pic-store up, or another program?)"
+                f"{self.name}: {self.where} already answers (another pic-store up, or another "
+                "program?)"
             )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
@@ -74,11 +74,20 @@ class ManagedProcess:
             env=self.env,
             start_new_session=True,
         )
-        if not wait_for_port(self.port, timeout=timeout) or self._proc.poll() is not None:
+        if not self._answers(timeout) or self._proc.poll() is not None:
             self.stop()
             tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise PartUnavailableError(f"{self.name} did not start on port {self.port}: {tail}")
+            raise PartUnavailableError(f"{self.name} did not start on {self.where}: {tail}")
         return self
+
+    @property
+    def where(self) -> str:
+        """Where the part answers, as a message names it."""
+        return f"port {self.port} on 127.0.0.1"
+
+    def _answers(self, timeout: float) -> bool:
+        """Whether the part answers, waiting up to `timeout` seconds."""
+        return wait_for_port(self.port, timeout=timeout)
 
     @property
     def pid(self) -> int | None:
