@@ -68,20 +68,34 @@ def _all(channels: tuple[Channel, ...]) -> tuple[tuple[Channel, dict[str, str]],
     return tuple((channel, {}) for channel in channels)
 
 
+@dataclass(frozen=True)
+class Extras:
+    """What a participant needs beyond its own steps: one row per participant that does."""
+
+    publish: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    watch: tuple[tuple[Channel, dict[str, str]], ...] = ()
+    consume: tuple[Consumer, ...] = ()
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
+PARTICIPANT_EXTRAS: dict[str, Extras] = {
+    # reconciles on state changes, under its own lock
+    "router": Extras(
+        publish=((ROUTES_RECONCILED, {}),), watch=((SERVICE_STATE, {}),), write=(ROUTER_LOCK,)
+    ),
+}
+
+
 def _participant(owner: str) -> Role:
-    extra_publish: tuple[tuple[Channel, dict[str, str]], ...] = ()
-    extra_watch: tuple[tuple[Channel, dict[str, str]], ...] = ()
-    extra_write: tuple[str, ...] = ()
-    if owner == "router":  # reconciles on state changes, under its own lock
-        extra_publish, extra_watch = ((ROUTES_RECONCILED, {}),), ((SERVICE_STATE, {}),)
-        extra_write = (ROUTER_LOCK,)
+    extras = PARTICIPANT_EXTRAS.get(owner, Extras())
     return Role(
         owner,
-        publish=((STEP_RESULT, {"owner": owner}), *extra_publish),
-        watch=extra_watch,
-        consume=(Consumer(STEP_REQUEST, f"{owner}-steps", {"owner": owner}),),
-        read=(SERVICES, PARTICIPANTS),
-        write=extra_write,
+        publish=((STEP_RESULT, {"owner": owner}), *extras.publish),
+        watch=extras.watch,
+        consume=(Consumer(STEP_REQUEST, f"{owner}-steps", {"owner": owner}), *extras.consume),
+        read=(SERVICES, PARTICIPANTS, *extras.read),
+        write=extras.write,
         announce=True,
     )
 

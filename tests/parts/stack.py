@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import os
 import sys
 import time
@@ -29,6 +30,9 @@ from shared.config import CellConfig, ImageVerification, VerificationMode
 from shared.errors import PartUnavailableError
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet, build_test_images
+
+
+CELL_TURN = Path("/tmp/pic-store-test-cell.lock")
 
 
 @pytest.fixture(scope="session")
@@ -149,8 +153,14 @@ def stack_factory(
     made: list[Stack] = []
     used_ids: list[str] = []
 
+    # Every test cell uses the one cell subnet: two test runs on one engine (a developer's
+    # and CI's, say) take turns per test instead of failing on each other's network.
+    turn = CELL_TURN.open("a+")
+    fcntl.flock(turn, fcntl.LOCK_EX)
+
     overlapping = docker("network", "ls", "-q", "--filter", "label=ngo.pic.store.network=cell")
     if overlapping:
+        turn.close()
         pytest.fail(
             "a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
             "exists, and the test cells need that subnet: remove its services and "
@@ -206,6 +216,7 @@ def stack_factory(
             ids.update(p.name for p in services_dir.iterdir())
     for stack in made:
         cleanup_docker(stack.network, sorted(ids))
+    turn.close()  # releases the lock
 
 
 @pytest.fixture
