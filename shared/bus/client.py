@@ -156,7 +156,7 @@ class Bus:
             kv = await self.js.create_key_value(
                 bucket=name, history=history, ttl=ttl, replicas=self.replicas
             )
-        return TypedBucket(kv, model)
+        return TypedBucket(kv, model, self.js, name)
 
     async def publish(self, channel: Channel, message: Message, **tokens: str) -> None:
         if not isinstance(message, channel.model):

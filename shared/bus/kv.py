@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
@@ -23,9 +24,12 @@ class Record(Generic[R]):
 
 
 class TypedBucket(Generic[R]):
-    def __init__(self, kv: KeyValue, model: type[R]) -> None:
+    def __init__(self, kv: KeyValue, model: type[R], js: JetStreamContext, name: str) -> None:
         self.kv = kv
         self.model = model
+        self._js = js
+        self._stream = f"KV_{name}"
+        self._prefix = f"$KV.{name}."
 
     async def get(self, key: str, revision: int | None = None) -> Record[R] | None:
         """The value now, or at an earlier `revision` (the bucket keeps its history)."""
@@ -58,15 +62,21 @@ class TypedBucket(Generic[R]):
         except KeyWrongLastSequenceError as exc:
             raise Conflict(f"{key} changed since revision {revision}") from exc
 
+    async def _candidates(self) -> list[str]:
+        """Every key with a value or a tombstone, from the stream's own index of its
+        subjects. Not nats-py's `KeyValue.keys()`: its watcher can end the listing early
+        while others write, and a key is missing (nats.py issue #842)."""
+        info = await self._js.stream_info(self._stream, subjects_filter=f"{self._prefix}>")
+        subjects = info.state.subjects or {}
+        return sorted(subject[len(self._prefix) :] for subject in subjects)
+
     async def keys(self) -> list[str]:
-        try:
-            return await self.kv.keys()
-        except NoKeysError:
-            return []
+        """The keys that hold a value now."""
+        return list(await self.items())
 
     async def items(self) -> dict[str, Record[R]]:
         out: dict[str, Record[R]] = {}
-        for key in await self.keys():
+        for key in await self._candidates():
             record = await self.get(key)
             if record is not None:
                 out[key] = record

@@ -131,3 +131,34 @@ async def test_compare_and_set_refuses_a_stale_write(bus: Bus) -> None:
     await bucket.delete("k")
     assert await bucket.get("k") is None
     await bucket.create("k", Counter(n=5))  # a deleted key can be created again
+
+
+async def test_a_listing_holds_every_key_while_others_write(bus: Bus) -> None:
+    """Every key written before a listing is in it, however busy the bucket is; deleted and
+    purged keys are not."""
+    bucket = await bus.bucket(f"t_{uuid.uuid4().hex[:8]}", Counter)
+    settled = {f"k{i:02d}" for i in range(40)}
+    for key in settled:
+        await bucket.put(key, Counter(n=1))
+    await bucket.put("gone", Counter(n=1))
+    await bucket.delete("gone")
+    await bucket.put("purged", Counter(n=1))
+    await bucket.kv.purge("purged")
+    stop = asyncio.Event()
+
+    async def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            await bucket.put(f"busy{n % 7}", Counter(n=n))
+
+    writer = asyncio.create_task(churn())
+    try:
+        for _ in range(25):
+            keys = set(await bucket.keys())
+            assert settled <= keys, f"missing from a listing: {sorted(settled - keys)}"
+            assert not {"gone", "purged"} & keys
+            assert settled <= set(await bucket.items())
+    finally:
+        stop.set()
+        await writer
