@@ -124,17 +124,42 @@ def service_of(route: object) -> str | None:
     return service_id if dot and _LABEL.fullmatch(service_id) and index.isdigit() else None
 
 
+# The account API a store service serves for pic-store's `http` account manager (the seed's
+# /service-api/accounts): pic-store calls it on the cell network; through Caddy, anyone who
+# reaches the service's name could create accounts, so no route forwards it.
+PRIVATE_PATHS = ("/service-api", "/service-api/*")
+
+
 def build_route(service_id: str, host: str, upstream: str, index: int) -> Route:
-    """The Caddy JSON route proxying `host` to `upstream`, with our `@id`."""
+    """The Caddy JSON route proxying `host` to `upstream`, with our `@id`; the private
+    paths answer 404 without reaching the service."""
     rid = route_id(service_id, index)
     check_domain(host, "host")
     check_upstream(upstream)
     return {
         "@id": rid,
         "match": [{"host": [host]}],
-        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": upstream}]}],
+        "handle": [
+            {
+                "handler": "subroute",
+                "routes": [
+                    {
+                        "match": [{"path": list(PRIVATE_PATHS)}],
+                        "handle": [{"handler": "static_response", "status_code": 404}],
+                        "terminal": True,
+                    },
+                    {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": upstream}]}]},
+                ],
+            }
+        ],
         "terminal": True,
     }
+
+
+def dial_of(route: Mapping[str, Any]) -> str:
+    """The upstream a route of `build_route` proxies to."""
+    proxy = route["handle"][0]["routes"][-1]["handle"][0]
+    return str(proxy["upstreams"][0]["dial"])
 
 
 def routes_for(

@@ -16,7 +16,7 @@ from services.router import lookup
 from services.router.desired import Desired, hosts_of
 from services.router.errors import InvalidRouteError
 from services.router.parts import Parts
-from services.router.routes import Route, is_ours, service_of
+from services.router.routes import Route, dial_of, is_ours, service_of
 from services.router.sync import normalised, wanted
 from shared.errors import PicStoreError
 from shared.installed import ServiceRecord
@@ -156,6 +156,6 @@ def _dns_state(
 
 def _dial(route: Route) -> str:
     try:
-        return str(route["handle"][0]["upstreams"][0]["dial"])
+        return dial_of(route)
     except (KeyError, IndexError, TypeError):
         return ""

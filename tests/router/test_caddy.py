@@ -105,6 +105,27 @@ async def test_put_route_replaces_in_place_or_adds(
     assert [r["@id"] for r in routes] == ["pic-store.n.0", FALLBACK_ID]
 
 
+async def test_the_account_api_of_a_service_is_not_reachable_through_caddy(
+    admin: CaddyAdmin, backends: Backends, http_port: int
+) -> None:
+    """pic-store calls /service-api/accounts on the cell network; through the route, anyone
+    who reaches the name could make accounts: Caddy answers 404 and the service never sees it."""
+    await admin.ensure_server()
+    one = await backends("one")
+    await admin.put_route(build_route("n", "n.cell.test", f"127.0.0.1:{one}", 0))
+    async with loopback_client() as client:
+        for path in ("/service-api/accounts", "/service-api", "/service-api/accounts/alice"):
+            for method in ("GET", "POST", "DELETE"):
+                answer = await client.request(
+                    method, f"http://127.0.0.1:{http_port}{path}", headers={"Host": "n.cell.test"}
+                )
+                assert (answer.status_code, answer.text) == (404, ""), (method, path)
+        page = await client.get(
+            f"http://127.0.0.1:{http_port}/service-apis", headers={"Host": "n.cell.test"}
+        )
+    assert page.text == "I am one", "only the account API's own paths are held back"
+
+
 async def test_other_owners_are_never_touched(
     caddy: CaddyRunner, admin: CaddyAdmin, foreign: dict[str, Any], backends: Backends
 ) -> None:

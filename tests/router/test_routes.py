@@ -18,6 +18,7 @@ from services.router.routes import (
     UpstreamMode,
     build_route,
     desired_routes,
+    dial_of,
     diff,
     routes_for,
 )
@@ -48,10 +49,24 @@ def files(
 
 
 def test_build_route_is_the_caddy_json_route() -> None:
+    proxy = {"handler": "reverse_proxy", "upstreams": [{"dial": "cell-notes:8080"}]}
+    private = {"path": ["/service-api", "/service-api/*"]}
     assert build_route("notes", "notes.cell.test", "cell-notes:8080", 0) == {
         "@id": "pic-store.notes.0",
         "match": [{"host": ["notes.cell.test"]}],
-        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "cell-notes:8080"}]}],
+        "handle": [
+            {
+                "handler": "subroute",
+                "routes": [
+                    {
+                        "match": [private],
+                        "handle": [{"handler": "static_response", "status_code": 404}],
+                        "terminal": True,
+                    },
+                    {"handle": [proxy]},
+                ],
+            }
+        ],
         "terminal": True,
     }
 
@@ -89,7 +104,7 @@ def test_ip_mode_dials_the_main_container_at_the_service_ip(ip: str, dial: str) 
 def test_ip_mode_dials_a_sidecar_at_its_own_address(address: str, dial: str) -> None:
     service = files("ip", "172.20.0.21", {"cell-files-dav": address})
     assert service.pairs == (("files.cell.test", "172.20.0.21:8080"), ("dav.cell.test", dial))
-    assert service.routes()["pic-store.files.1"]["handle"][0]["upstreams"] == [{"dial": dial}]
+    assert dial_of(service.routes()["pic-store.files.1"]) == dial
 
 
 @pytest.mark.parametrize(
@@ -133,7 +148,7 @@ def test_any_sidecar_address_is_either_refused_or_safe(address: str) -> None:
     except InvalidRouteError:
         return
     for route in service.routes().values():
-        assert SAFE_DIAL.fullmatch(route["handle"][0]["upstreams"][0]["dial"])
+        assert SAFE_DIAL.fullmatch(dial_of(route))
 
 
 BAD = [
@@ -225,7 +240,7 @@ def test_any_input_is_either_refused_or_safe(subdomain: str, backend: str, domai
         return
     for route in service.routes().values():
         assert SAFE_HOST.fullmatch(route["match"][0]["host"][0])
-        assert SAFE_DIAL.fullmatch(route["handle"][0]["upstreams"][0]["dial"])
+        assert SAFE_DIAL.fullmatch(dial_of(route))
 
 
 FOREIGN = [

@@ -12,7 +12,7 @@ from app.cli.commands.routes import render
 from services.router.desired import Desired, claimed_elsewhere, desired_state, service_routes
 from services.router.errors import InvalidRouteError
 from services.router.parts import tsig_key
-from services.router.routes import build_route, service_of
+from services.router.routes import build_route, dial_of, service_of
 from services.router.status import compare
 from shared.config import CellConfig, RouterDns, TlsSetting, UpstreamSetting
 from shared.errors import ConfigError
@@ -53,9 +53,7 @@ def test_only_installed_services_are_wanted_and_busy_ones_are_left_alone() -> No
     }
     desired = desired_state(records, DOMAIN, ADDRESS, "ip")
     assert sorted(desired.routes) == ["pic-store.notes.0", "pic-store.notes.1"]
-    assert desired.routes["pic-store.notes.1"]["handle"][0]["upstreams"] == [
-        {"dial": "172.20.0.20:81"}
-    ]
+    assert dial_of(desired.routes["pic-store.notes.1"]) == "172.20.0.20:81"
     assert desired.records == {"notes": {"notes.cell.test": ADDRESS, "dav.cell.test": ADDRESS}}
     assert desired.leave_alone == {"busy", "going"}
     assert desired.problems == ()
@@ -106,9 +104,7 @@ def sidecar_records() -> dict[str, ServiceRecord]:
 
 
 def dials(desired: Desired) -> dict[str, str]:
-    return {
-        rid: route["handle"][0]["upstreams"][0]["dial"] for rid, route in desired.routes.items()
-    }
+    return {rid: dial_of(route) for rid, route in desired.routes.items()}
 
 
 def test_ip_mode_dials_each_sidecar_at_the_address_its_record_holds() -> None:
@@ -234,8 +230,8 @@ def test_the_report_compares_each_host_with_caddy_and_dns() -> None:
         ADDRESS,
         "ip",
     )
-    a0, a1 = desired.routes["pic-store.a.0"], desired.routes["pic-store.a.1"]
-    changed = {**a1, "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "x:1"}]}]}
+    a0 = desired.routes["pic-store.a.0"]
+    changed = build_route("a", "a2.cell.test", "x:1", 1)
     stray = build_route("gone", "gone.cell.test", "172.20.0.9:80", 0)
     busy = build_route("busy", "busy.cell.test", "172.20.0.9:80", 0)
     held = {

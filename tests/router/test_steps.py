@@ -12,6 +12,7 @@ import pytest
 
 from app.cli.main import main as cli
 from app.embedded import free_port
+from services.router.routes import dial_of
 from shared.bus import Bus
 from tests.installer.helpers import service_id
 from tests.parts.eventually import eventually
@@ -184,8 +185,8 @@ async def test_a_sidecar_route_dials_the_address_the_installer_reported(
     async with cell.caddy.raw_client() as client:
         main = (await client.get(f"/id/pic-store.{sid}.0")).json()
         sidecar = (await client.get(f"/id/pic-store.{sid}.1")).json()
-    assert main["handle"][0]["upstreams"] == [{"dial": f"127.0.0.1:{web}"}]
-    assert sidecar["handle"][0]["upstreams"] == [{"dial": f"{sidecar_ip}:{dav}"}]
+    assert dial_of(main) == f"127.0.0.1:{web}"
+    assert dial_of(sidecar) == f"{sidecar_ip}:{dav}"
     assert (await cell.through_caddy(f"{sid}-dav.{ZONE}")).text == f"I am {sid}-dav"
     assert (await cell.through_caddy(f"{sid}.{ZONE}")).text == f"I am {sid}-web"
 
