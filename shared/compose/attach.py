@@ -20,9 +20,23 @@ def attach(
     pinned: Mapping[str, str] | None = None,
 ) -> None:
     """Join the cell network, mark every container as the service's, give the main
-    container its image, env and volumes, and run every image by its verified digest."""
+    container its image, env and volumes, and run every image by its verified digest.
+
+    The template's image of the main container stands for the manifest's image wherever it
+    appears: a sidecar written with the same image runs the same published one (a service
+    whose containers share one image, started with different commands)."""
+    written_main = next(
+        (
+            s.get("image")
+            for s in document["services"].values()
+            if s.get("container_name") == manifest.container_name
+        ),
+        None,
+    )
     for service in document["services"].values():
         main = service.get("container_name") == manifest.container_name
+        if not main and written_main is not None and service.get("image") == written_main:
+            service["image"] = manifest.image
         networks = service.get("networks")
         if isinstance(networks, list):
             networks = {str(name): {} for name in networks}

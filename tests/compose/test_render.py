@@ -49,6 +49,24 @@ def test_sidecars_join_the_cell_network_without_the_main_address():
     assert result.canonical["services"]["notes-db"]["networks"] == {CELL_NETWORK: {}}
 
 
+def test_a_sidecar_written_with_the_main_image_runs_the_published_one():
+    """One image, two containers (the files example): the template's main image stands for
+    the manifest's wherever it appears; another image stays as written."""
+    digest = "git.pic.ngo/roof/pic-notes@sha256:" + "c" * 64
+    written = yaml.safe_load(one_service(""))["services"]["notes"]["image"]
+    template = (
+        one_service("")
+        + f"  notes-dav:\n    image: {written}\n    command: [dav]\n"
+        + "  notes-db:\n    image: git.pic.ngo/roof/db:1\n"
+    )
+    services = render_compose(template, plain_manifest(image=digest), context()).document[
+        "services"
+    ]
+    assert services["notes"]["image"] == digest
+    assert services["notes-dav"]["image"] == digest
+    assert services["notes-db"]["image"] == "git.pic.ngo/roof/db:1"
+
+
 def test_a_private_network_is_refused_for_every_service():
     template = one_service("networks: [internal]") + (
         "  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks: [internal]\n"
