@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from shared.events import DeadLetter, Message
 from shared.events.channels import DEAD_LETTER, Channel
-from shared.metrics import BUS_MESSAGES
+from shared.metrics import BUS_MESSAGES, BUS_REDELIVERIES, bus_series
 
 
 class Bus(Protocol):
@@ -64,6 +64,7 @@ async def consume(
     subject = channel.wildcard(cell=bus.cell, **tokens)
     # Durable names are per stream: the cell keeps two cells on one cluster apart.
     durable = f"{bus.cell}-{durable}"
+    bus_series(durable)
     config = ConsumerConfig(
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait,
@@ -102,6 +103,8 @@ async def _handle_one(
     bus: Bus, channel: Channel, durable: str, handler: Handler[Any], msg: Msg, max_deliver: int
 ) -> None:
     deliveries = msg.metadata.num_delivered if msg.metadata else 1
+    if deliveries > 1:
+        BUS_REDELIVERIES.labels(durable).inc()
     try:
         message = channel.model.model_validate_json(msg.data)
     except ValidationError as exc:
@@ -124,6 +127,7 @@ async def _handle_one(
         return
     except Exception as exc:
         log.exception("handler_crashed", consumer=durable, operation_id=message.operation_id)
+        BUS_MESSAGES.labels(durable, "failed").inc()
         if deliveries >= max_deliver:
             await _dead_letter(
                 bus, durable, msg, f"handler failed {deliveries} times: {exc}", deliveries
