@@ -10,7 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.backup_config import BackupConfig
 from shared.errors import ConfigError
+from shared.netconfig import NetPolicyConfig
 
 CELL_CONFIG_RELATIVE = Path("config/api/cell_config.json")
 DEFAULT_IMAGE_PREFIX = "git.pic.ngo/roof/"
@@ -104,6 +106,8 @@ class CellConfig(BaseModel):
     )
     image_verification: ImageVerification = Field(default_factory=ImageVerification)
     router: RouterConfig = Field(default_factory=RouterConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    netpolicy: NetPolicyConfig = Field(default_factory=NetPolicyConfig)
 
     @classmethod
     def load(cls, data_dir: Path) -> CellConfig:

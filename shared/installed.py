@@ -31,6 +31,9 @@ class ServiceRecord(BaseModel):
     # fixed service_ip, so the router needs these to reach the sidecars.
     addresses: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
+    egress: str | None = Field(
+        default=None, description="The admin's egress choice (None: the manifest's default)"
+    )
     pinned: dict[str, str] = Field(
         default_factory=dict, description="Image reference -> its verified digest form"
     )

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import uuid
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 import structlog
 from pydantic import BaseModel, Field
@@ -31,8 +32,8 @@ from pydantic import BaseModel, Field
 from shared.bus import Bus
 from shared.bus.request import request
 from shared.errors import OperationError
-from shared.events import Message, StepRequest, StepResult
-from shared.events.channels import STEP_REQUEST, STEP_RESULT
+from shared.events import Message, ServiceStateChanged, StepRequest, StepResult
+from shared.events.channels import SERVICE_STATE, STEP_REQUEST, STEP_RESULT
 from shared.events.messages import StepAction, StepResultPayload
 from shared.steps import StepName, owner_of, steps_of
 
@@ -156,7 +157,60 @@ class Participant(ABC):
         )
 
 
+class Handles(Protocol):
+    """A manager that answers every request of its steps (the request says apply or
+    compensate)."""
+
+    async def handle(self, request: StepRequest) -> StepResultPayload: ...
+
+
+class Reconciles(Protocol):
+    """Keeps what a participant applied true: `run` reconciles at its own rhythm until
+    stopped, `poke` asks for one now."""
+
+    def poke(self, trigger: str) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+class HandledBy(Participant):
+    """A participant whose manager answers apply and compensate alike."""
+
+    def __init__(self, owner: str, manager: Handles) -> None:
+        self.owner = owner
+        self.manager = manager
+
+    async def apply(self, request: StepRequest) -> StepResultPayload:
+        return await self.manager.handle(request)
+
+    async def compensate(self, request: StepRequest) -> StepResultPayload:
+        return await self.manager.handle(request)
+
+
+def serve_and_reconcile(
+    bus: Bus, participant: Participant, upkeep: Reconciles, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """The participant's steps, and its reconcile: at its own rhythm, and whenever a service
+    changes state (what it applied may have to follow)."""
+
+    async def on_state(message: Message) -> None:
+        if isinstance(message, ServiceStateChanged):
+            upkeep.poke("service-state")
+
+    async def watch_states() -> None:
+        async with bus.watch(SERVICE_STATE, on_state):
+            await stop.wait()
+
+    return [
+        *participant.tasks(bus, stop),
+        asyncio.create_task(watch_states()),
+        asyncio.create_task(upkeep.run(stop)),
+    ]
+
+
 __all__ = [
+    "HandledBy",
+    "Handles",
     "Message",
     "Participant",
     "Presence",
@@ -164,4 +218,5 @@ __all__ = [
     "announce",
     "ask_step",
     "handles",
+    "serve_and_reconcile",
 ]

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
 from app.cli.commands import (
+    backup,
     install,
     keygen,
+    peers,
     publish,
     reconfigure,
     remove,
     render,
+    restore,
     review,
     routes,
     services,
@@ -49,6 +52,8 @@ COMMANDS: list[Command] = [
     reconfigure,
     remove,
     services,
+    backup,
+    restore,
     # image trust
     keygen,
     sign,
@@ -56,6 +61,8 @@ COMMANDS: list[Command] = [
     publish,
     # the router
     routes,
+    # the accounts service
+    peers,
 ]
 
 

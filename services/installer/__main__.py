@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.installer.api import build_api
 from services.installer.context import Deps
 from services.installer.handlers import consumers
+from services.installer.handover import Handover, serve_handover
 from services.installer.ipam import IpPool
 from services.installer.manager import InstallerManager
 from services.installer.settings import InstallerSettings
@@ -34,6 +35,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     manager = InstallerManager(deps)
     await start_upkeep(deps, manager, stack, stop)
     tasks = consumers(bus, manager, SETTINGS, stop)
+    tasks.append(serve_handover(bus, Handover(bus, buckets, SETTINGS), SETTINGS, stop))
 
     finish_on_exit(stack, tasks)
     # The HTTP API is the gateway's: it acts on the bus with the gateway's identity, which may

@@ -40,6 +40,8 @@ Wait = Annotated[
 StrictConfigValue = StrictStr | StrictInt | StrictBool
 # A store names a folder or a URL: a control character there is always a mistake.
 STORE = r"^[^\x00-\x1f\x7f]+$"
+EGRESS = r"^[a-z_]{1,32}$"
+EGRESS_HELP = "The outbound connection: one of the manifest's egress.allowed"
 
 
 class InstallBody(BaseModel):
@@ -54,6 +56,7 @@ class InstallBody(BaseModel):
     config: dict[str, StrictConfigValue] = Field(default_factory=dict)
     plan: StrictBool = False
     confirm_downgrade: StrictBool = False
+    egress: str | None = Field(default=None, pattern=EGRESS, description=EGRESS_HELP)
 
 
 class ReconfigureBody(BaseModel):
@@ -61,6 +64,7 @@ class ReconfigureBody(BaseModel):
 
     config: dict[str, StrictConfigValue] = Field(default_factory=dict)
     plan: StrictBool = False
+    egress: str | None = Field(default=None, pattern=EGRESS, description=EGRESS_HELP)
 
 
 class Accepted(BaseModel):
@@ -138,6 +142,7 @@ def build_api(
                 "config": body.config,
                 "plan_only": body.plan,
                 "confirm_downgrade": body.confirm_downgrade,
+                "egress": body.egress,
             },
         )
         return await submit(command, wait)
@@ -157,7 +162,7 @@ def build_api(
         command = ReconfigureCommand(
             operation_id=new_operation_id(),
             service_id=service_id,
-            payload={"config": body.config, "plan_only": body.plan},
+            payload={"config": body.config, "plan_only": body.plan, "egress": body.egress},
         )
         return await submit(command, wait)
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 
+from services.installer import egress as egress_choice
 from services.installer import steps_local as local
 from services.installer.context import Deps, OpContext
 from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
@@ -24,6 +25,7 @@ from services.installer.runtime import project_containers
 from services.installer.saga import Journal, Report, Step, run
 from services.installer.state import OperationRecord, OpStatus, now
 from services.installer.steps_remote import PARTICIPANT_STEPS
+from services.installer.upgrade_guard import backup_before_upgrade
 from shared.config import CellConfig
 from shared.errors import OperationError, PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
@@ -61,6 +63,7 @@ def _snapshot(ctx: OpContext) -> dict[str, object]:
         "service_ip": ctx.service_ip,
         "image": ctx.image,
         "pinned": ctx.pinned,
+        "egress": ctx.egress,
         "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None,
     }
 
@@ -122,6 +125,7 @@ async def install(
     await fetch_and_validate(ctx)
     kept = await _settings_in_use(ctx)
     validate_config(ctx, {**kept, **cmd.payload.config})
+    egress_choice.choose(ctx, cmd.payload.egress)
     change = decide(ctx, cmd.payload.confirm_downgrade)
     if change == Change.same:
         return OpStatus.noop, f"{ctx.service_id} {ctx.manifest.version} is already installed", None
@@ -142,6 +146,8 @@ async def install(
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
     await require_preflight(ctx, problems)
+    if change == Change.upgrade:
+        await backup_before_upgrade(ctx)
     await _set_state(
         ctx,
         ops,
@@ -165,6 +171,7 @@ async def install(
         service_ip=ctx.service_ip,
         image=ctx.image,
         pinned=ctx.pinned,
+        egress=ctx.egress,
         compose_path=str(ctx.compose_path),
         containers=ctx.project.containers,
         volumes=ctx.project.volumes,
@@ -208,13 +215,14 @@ async def reconfigure(
     ctx.pinned = dict(previous.pinned)
     in_use = await _settings_in_use(ctx)
     validate_config(ctx, {**in_use, **cmd.payload.config})
+    egress_choice.choose(ctx, cmd.payload.egress)
     load_previous_project(ctx)
     await local.render(ctx)
     steps = reconfigure_steps(ctx)
     plan = await build_plan(ctx, steps, [])
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for reconfiguring {ctx.service_id}", plan
-    if not plan.recreate and ctx.config == in_use:
+    if not plan.recreate and ctx.config == in_use and not egress_choice.changed(ctx):
         return OpStatus.noop, "nothing changed: the settings are the ones in use", plan
     await _set_state(ctx, ops, ServiceState.reconfiguring)
     await _saga(ctx, ops, record, steps)
@@ -227,6 +235,7 @@ async def reconfigure(
         containers=ctx.project.containers,
         volumes=ctx.project.volumes,
         addresses=ctx.addresses,
+        egress=ctx.egress,
         last_error="",
     )
     return (
@@ -249,6 +258,7 @@ async def remove(
         except (PicStoreError, ValueError):  # remove works even for a broken record
             ctx.parsed = None
         ctx.service_ip = ctx.previous.service_ip
+        ctx.egress = ctx.previous.egress
     plan = await removal_plan(ctx, ctx.purge)
     if cmd.payload.plan_only:
         return OpStatus.planned, f"plan for removing {ctx.service_id}", plan
@@ -319,6 +329,7 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContex
     ctx.service_ip = snap.get("service_ip")
     ctx.image = snap.get("image")
     ctx.pinned = dict(snap.get("pinned") or {})
+    ctx.egress = snap.get("egress")
     previous = snap.get("previous")
     ctx.previous = ServiceRecord.model_validate(previous) if previous else None
     load_previous_project(ctx)

@@ -57,6 +57,8 @@ class OpContext:
     addresses: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     purge: bool = False
+    safety_backup: str | None = None  # the backup taken before an upgrade
+    egress: str | None = None  # the admin's egress choice (None: no egress)
 
     def _secret_keys(self) -> set[str]:
         fields = self.parsed.config_fields if self.parsed is not None else []

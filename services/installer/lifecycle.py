@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+from services.installer import egress as egress_choice
 from services.installer import steps_local as local
 from services.installer.context import OpContext
 from services.installer.runtime import project_containers
 from services.installer.saga import Step, StepData, StepSkipped
 from services.installer.steps_remote import remote_step, verify, withdraw
-from shared.steps import STEPS, StepName, after_health
+from shared.steps import BY_NAME, STEPS, StepName, after_health
 
 S = Step[OpContext]
 
@@ -43,6 +44,8 @@ def reconfigure_steps(ctx: OpContext) -> list[S]:
         ),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
+    if egress_choice.changed(ctx):  # last: nothing after it can fail and undo it
+        steps.append(remote_step(BY_NAME[StepName.egress]))
     return steps
 
 

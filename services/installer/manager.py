@@ -11,6 +11,7 @@ from services.installer.metrics import OPERATIONS
 from services.installer.operations import Operations, new_record
 from services.installer.saga import Step, StepFailed, compensate
 from services.installer.state import OperationRecord, OpStatus
+from services.installer.upgrade_guard import restore_after_failed_upgrade
 from shared.bus import Retry
 from shared.config import CellConfig
 from shared.errors import PicStoreError
@@ -101,6 +102,7 @@ class InstallerManager:
         # and its recovery tells the state again.
         reason = ctx.mask(reason)
         await bodies.after_failure(ctx, self.ops, record, reason)
+        reason += await restore_after_failed_upgrade(ctx)
         await self.ops.finish(record, OpStatus.failed, reason, key)
 
     async def recover(self, operation_id: str) -> None:

@@ -20,6 +20,8 @@ async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[s
     shown: dict[str, object] = {}
     for spec in after_health(m):  # what each participant would do, as its row says
         shown.update(spec.plan(m, facts))
+    if "egress" in shown and ctx.egress is not None:
+        shown["egress"] = ctx.egress  # the admin's choice, not only the manifest's default
     return Plan(
         kind=ctx.kind,
         service_id=ctx.service_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from services.installer.context import OpContext
 from services.installer.project import Project
@@ -44,8 +45,16 @@ def options_for(ctx: OpContext) -> ValidationOptions:
     )
 
 
+def _from_a_backup(ctx: OpContext) -> bool:
+    """A restore installs from the store files a backup holds (the very version backed up),
+    a folder under `<data dir>/backups/`: local, but written by pic-store itself."""
+    backups = (ctx.deps.settings.data_dir / "backups").resolve()
+    return Path(ctx.store).resolve().is_relative_to(backups)
+
+
 async def fetch_and_validate(ctx: OpContext) -> None:
-    fetched = await fetch_service(ctx.store, ctx.service_id, ctx.cell.allow_local_stores)
+    allow_local = ctx.cell.allow_local_stores or _from_a_backup(ctx)
+    fetched = await fetch_service(ctx.store, ctx.service_id, allow_local)
     data = fetched.manifest_data
     ctx.parsed = parse_manifest(data, options_for(ctx))
     if ctx.manifest.id != ctx.service_id:

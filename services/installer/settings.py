@@ -41,6 +41,8 @@ class InstallerSettings(ServiceSettings):
     api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
     # Host header values the API answers to; empty: loopback_hosts(http_port).
     api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
+    # The backup before an upgrade, and the restore after a failed one, may take this long.
+    upgrade_backup_timeout: float = from_env("PIC_UPGRADE_BACKUP_TIMEOUT", 1800.0, float)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
 
     def http_guard(self) -> HttpGuard:

@@ -34,7 +34,6 @@ def _request(
     ctx: OpContext, step: StepName, action: StepAction, image: str | None = None
 ) -> StepRequest:
     manifest = ctx.parsed
-    egress = manifest.egress if manifest is not None else None
     if image is None:
         image = ctx.image or (manifest.image if manifest is not None else None)
     return StepRequest(
@@ -47,7 +46,7 @@ def _request(
             "image": image,
             "service_ip": ctx.service_ip,
             "domain": ctx.cell.domain,
-            "egress": egress.default if egress is not None else None,
+            "egress": ctx.egress,
             "addresses": ctx.addresses,
         },
     )
@@ -108,6 +107,8 @@ def remote_step(spec: StepSpec) -> Step[OpContext]:
         )
         if not result.ok:
             raise RemoteStepError(f"the {owner} refused: {result.reason}")
+        if result.warning:
+            ctx.warnings.append(result.warning)
         return {"owner": owner}
 
     async def compensate(ctx: OpContext, data: StepData) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import tarfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -287,3 +290,53 @@ class DockerEngine:
             if info is not None:
                 out.append(info)
         return out
+
+    # -- files inside a container -----------------------------------------------------------
+
+    async def read_file(self, name: str, path: str) -> bytes | None:
+        """A file inside a container (None: no such file)."""
+        docker = await self._client()
+        with _translated(f"find container {name}"):
+            container = await docker.containers.get(name)
+        try:
+            archive = await container.get_archive(path)
+        except AioDockerError as exc:
+            if exc.status == 404:
+                return None
+            raise DockerError(f"could not read {path} in {name}: {_describe(exc)}") from exc
+        with archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None else None
+            return handle.read() if handle is not None else None
+
+    async def write_file(self, name: str, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Write a file inside a container atomically: a temporary file beside it, renamed
+        over it inside the container, so a reader sees the old file or the new, never half."""
+        folder, _, base = path.rpartition("/")
+        temporary = f".{base}.pic-{uuid.uuid4().hex[:8]}"
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(temporary)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        docker = await self._client()
+        with _translated(f"write {path} in {name}"):
+            container = await docker.containers.get(name)
+            await container.put_archive(folder or "/", buffer.getvalue())
+        await self.run_in(name, ["mv", "-f", f"{folder}/{temporary}", path])
+
+    async def run_in(self, name: str, command: list[str]) -> str:
+        """Run a command inside a running container; its output, DockerError when it fails."""
+        docker = await self._client()
+        with _translated(f"run {command[0]} in {name}"):
+            container = await docker.containers.get(name)
+            execution = await container.exec(command, stdout=True, stderr=True)
+            output = []
+            async with execution.start(detach=False) as stream:
+                while (chunk := await stream.read_out()) is not None:
+                    output.append(chunk.data.decode(errors="replace"))
+            code = (await execution.inspect()).get("ExitCode")
+        text = "".join(output).strip()
+        if code != 0:
+            raise DockerError(f"{command[0]} in {name} exited with {code}: {text[:200]}")
+        return text

@@ -16,6 +16,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.events.backups import (
+    BackupCommand,
+    BackupResult,
+    RestoreCommand,
+    SecretsHandover,
+    SecretsHandoverReply,
+    VerifyCommand,
+)
 from shared.events.envelope import Message
 from shared.events.messages import (
     DeadLetter,
@@ -30,6 +38,8 @@ from shared.events.messages import (
     StepRequest,
     StepResult,
 )
+from shared.events.netpolicy import NetpolicyReconciled
+from shared.events.peers import PeerAdded, PeerRemoved, PeerReply, PeerRequest
 from shared.steps import participants
 
 TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -155,6 +165,7 @@ SERVICE_STATE = _c(
     "router",
     "accounts",
     "backup",
+    "netpolicy",
 )
 RECONCILED = _c(
     "installer.reconciled",
@@ -172,6 +183,15 @@ ROUTES_RECONCILED = _c(
     Kind.event,
     "What the router corrected in Caddy and DNS to match the installed services.",
     "router",
+    "gateway",
+)
+NETPOLICY_RECONCILED = _c(
+    "netpolicy.reconciled",
+    "pic.{cell}.evt.netpolicy.reconciled",
+    NetpolicyReconciled,
+    Kind.event,
+    "What the netpolicy corrected in the firewall and the routing to match the installed services.",
+    "netpolicy",
     "gateway",
 )
 STEP_RESULT = _c(
@@ -193,6 +213,102 @@ DEAD_LETTER = _c(
     "operators",
 )
 
+PEER_ADDED = _c(
+    "peers.added",
+    "pic.{cell}.evt.peers.added",
+    PeerAdded,
+    Kind.event,
+    "A VPN peer was added: it gets an account in every service that has accounts.",
+    "gateway, CLI",
+    "accounts",
+)
+PEER_REMOVED = _c(
+    "peers.removed",
+    "pic.{cell}.evt.peers.removed",
+    PeerRemoved,
+    Kind.event,
+    "A VPN peer was removed: its accounts go.",
+    "gateway, CLI",
+    "accounts",
+)
+PEER_REQUEST = _c(
+    "accounts.request",
+    "pic.{cell}.cmd.accounts.request",
+    PeerRequest,
+    Kind.command,
+    "Ask for a peer's rendered configs, or rotate its credentials in one service.",
+    "gateway, CLI",
+    "accounts",
+)
+PEER_REPLY = _c(
+    "accounts.reply",
+    "pic.{cell}.evt.accounts.reply",
+    PeerReply,
+    Kind.event,
+    "The answer to a peer request, sealed to the asker's one-time key.",
+    "accounts",
+    "gateway",
+    "CLI",
+)
+
+BACKUP = _c(
+    "backup.run",
+    "pic.{cell}.cmd.backup.run",
+    BackupCommand,
+    Kind.command,
+    "Back up one service, or every service with storage.",
+    "gateway, CLI, installer (before an upgrade)",
+    "backup",
+)
+RESTORE = _c(
+    "backup.restore",
+    "pic.{cell}.cmd.backup.restore",
+    RestoreCommand,
+    Kind.command,
+    "Restore a service (or every service) from a backup; over an installed one only with "
+    "`replace`.",
+    "gateway, CLI",
+    "backup",
+)
+VERIFY_BACKUP = _c(
+    "backup.verify",
+    "pic.{cell}.cmd.backup.verify",
+    VerifyCommand,
+    Kind.command,
+    "Restore a backup into a sandbox, compare it with its checksums, record the result.",
+    "gateway, CLI",
+    "backup",
+)
+BACKUP_RESULT = _c(
+    "backup.result",
+    "pic.{cell}.evt.backup.result",
+    BackupResult,
+    Kind.event,
+    "The outcome of a backup, restore or verify command.",
+    "backup",
+    "gateway",
+    "CLI",
+    "installer",
+)
+SECRETS_HANDOVER = _c(
+    "installer.secrets",
+    "pic.{cell}.cmd.installer.{host}.secrets",
+    SecretsHandover,
+    Kind.command,
+    "Hand a service's secrets over sealed to an age recipient, or take sealed ones back.",
+    "backup",
+    "installer",
+)
+SECRETS_HANDOVER_REPLY = _c(
+    "installer.secrets_reply",
+    "pic.{cell}.evt.installer.secrets",
+    SecretsHandoverReply,
+    Kind.event,
+    "The installer's answer to a secrets handover (the secrets only sealed).",
+    "installer",
+    "backup",
+)
+
 CHANNELS: tuple[Channel, ...] = (
     INSTALL,
     RECONFIGURE,
@@ -205,6 +321,17 @@ CHANNELS: tuple[Channel, ...] = (
     STEP_RESULT,
     DEAD_LETTER,
     ROUTES_RECONCILED,
+    NETPOLICY_RECONCILED,
+    PEER_ADDED,
+    PEER_REMOVED,
+    PEER_REQUEST,
+    PEER_REPLY,
+    BACKUP,
+    RESTORE,
+    VERIFY_BACKUP,
+    BACKUP_RESULT,
+    SECRETS_HANDOVER,
+    SECRETS_HANDOVER_REPLY,
 )
 
 

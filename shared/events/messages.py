@@ -52,6 +52,11 @@ class InstallPayload(Payload):
     config: dict[str, ConfigValue] = Field(default_factory=dict)
     plan_only: bool = Field(default=False, description="Show what would be done; change nothing")
     confirm_downgrade: bool = False
+    egress: str | None = Field(
+        default=None,
+        description="The outbound connection, one of the manifest's egress.allowed "
+        "(default: the choice in use, else the manifest's egress.default)",
+    )
 
 
 class InstallCommand(Message):
@@ -64,6 +69,9 @@ class InstallCommand(Message):
 class ReconfigurePayload(Payload):
     config: dict[str, ConfigValue] = Field(default_factory=dict)
     plan_only: bool = False
+    egress: str | None = Field(
+        default=None, description="A new outbound connection, one of the manifest's egress.allowed"
+    )
 
 
 class ReconfigureCommand(Message):

@@ -15,16 +15,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.events.channels import (
+    BACKUP,
+    BACKUP_RESULT,
     INSTALL,
+    NETPOLICY_RECONCILED,
+    PEER_ADDED,
+    PEER_REMOVED,
+    PEER_REPLY,
+    PEER_REQUEST,
     PROGRESS,
     RECONCILED,
     RECONFIGURE,
     REMOVE,
+    RESTORE,
     RESULT,
     ROUTES_RECONCILED,
+    SECRETS_HANDOVER,
+    SECRETS_HANDOVER_REPLY,
     SERVICE_STATE,
     STEP_REQUEST,
     STEP_RESULT,
+    VERIFY_BACKUP,
     Channel,
 )
 from shared.steps import participants
@@ -37,10 +48,34 @@ IPAM = "pic_ipam"
 SECRETS = "pic_secrets"
 PARTICIPANTS = "pic_participants"
 ROUTER_LOCK = "pic_router_lock"
-BUCKETS = (SERVICES, OPERATIONS, LOCKS, IPAM, SECRETS, PARTICIPANTS, ROUTER_LOCK)
+# The accounts service's own state: the current peers, the services it provisions, and the
+# accounts it created (credentials encrypted).
+PEERS = "pic_peers"
+ACCOUNT_SERVICES = "pic_account_services"
+ACCOUNTS = "pic_accounts"
+BUCKETS = (
+    SERVICES,
+    OPERATIONS,
+    LOCKS,
+    IPAM,
+    SECRETS,
+    PARTICIPANTS,
+    ROUTER_LOCK,
+    PEERS,
+    ACCOUNT_SERVICES,
+    ACCOUNTS,
+)
 
 COMMANDS = (INSTALL, RECONFIGURE, REMOVE)
-EVENTS = (PROGRESS, RESULT, SERVICE_STATE, RECONCILED, ROUTES_RECONCILED, STEP_RESULT)
+EVENTS = (
+    PROGRESS,
+    RESULT,
+    SERVICE_STATE,
+    RECONCILED,
+    ROUTES_RECONCILED,
+    NETPOLICY_RECONCILED,
+    STEP_RESULT,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +119,29 @@ PARTICIPANT_EXTRAS: dict[str, Extras] = {
     "router": Extras(
         publish=((ROUTES_RECONCILED, {}),), watch=((SERVICE_STATE, {}),), write=(ROUTER_LOCK,)
     ),
+    # reconciles the host's firewall and routing on state changes
+    "netpolicy": Extras(publish=((NETPOLICY_RECONCILED, {}),), watch=((SERVICE_STATE, {}),)),
+    # keeps the peers and its accounts; answers peer requests, sealed to the asker
+    "accounts": Extras(
+        publish=((PEER_REPLY, {}),),
+        consume=(
+            Consumer(PEER_ADDED, "accounts-peer-added"),
+            Consumer(PEER_REMOVED, "accounts-peer-removed"),
+            Consumer(PEER_REQUEST, "accounts-requests"),
+        ),
+        write=(PEERS, ACCOUNT_SERVICES, ACCOUNTS),
+    ),
+    # takes backup commands; restores through the installer's install command, and gets a
+    # service's secrets from the installer only sealed to its own age recipient
+    "backup": Extras(
+        publish=((BACKUP_RESULT, {}), (INSTALL, {}), (SECRETS_HANDOVER, {})),
+        watch=((RESULT, {}), (PROGRESS, {}), (SECRETS_HANDOVER_REPLY, {})),
+        consume=(
+            Consumer(BACKUP, "backup-run"),
+            Consumer(RESTORE, "backup-restore"),
+            Consumer(VERIFY_BACKUP, "backup-verify"),
+        ),
+    ),
 }
 
 
@@ -101,19 +159,25 @@ def _participant(owner: str) -> Role:
 
 
 _COMMANDER = {
-    "publish": _all(COMMANDS),
-    "watch": _all(EVENTS),
+    "publish": _all(
+        (*COMMANDS, PEER_ADDED, PEER_REMOVED, PEER_REQUEST, BACKUP, RESTORE, VERIFY_BACKUP)
+    ),
+    "watch": _all((*EVENTS, PEER_REPLY, BACKUP_RESULT)),
     "read": (SERVICES, OPERATIONS, PARTICIPANTS),
 }
 
 ROLES: dict[str, Role] = {
     "installer": Role(
         "installer",
-        publish=(*_all((PROGRESS, RESULT, SERVICE_STATE, RECONCILED)), (STEP_REQUEST, {})),
-        watch=((STEP_RESULT, {}),),
+        publish=(
+            *_all((PROGRESS, RESULT, SERVICE_STATE, RECONCILED, SECRETS_HANDOVER_REPLY)),
+            *_all((BACKUP, RESTORE)),
+            (STEP_REQUEST, {}),
+        ),
+        watch=((STEP_RESULT, {}), (BACKUP_RESULT, {})),
         consume=tuple(
             Consumer(channel, f"installer-{{host}}-{channel.name.split('.')[-1]}")
-            for channel in COMMANDS
+            for channel in (*COMMANDS, SECRETS_HANDOVER)
         ),
         read=(PARTICIPANTS,),
         write=(SERVICES, OPERATIONS, LOCKS, IPAM, SECRETS),

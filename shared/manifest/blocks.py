@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from shared.manifest import fields
-from shared.manifest.const import EGRESS_CHOICES
+from shared.manifest.const import EGRESS_CHOICES, HTPASSWD_MANAGER
 from shared.manifest.issues import Issue, json_path, show
 from shared.manifest.placeholders import placeholder_problems
 from shared.manifest.raw import Raw, no_repeats, valid
@@ -19,7 +19,24 @@ def backup(raw: Raw) -> Iterator[Issue]:
     if not block.get("volumes") and not block.get("config_paths"):
         yield Issue(json_path("backup"), "has nothing to back up: list volumes or config_paths")
     yield from no_repeats(block.get("volumes"), "backup.volumes", "name", "backup name")
+    hooks = [key for key in ("before", "after") if block.get(key) is not None]
+    if block.get("stop") is True and hooks:
+        yield Issue(
+            json_path("backup", "stop"),
+            f"stop and {' / '.join(hooks)} exclude each other: the commands run in the "
+            "containers, which are stopped for the copy; use one or the other",
+        )
     own = valid(raw.get("container_name"), fields.container_name)
+    if own is not None:
+        for key in hooks:
+            hook = block.get(key)
+            container = hook.get("container") if isinstance(hook, dict) else None
+            if isinstance(container, str) and not _is_own_container(container, own):
+                yield Issue(
+                    json_path("backup", key, "container"),
+                    f"container {show(container)} is not one of this service's containers: "
+                    f"use {own} or {own}-<name> (a sidecar)",
+                )
     entries = block.get("volumes")
     if own is None or not isinstance(entries, list):
         return
@@ -41,6 +58,8 @@ def _is_own_container(container: str, own: str) -> bool:
 
 def accounts(raw: Raw) -> Iterator[Issue]:
     block = raw.get("accounts")
+    if isinstance(block, dict):
+        yield from _account_place(raw, block)
     credentials = block.get("credentials") if isinstance(block, dict) else None
     if isinstance(credentials, list):
         if not credentials:
@@ -65,6 +84,25 @@ def accounts(raw: Raw) -> Iterator[Issue]:
             for problem in placeholder_problems(value, service_id, known):
                 if problem not in reported:
                     yield Issue(json_path("peer_config_template", str(key)), problem)
+
+
+def _account_place(raw: Raw, block: dict[str, object]) -> Iterator[Issue]:
+    """Where the accounts live: the container (the service's own), the http port, the file."""
+    own = valid(raw.get("container_name"), fields.container_name)
+    container = block.get("container")
+    if own is not None and isinstance(container, str) and not _is_own_container(container, own):
+        yield Issue(
+            json_path("accounts", "container"),
+            f"container {show(container)} is not one of this service's containers: "
+            f"use {own} or {own}-<name> (a sidecar)",
+        )
+    manager = block.get("manager")
+    if manager == HTPASSWD_MANAGER and "file" not in block:
+        yield Issue(
+            json_path("accounts", "file"),
+            "the htpasswd manager needs the file's path inside the container "
+            '(e.g. "/data/htpasswd")',
+        )
 
 
 def egress(raw: Raw) -> Iterator[Issue]:

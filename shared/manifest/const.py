@@ -46,7 +46,9 @@ EGRESS_CHOICES: Final = ("default", "wireguard_ext", "openvpn", "tor", "sshuttle
 
 # Named account managers built into PIC (the reference services); "http" is the store one.
 HTTP_MANAGER: Final = "http"
-INTERNAL_MANAGERS: Final = frozenset({"email", "calendar", "files"})
+INTERNAL_MANAGERS: Final = frozenset({"email", "calendar", "files", "htpasswd"})
+# "htpasswd": bcrypt entries in a file inside the container (WebDAV and CalDAV servers read it).
+HTPASSWD_MANAGER: Final = "htpasswd"
 CREDENTIAL_KINDS: Final = frozenset({"password", "token", "ssh_key"})
 
 # Blocks a true flag requires, and blocks that are only allowed when the flag is true.

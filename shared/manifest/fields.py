@@ -196,6 +196,12 @@ def backup_name(value: str) -> str | None:
     return f"backup name {show(value)} {problem}" if problem else None
 
 
+def backup_command_word(value: str) -> str | None:
+    if not value or len(value) > 4096 or "\x00" in value:
+        return "each word of a backup command must have 1 to 4096 characters, without NUL"
+    return None
+
+
 def config_path(value: str) -> str | None:
     problem = relative_path_problem(value)
     if problem is None and len(value) > 255:

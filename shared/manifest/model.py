@@ -83,14 +83,31 @@ class BackupVolume(_Strict):
     name: Annotated[str, _rule(fields.backup_name)]
 
 
+class BackupHook(_Strict):
+    """A command run in one of the service's containers before or after the copy (a dump)."""
+
+    container: Annotated[str, _rule(fields.backup_container)]
+    command: list[Annotated[str, _rule(fields.backup_command_word)]] = Field(
+        min_length=1, max_length=64
+    )
+
+
 class Backup(_Strict):
     volumes: list[BackupVolume] = Field(default_factory=list)
     config_paths: list[Annotated[str, _rule(fields.config_path)]] = Field(default_factory=list)
+    before: BackupHook | None = None
+    after: BackupHook | None = None
+    stop: bool = False  # stop the service's containers for the copy
 
 
 class Accounts(_Strict):
     manager: Annotated[str, _rule(fields.manager)]
     credentials: list[Annotated[str, _rule(fields.credential)]]
+    # Which container holds the accounts (default: container_name); the http manager's port
+    # (default: the backend's when it points at that container, else 80); the htpasswd file.
+    container: Annotated[str, _rule(fields.backup_container)] | None = None
+    port: Port | None = None
+    file: Annotated[str, _rule(fields.backup_path)] | None = None
 
 
 class Egress(_Strict):

@@ -85,3 +85,24 @@ def peer_template_value(value: str) -> str | None:
         return f"must be at most {const.MAX_VALUE_LENGTH} characters"
     problems = placeholder_problems(value, service_id=None, credentials=None)
     return "; ".join(problems) if problems else None
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    """`text` with each placeholder replaced by its value and `{{`, `}}` made single braces;
+    KeyError names a placeholder `values` lacks, ValueError unbalanced braces."""
+    out: list[str] = []
+    i = 0
+    placeholder_names(text)  # the same rules as validation: unbalanced braces fail here
+    while i < len(text):
+        char = text[i]
+        if char in "{}" and text[i + 1 : i + 2] == char:
+            out.append(char)
+            i += 2
+        elif char == "{":
+            end = text.index("}", i + 1)
+            out.append(values[text[i + 1 : end]])
+            i = end + 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)

@@ -22,11 +22,14 @@ def test_commands_are_modules_with_register():
         "reconfigure",
         "remove",
         "services",
+        "backup",
+        "restore",
         "keygen",
         "sign",
         "verify",
         "publish",
         "routes",
+        "peers",
     ]
 
     def register(subparsers):

@@ -31,7 +31,6 @@ from shared.errors import PartUnavailableError
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet, build_test_images
 
-
 CELL_TURN = Path("/tmp/pic-store-test-cell.lock")
 
 
@@ -143,29 +142,33 @@ def register_cell(
 
 
 @pytest.fixture
+def cell_turn(docker_engine: None) -> Iterator[None]:
+    """The cell subnet (172.20.0.0/16) for this test alone. Every test cell uses it: two test
+    runs on one engine (a developer's and CI's, say) take turns per test instead of failing
+    on each other's network."""
+    with CELL_TURN.open("a+") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        overlapping = docker("network", "ls", "-q", "--filter", "label=ngo.pic.store.network=cell")
+        if overlapping:
+            pytest.fail(
+                "a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
+                "exists, and the test cells need that subnet: remove its services and "
+                "the network (`docker network ls --filter label=ngo.pic.store.network`)"
+            )
+        yield  # the lock goes with the file
+
+
+@pytest.fixture
 def stack_factory(
     nats_url: str,
     nats_server: ManagedProcess,
     bus_authority: BusAuthority,
     registry_host: str,
     tmp_path: Path,
+    cell_turn: None,
 ) -> Iterator[callable]:  # type: ignore[valid-type]
     made: list[Stack] = []
     used_ids: list[str] = []
-
-    # Every test cell uses the one cell subnet: two test runs on one engine (a developer's
-    # and CI's, say) take turns per test instead of failing on each other's network.
-    turn = CELL_TURN.open("a+")
-    fcntl.flock(turn, fcntl.LOCK_EX)
-
-    overlapping = docker("network", "ls", "-q", "--filter", "label=ngo.pic.store.network=cell")
-    if overlapping:
-        turn.close()
-        pytest.fail(
-            "a cell network (172.20.0.0/16) from another pic-store (`make run`?) "
-            "exists, and the test cells need that subnet: remove its services and "
-            "the network (`docker network ls --filter label=ngo.pic.store.network`)"
-        )
 
     def make(
         mode: VerificationMode = VerificationMode.off,
@@ -216,7 +219,6 @@ def stack_factory(
             ids.update(p.name for p in services_dir.iterdir())
     for stack in made:
         cleanup_docker(stack.network, sorted(ids))
-    turn.close()  # releases the lock
 
 
 @pytest.fixture

@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
     parser.add_argument(
+        "--egress",
+        metavar="NAME",
+        help="the outbound connection, one of the manifest's egress.allowed "
+        "(default, wireguard_ext, openvpn, tor, sshuttle, proxy)",
+    )
+    parser.add_argument(
         "--confirm-downgrade",
         action="store_true",
         help="allow installing an older version than the installed one",
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 "config": settings,
                 "plan_only": args.plan,
                 "confirm_downgrade": args.confirm_downgrade,
+                "egress": args.egress,
             },
         )
         print(f"install {args.service_id} ({command.operation_id})", flush=True)

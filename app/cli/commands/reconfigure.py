@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("service_id", metavar="ID")
     add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
+    parser.add_argument(
+        "--egress",
+        metavar="NAME",
+        help="the outbound connection, one of the manifest's egress.allowed "
+        "(default, wireguard_ext, openvpn, tor, sshuttle, proxy)",
+    )
     add_bus_options(parser)
     parser.set_defaults(func=run)
 
@@ -36,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         command = ReconfigureCommand(
             operation_id=new_operation_id(),
             service_id=args.service_id,
-            payload={"config": settings, "plan_only": args.plan},
+            payload={"config": settings, "plan_only": args.plan, "egress": args.egress},
         )
         return report(await client.run(command, print_progress, timeout=args.timeout))
 

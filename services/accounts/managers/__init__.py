@@ -1,0 +1,25 @@
+"""Account managers: one small interface, one module per kind (`http`, `htpasswd`)."""
+
+from __future__ import annotations
+
+from services.accounts.errors import AccountsError
+from services.accounts.managers.base import AccountManager, Calls
+from services.accounts.managers.htpasswd import HtpasswdManager
+from services.accounts.managers.http import HttpManager
+from services.accounts.state import Target
+from shared.docker.engine import DockerEngine
+from shared.manifest.const import HTPASSWD_MANAGER, HTTP_MANAGER
+
+
+def manager_for(target: Target, calls: Calls, engine: DockerEngine) -> AccountManager:
+    if target.manager == HTTP_MANAGER:
+        return HttpManager(target, calls)
+    if target.manager == HTPASSWD_MANAGER:
+        return HtpasswdManager(target, calls, engine)
+    raise AccountsError(
+        f"{target.service_id} wants the {target.manager!r} account manager, which this "
+        "accounts service does not have"
+    )
+
+
+__all__ = ["AccountManager", "Calls", "manager_for"]

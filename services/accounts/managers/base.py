@@ -1,0 +1,69 @@
+"""The interface every account manager has, and how its calls are timed and retried."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from services.accounts.errors import ManagerError
+from services.accounts.metrics import CALLS
+from services.accounts.vault import Credentials
+
+T = TypeVar("T")
+
+
+class AccountManager(Protocol):
+    """Accounts of one service, by username. `create` of an existing username replaces it
+    where the manager can (htpasswd), or fails (http: delete it first)."""
+
+    kind: str
+
+    async def usernames(self) -> set[str]: ...
+
+    async def create(self, username: str, credentials: Credentials) -> None: ...
+
+    async def delete(self, username: str) -> None: ...
+
+
+class Unavailable(ManagerError):
+    """The manager cannot be reached yet (the container is starting): worth retrying."""
+
+
+@dataclass(frozen=True)
+class Calls:
+    """A timeout on every call; calls that find the manager unavailable are retried with
+    back-off until `window` seconds have passed (0: one try)."""
+
+    timeout: float
+    window: float
+
+    def within(self, window: float) -> Calls:
+        return Calls(self.timeout, window)
+
+    async def run(self, kind: str, verb: str, call: Callable[[], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + self.window
+        delay = 0.2
+        while True:
+            try:
+                result = await asyncio.wait_for(call(), self.timeout)
+            except TimeoutError:
+                CALLS.labels(kind, verb, "timeout").inc()
+                failure: ManagerError = Unavailable(
+                    f"the {kind} account manager did not answer {verb} within {self.timeout:.0f} s"
+                )
+            except Unavailable as exc:
+                CALLS.labels(kind, verb, "unavailable").inc()
+                failure = exc
+            except ManagerError:
+                CALLS.labels(kind, verb, "refused").inc()
+                raise
+            else:
+                CALLS.labels(kind, verb, "ok").inc()
+                return result
+            if time.monotonic() + delay > deadline:
+                raise failure
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,154 @@
+"""Making a backup: each service's volumes (`docker exec <container> tar`, streamed to disk),
+config paths, secrets (sealed by the installer) and store files, in a `.partial` folder that
+becomes the backup only once complete and checked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyrage
+from pyrage import x25519
+
+from services.backup import archive
+from services.backup.copy import VolumeCopier
+from services.backup.deps import Deps
+from services.backup.errors import BackupError
+from services.backup.handover import export_secrets
+from services.backup.keys import new_identity, seal_identity
+from services.backup.layout import (
+    MANIFEST,
+    SEALED_KEY,
+    BackupManifest,
+    ServiceEntry,
+    check_files,
+    new_backup_id,
+    record,
+    write_manifest,
+)
+from shared.installed import ServiceRecord
+from shared.manifest.model import Backup
+
+
+def backup_block(service: ServiceRecord) -> Backup:
+    raw = service.manifest.get("backup")
+    if not service.manifest.get("has_storage") or not isinstance(raw, dict):
+        raise BackupError(f"{service.service_id} has no storage to back up (has_storage false)")
+    return Backup.model_validate(raw)
+
+
+def seal_bytes(data: bytes, recipient: x25519.Recipient) -> bytes:
+    return pyrage.encrypt(data, [recipient])
+
+
+class Maker:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def make(
+        self, operation_id: str, services: list[ServiceRecord], reason: str
+    ) -> BackupManifest:
+        config = self.deps.config()
+        identity = new_identity()
+        sealed, how = await asyncio.to_thread(seal_identity, identity, config, self.deps.data_dir)
+        started = datetime.now(UTC)
+        folder = self.deps.backups.start(new_backup_id(started))
+        try:
+            (folder / SEALED_KEY).write_bytes(sealed)
+            manifest = BackupManifest(
+                backup_id=folder.name.removesuffix(".partial"),
+                operation_id=operation_id,
+                reason=reason,
+                started=started,
+                sealed_with=how,
+            )
+            for service in services:
+                entry = await self._service(
+                    folder, service, identity.to_public(), config.compress_level, operation_id
+                )
+                manifest.services.append(entry)
+            manifest.files = [
+                record(folder, str(path.relative_to(folder)))
+                for path in sorted(folder.rglob("*"))
+                if path.is_file() and path.name != MANIFEST
+            ]
+            manifest.finished = datetime.now(UTC)
+            write_manifest(folder, manifest)
+            await asyncio.to_thread(check_files, folder, manifest)
+            self.deps.backups.finish(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return manifest
+
+    async def _service(
+        self,
+        folder: Path,
+        service: ServiceRecord,
+        to: x25519.Recipient,
+        level: int,
+        operation_id: str,
+    ) -> ServiceEntry:
+        block = backup_block(service)
+        sid = service.service_id
+        own = folder / sid
+        (own / "volumes").mkdir(parents=True)
+        entry = ServiceEntry(
+            service_id=sid,
+            name=service.name,
+            version=service.version,
+            store=service.store,
+            manifest=service.manifest,
+            config=service.config,
+            config_paths=list(block.config_paths),
+        )
+        copier = VolumeCopier(self.deps.engine, level, self.deps.settings.health_timeout)
+        copied = await copier.copy(service, block, own / "volumes")
+        for name in copied.volumes:
+            await self._seal_file(own / "volumes" / f"{name}.tar.gz", to)
+        entry.volumes, entry.images = copied.volumes, copied.images
+        entry.consistency = copied.consistency
+        if block.config_paths:
+            plain = own / "config.tar.gz"
+            entry.config_paths = await asyncio.to_thread(
+                archive.tar_config_paths,
+                self.deps.settings.pic_root,
+                list(block.config_paths),
+                plain,
+                level,
+            )
+            await self._seal_file(plain, to)
+        (own / "contents.json.age").write_bytes(seal_bytes(json.dumps(copied.trees).encode(), to))
+        secrets, template = await export_secrets(
+            self.deps.bus,
+            self.deps.settings.docker_host,
+            operation_id,
+            sid,
+            to,
+            self.deps.settings.handover_timeout,
+        )
+        (own / "secrets.age").write_bytes(secrets)
+        entry.secrets = True
+        write_store(own / "store", service, template)
+        return entry
+
+    async def _seal_file(self, plain: Path, to: x25519.Recipient) -> None:
+        sealed = plain.with_name(plain.name + ".age")
+        await asyncio.to_thread(archive.encrypt_file, plain, sealed, to)
+        await asyncio.to_thread(plain.unlink)
+
+
+def write_store(root: Path, service: ServiceRecord, template: str) -> None:
+    """The service's manifest and compose template as a store of one service: a restore
+    installs the very version that was backed up from it."""
+    sid = service.service_id
+    folder = root / "services" / sid
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(service.manifest, indent=2))
+    if template:
+        (folder / "compose-template.yml").write_text(template)
+    index = {"services": [{"id": sid, "name": service.name, "version": service.version}]}
+    (root / "index.json").write_text(json.dumps(index, indent=2))

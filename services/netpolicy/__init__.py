@@ -1,0 +1,1 @@
+"""The netpolicy: the iptables ACCEPT rules and the per-service outbound connection."""

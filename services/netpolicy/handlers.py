@@ -1,0 +1,17 @@
+"""Bus handlers: the netpolicy's steps (its rows of shared/steps.py) answered through the
+manager, and its reconcile, also when a service changes state."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.netpolicy.manager import NetpolicyManager
+from services.netpolicy.upkeep import Upkeep
+from shared.bus import Bus
+from shared.participants import HandledBy, serve_and_reconcile
+
+
+def start(
+    bus: Bus, manager: NetpolicyManager, upkeep: Upkeep, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    return serve_and_reconcile(bus, HandledBy("netpolicy", manager), upkeep, stop)

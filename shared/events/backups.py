@@ -1,0 +1,111 @@
+"""The messages of backup and restore: the admin's commands to the backup service, its
+results, and the secrets handover between the installer and the backup service (the
+installer alone reads the secrets bucket; it hands a service's secrets over only encrypted
+to the age recipient named in the request)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.envelope import Message, Payload
+
+BACKUP_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,120}$"
+
+
+class BackupAction(StrEnum):
+    backup = "backup"
+    restore = "restore"
+    verify = "verify"
+
+
+class BackupPayload(Payload):
+    reason: str = Field(
+        default="admin", max_length=200, description="Why: admin, schedule, upgrade"
+    )
+
+
+class BackupCommand(Message):
+    """Back up one service (`service_id`), or every service with storage (none given)."""
+
+    type: Literal["backup.run"] = "backup.run"
+    version: Literal[1] = 1
+    payload: BackupPayload = Field(default_factory=BackupPayload)
+
+
+class RestorePayload(Payload):
+    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+    replace: bool = Field(default=False, description="Restore over an installed service")
+
+
+class RestoreCommand(Message):
+    """Restore one service of a backup (`service_id`), or every service it holds."""
+
+    type: Literal["backup.restore"] = "backup.restore"
+    version: Literal[1] = 1
+    payload: RestorePayload
+
+
+class VerifyPayload(Payload):
+    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+
+
+class VerifyCommand(Message):
+    """Restore a backup into a sandbox, check it against its checksums, tear it down."""
+
+    type: Literal["backup.verify"] = "backup.verify"
+    version: Literal[1] = 1
+    payload: VerifyPayload
+
+
+class BackupResultPayload(Payload):
+    action: BackupAction
+    ok: bool
+    message: str = ""
+    error_key: str | None = None
+    backups: list[str] = Field(default_factory=list, description="The backups made or used")
+
+
+class BackupResult(Message):
+    type: Literal["backup.result"] = "backup.result"
+    version: Literal[1] = 1
+    payload: BackupResultPayload
+
+
+# -- the secrets handover (installer <-> backup) -------------------------------------------
+
+
+class HandoverAction(StrEnum):
+    export = "export"  # seal the service's secrets to `recipient`
+    recipient = "recipient"  # only name the installer's own recipient
+    import_ = "import"  # open `sealed` (sealed to the installer's recipient) and keep it
+
+
+class HandoverPayload(Payload):
+    action: HandoverAction
+    recipient: str = Field(default="", max_length=200, description="An age X25519 recipient")
+    sealed: str = Field(default="", description="ASCII-armoured age ciphertext")
+    replace: bool = False
+
+
+class SecretsHandover(Message):
+    type: Literal["installer.secrets"] = "installer.secrets"
+    version: Literal[1] = 1
+    service_id: str = Field(min_length=1, max_length=64)
+    payload: HandoverPayload
+
+
+class HandoverReplyPayload(Payload):
+    ok: bool
+    reason: str = ""
+    sealed: str = Field(default="", description="The secrets, sealed to the asked recipient")
+    recipient: str = Field(default="", description="The installer's own recipient (for import)")
+    template: str = Field(default="", description="The service's compose template")
+
+
+class SecretsHandoverReply(Message):
+    type: Literal["installer.secrets_reply"] = "installer.secrets_reply"
+    version: Literal[1] = 1
+    payload: HandoverReplyPayload

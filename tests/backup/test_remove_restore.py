@@ -1,0 +1,80 @@
+"""Remove a service (purged: volumes, secrets and files gone), restore it from its backup: it
+comes back at the same version with its data, config and secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.cli.main import main
+from shared.client import StoreClient
+from tests.backup.parts import FILL, sh, storage_manifest, storage_store, tree
+from tests.installer.helpers import env_of, inspect, install, remove, service_id, volumes_of
+from tests.parts.image_set import ImageSet
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = await asyncio.to_thread(main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_removed_service_comes_back_from_its_backup(
+    stack_factory, images: ImageSet, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    sid = service_id()
+    stack_factory.used_ids.append(sid)
+    root = tmp_path / "root"
+    stack = stack_factory(PIC_ROOT=str(root))
+    stack.start_installer()
+    backup_service = stack.start("backup")
+    bus = await stack.bus("admin")
+    cell = ["--nats", stack.nats_url, "--cell", stack.cell, "--nats-seed", str(stack.seed("admin"))]
+    client = StoreClient(bus)
+    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])
+    result = await install(client, store, sid, config={"greeting": "hi", "api_key": "k-987654321"})
+    assert result.payload.status == "succeeded", result.payload.message
+    container = f"cell-{sid}"
+    sh(container, FILL)
+    (root / "config" / sid).mkdir(parents=True)
+    (root / "config" / sid / "app.conf").write_text("colour = blue\n")
+    before_tree = tree(container)
+    before_env = env_of(inspect(container))  # type: ignore[arg-type]
+
+    code, out, err = await cli(capsys, "backup", sid, *cell)
+    assert code == 0, err
+    (line,) = [n for n in out.splitlines() if n.startswith("backup: ok: backup ")]
+    backup_id = line.split()[3]
+    url = f"http://127.0.0.1:{backup_service.port}"
+    code, out, err = await cli(
+        capsys, "backup", "list", "--backup-url", url, "--data-dir", str(stack.data_dir)
+    )
+    assert code == 0, err
+    assert backup_id in out and f"{sid} 1.0.0" in out and "live" in out
+
+    gone = await remove(client, sid, purge=True)
+    assert gone.payload.status == "succeeded", gone.payload.message
+    shutil.rmtree(root / "config" / sid)
+    shutil.rmtree(store)  # the store no longer offers it: the backup holds what is needed
+    assert inspect(container) is None and volumes_of(sid) == []
+    assert await client.service(sid) is None
+
+    code, _, err = await cli(capsys, "restore", "no-such-backup", sid, *cell)
+    assert code == 1 and "there is no backup no-such-backup" in err
+    code, out, err = await cli(capsys, "restore", backup_id, sid, *cell)
+    assert code == 0, err
+    assert f"{sid} 1.0.0 restored" in out
+    view = await client.service(sid)
+    assert view is not None and view.state == "installed" and view.version == "1.0.0"
+    assert view.config["greeting"] == "hi"
+    env = env_of(inspect(container))  # type: ignore[arg-type]
+    for key in ("NOTES_SECRET", "APP_KEY", "NOTES_GREETING"):
+        assert env[key] == before_env[key], key
+    assert tree(container) == before_tree
+    assert (root / "config" / sid / "app.conf").read_text() == "colour = blue\n"
+    await bus.close()
