@@ -1,7 +1,7 @@
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup run test test-fast lint bench asyncapi clean
+.PHONY: setup run test test-fast lint bench asyncapi image clean
 
 setup:            ## system packages, .venv, a running Docker engine (idempotent)
 	deploy/setup-host.sh
@@ -20,6 +20,9 @@ lint:
 	.venv/bin/ruff check shared services app tests benchmarks
 	.venv/bin/ruff format --check shared services app tests benchmarks
 	.venv/bin/mypy shared services app
+
+image: setup      ## the deployment's image (deploy/compose.yml), built from this checkout
+	$(PY) -m app.deploy.image
 
 asyncapi:         ## regenerate docs/asyncapi.yaml from the message models
 	$(PY) -m shared.events.asyncapi > docs/asyncapi.yaml

@@ -1,18 +1,27 @@
-"""`pic-store up --install-example`: publish, trust and install the example Notes service.
+"""`pic-store up --install-example`: publish, trust and install the example store.
 
-The image is built locally FROM the busybox base, pushed to the stack's own registry and
-signed with the cell's example key (the seed's store pipeline, in small); the cell config is
-set to `enforce` with that key, and the service is installed through the bus like any other.
+Every service of examples/store is built locally (FROM the busybox base, or the Debian base
+with nginx for Files), pushed to the stack's own registry and signed with the cell's example
+key (the seed's store pipeline, in small); the cell config is set to `enforce` with that key.
+Notes and Files are installed through the bus like any other service, a peer `demo` gets
+its accounts, and what to try next is printed. A second start reuses the published store
+when the examples did not change, and the installs are no-ops: it takes seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 from app.cli.connect import print_progress, report
+from app.cli.output import EXIT_OK
+from app.deploy.image import build_base as build_debian_base
 from app.embedded.base_image import build_base
 from app.embedded.stack import EmbeddedStack
 from app.publish import PublishRequest, publish
@@ -21,9 +30,18 @@ from shared.client import StoreClient
 from shared.config import VerificationMode
 from shared.cosign import PrivateKey, generate_key_pair, load_private_key
 from shared.events import InstallCommand, new_operation_id
+from shared.peer_client import add_peer
+from shared.roster import HTTP_PORTS
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "examples" / "store"
-SERVICE = "notes"
+INSTALLED = ("notes", "files")
+PEER = "demo"
+NGINX_BASE = ("pic-store/nginx:base", ("nginx", "busybox", "ca-certificates"))
+STAMP = ".published-from"
+# `pic-store up`'s defaults: the CLI finds such a stack without being told.
+DEFAULT_DATA_DIR = Path("var/pic")
+DEFAULT_NATS_PORT = 4222
+DEFAULT_CELL = "cell"
 
 
 def example_key(stack: EmbeddedStack) -> PrivateKey:
@@ -56,48 +74,130 @@ def trust_example_key(stack: EmbeddedStack) -> None:
     config.model_copy(update={"image_verification": verification}).write(stack.data_dir)
 
 
+def _source_stamp(stack: EmbeddedStack, key: PrivateKey) -> str:
+    """What the published copy was made from: the examples' files, the registry, the key."""
+    digest = hashlib.sha256(f"{stack.registry} {key.public.key_id}\n".encode())
+    for path in sorted(p for p in EXAMPLE_STORE.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(EXAMPLE_STORE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def publish_example(stack: EmbeddedStack) -> Path:
-    """Build, push and sign the example image; return a store copy pinned to its digest."""
-    build_base()
+    """Build, push and sign every example image; return a store copy pinned to the digests
+    (the one made last time, when nothing it was made from changed)."""
     store = stack.data_dir / "example-store"
+    key = example_key(stack)
+    stamp = _source_stamp(stack, key)
+    if (store / STAMP).is_file() and (store / STAMP).read_text() == stamp:
+        print(f"example: the published store in {store} is up to date", flush=True)
+        trust_example_key(stack)
+        return store
+    build_base()
+    build_debian_base(*NGINX_BASE)
     shutil.rmtree(store, ignore_errors=True)
     shutil.copytree(EXAMPLE_STORE, store)
-    published = asyncio.run(
-        publish(
-            PublishRequest(
-                service_dir=store / "services" / SERVICE,
-                registry=f"{stack.registry}/roof",
-                key=example_key(stack),
-                insecure=True,
+    index = json.loads((store / "index.json").read_text())
+    for entry in index["services"]:
+        published = asyncio.run(
+            publish(
+                PublishRequest(
+                    service_dir=store / entry["path"],
+                    registry=f"{stack.registry}/roof",
+                    key=key,
+                    insecure=True,
+                )
             )
         )
-    )
-    print(
-        f"example: published and signed {published.image} (key {published.key_id[:16]})", flush=True
-    )
+        print(f"example: published and signed {published.image}", flush=True)
+    (store / STAMP).write_text(stamp)
     trust_example_key(stack)
     return store
 
 
-def install_example(stack: EmbeddedStack) -> int:
-    store = publish_example(stack)
-    print(f"example: installing {SERVICE} from {store}", flush=True)
-
-    async def run() -> int:
-        bus = await Bus.connect(
-            stack.nats_url,
-            stack.cell,
-            name="pic-store-example",
-            seed=stack.seed("admin"),
-            role="admin",
-        )
-        try:
+async def _install(stack: EmbeddedStack, store: Path) -> int:
+    bus = await Bus.connect(
+        stack.nats_url, stack.cell, name="pic-store-example", seed=stack.seed("admin"), role="admin"
+    )
+    try:
+        for service in INSTALLED:
+            print(f"example: installing {service} from {store}", flush=True)
             command = InstallCommand(
-                operation_id=new_operation_id(), service_id=SERVICE, payload={"store": str(store)}
+                operation_id=new_operation_id(), service_id=service, payload={"store": str(store)}
             )
-            result = await StoreClient(bus).run(command, print_progress, timeout=300)
-            return report(result)
-        finally:
-            await bus.close()
+            code = report(await StoreClient(bus).run(command, print_progress, timeout=300))
+            if code != EXIT_OK:
+                return code
+        await add_peer(bus, PEER)
+        return EXIT_OK
+    finally:
+        await bus.close()
 
-    return asyncio.run(run())
+
+def install_example(stack: EmbeddedStack) -> int:
+    code = asyncio.run(_install(stack, publish_example(stack)))
+    if code == EXIT_OK:
+        print(what_to_try(stack), flush=True)
+    return code
+
+
+def _command_line(stack: EmbeddedStack) -> tuple[str, list[str]]:
+    """How to call the CLI from here, and what it must be told of a non-default stack."""
+    exe = Path(sys.executable).parent / "pic-store"
+    with contextlib.suppress(ValueError):
+        exe = exe.relative_to(Path.cwd())
+    exports = []
+    if stack.data_dir != DEFAULT_DATA_DIR.resolve():
+        exports.append(f"PIC_DATA_DIR={stack.data_dir}")
+    if stack.nats_port != DEFAULT_NATS_PORT:
+        exports.append(f"PIC_NATS_URL={stack.nats_url}")
+    if stack.cell != DEFAULT_CELL:
+        exports.append(f"PIC_CELL={stack.cell}")
+    router = stack.processes.get("router")
+    if router is not None and router.port != HTTP_PORTS["router"]:
+        exports.append(f"PIC_ROUTER_URL=http://127.0.0.1:{router.port}")
+    return str(exe), exports
+
+
+def what_to_try(stack: EmbeddedStack) -> str:
+    """The next steps, each a line to paste. The peer's password is fetched by the line
+    itself when it runs, so it never lands in the terminal's scroll-back."""
+    cli, exports = _command_line(stack)
+    config = stack.config()
+    listen = config.router.listen[0]
+    port = listen.rpartition(":")[2]
+    domain = config.domain
+
+    def url(name: str, path: str = "/") -> str:
+        return f"http://{name}.{domain}:{port}{path}"
+
+    def curl(name: str, service: str, *extra: str) -> str:
+        password = f'"{PEER}:$({cli} peers config {PEER} --get {service}.password)"'
+        return " ".join(
+            ["curl", "--resolve", f"{name}.{domain}:{port}:127.0.0.1", "-u", password, *extra]
+        )
+
+    lines = [
+        "",
+        f"Try it: Caddy answers on {listen} for *.{domain}; the peer {PEER!r} has an account "
+        "in each service.",
+        *([f"  export {' '.join(exports)}"] if exports else []),
+        f"  Notes  {url('notes')}",
+        f"    {curl('notes', 'notes', url('notes', '/login'))}",
+        f"  Files  {url('files')}, WebDAV at {url('files-dav')}",
+        f"    {curl('files-dav', 'files', '-T', 'README.md', url('files-dav', '/README.md'))}",
+        f"    {curl('files-dav', 'files', url('files-dav', '/README.md'))}",
+        "  From another terminal:",
+        *([f"    export {' '.join(exports)}"] if exports else []),
+        *(
+            f"    {cli} {command}"
+            for command in (
+                "list",
+                "status files",
+                f"peers config {PEER}",
+                "peers add alice",
+                "backup files",
+                "routes",
+            )
+        ),
+    ]
+    return "\n".join(lines)

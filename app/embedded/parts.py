@@ -104,14 +104,18 @@ def wait_for_socket(path: Path, timeout: float) -> bool:
     return True
 
 
-def start_caddy(data_dir: Path) -> ManagedProcess:
-    """Caddy with only its admin API, on the Unix socket `data_dir/admin.sock`; routes are
-    added through that API.
+@dataclass(frozen=True)
+class CaddySetup:
+    """How to run Caddy with only its admin API, on the Unix socket `<data_dir>/admin.sock`."""
 
-    The admin API rewrites the cell's reverse proxy, so no TCP port offers it (any local
-    process, or a web page through DNS rebinding, could reach one). data_dir is made 0700 and
-    the socket 0200: only the user running pic-store (the router) can connect.
-    """
+    argv: list[str]
+    env: dict[str, str]
+    admin_socket: Path
+
+
+def prepare_caddy(data_dir: Path) -> CaddySetup:
+    """Write Caddy's first config: no routes, the admin API on a Unix socket that only the
+    user running pic-store can reach (the folder 0700, the socket 0200)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     # The folder, not just the socket's mode: a process of another user cannot even reach it.
     data_dir.chmod(0o700)
@@ -131,13 +135,26 @@ def start_caddy(data_dir: Path) -> ManagedProcess:
         "PATH": "/usr/bin:/bin",
     }
     argv = [find_binary("caddy"), "run", "--config", str(config_path)]
+    return CaddySetup(argv, env, admin_socket)
+
+
+def start_caddy(data_dir: Path) -> ManagedProcess:
+    """Caddy with only its admin API, on the Unix socket `data_dir/admin.sock`; routes are
+    added through that API.
+
+    The admin API rewrites the cell's reverse proxy, so no TCP port offers it (any local
+    process, or a web page through DNS rebinding, could reach one).
+    """
+    setup = prepare_caddy(data_dir)
     log_path = data_dir / "caddy.log"
-    process = SocketProcess("caddy", argv, 0, log_path, env=env, socket_path=admin_socket)
+    process = SocketProcess(
+        "caddy", setup.argv, 0, log_path, env=setup.env, socket_path=setup.admin_socket
+    )
     return process.start()
 
 
-def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> ManagedProcess:
-    """dnsmasq answering the router's hosts files (`--hostsdir`), on 127.0.0.1:port only.
+def dnsmasq_argv(port: int, hostsdir: Path, domain: str, listen: str = "127.0.0.1") -> list[str]:
+    """dnsmasq answering the router's hosts files (`--hostsdir`) on listen:port only.
 
     It re-reads a file of the directory when the router replaces it, no signal needed.
     Names in `domain` that no file holds are NXDOMAIN (`--local`); nothing is forwarded
@@ -145,7 +162,6 @@ def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> Man
     """
     if _DOMAIN.fullmatch(domain) is None:
         raise PartUnavailableError(f"dnsmasq: {domain!r} is not a DNS name")
-    data_dir.mkdir(parents=True, exist_ok=True)
     hostsdir.mkdir(parents=True, exist_ok=True)
     argv = [
         _sbin("dnsmasq"),
@@ -154,7 +170,7 @@ def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> Man
         "--no-resolv",
         "--no-hosts",
         f"--port={port}",
-        "--listen-address=127.0.0.1",
+        f"--listen-address={listen}",
         "--bind-interfaces",
         f"--hostsdir={hostsdir}",
         f"--local=/{domain}/",
@@ -164,6 +180,13 @@ def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> Man
     if os.geteuid() == 0:
         # As root dnsmasq would switch to `nobody`, who may not read a private data dir.
         argv.append("--user=root")
+    return argv
+
+
+def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> ManagedProcess:
+    """dnsmasq (`dnsmasq_argv`) on 127.0.0.1:port, logging into data_dir."""
+    argv = dnsmasq_argv(port, hostsdir, domain)
+    data_dir.mkdir(parents=True, exist_ok=True)
     return ManagedProcess("dnsmasq", argv, port, data_dir / "dnsmasq.log").start()
 
 

@@ -12,9 +12,15 @@ SERVICE = str(STORE / "services" / "notes")
 INDEX = str(STORE / "index.json")
 
 
-def test_the_example_passes_review(capsys):
-    assert main(["review", SERVICE, "--index", INDEX]) == 0
-    assert capsys.readouterr().out.startswith("OK: ")
+EXAMPLES = [entry["path"] for entry in json.loads((STORE / "index.json").read_text())["services"]]
+
+
+@pytest.mark.parametrize("path", EXAMPLES)
+def test_every_example_passes_validate_and_review(capsys, path):
+    folder = str(STORE / path)
+    assert main(["validate", folder]) == 0, capsys.readouterr().err
+    assert main(["review", folder, "--index", INDEX]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
 
 
 def test_the_same_version_as_before_fails(capsys):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+import sys
 from pathlib import Path
 
-from app.cli.output import EXIT_OK, fail
+from app.cli.output import EXIT_INVALID, EXIT_OK, fail
+from app.embedded import preflight
 from app.embedded.api_token import api_token_path
-from app.embedded.stack import EmbeddedStack
+from app.embedded.stack import EmbeddedStack, available_services
 from app.embedded.supervisor import Supervisor
 from shared.config import CellConfig, VerificationMode
 from shared.errors import PicStoreError
+from shared.roster import HTTP_PORTS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,6 +62,8 @@ def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
             "allowed_image_prefix": f"{stack.registry}/roof/",
             # `--install-example` (and `make run`) install the example from the repository folder.
             "allow_local_stores": True,
+            # The VPN peers' network the services' firewall rules accept from.
+            "netpolicy": {"vpn_subnet": "10.8.0.0/24"},
             "image_verification": {
                 "mode": VerificationMode.warn,
                 "insecure_registries": [stack.registry],
@@ -83,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
         args.data_dir, args.cell, args.nats_port, args.registry_port, args.dns_port
     )
     _first_config(args, stack)
+    missing = list(preflight.problems(_ports(args, stack), args.data_dir))
+    if missing:
+        for line in missing:
+            print(f"pic-store up: {line}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         stack.start()
     except PicStoreError as exc:
@@ -99,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     token_file = api_token_path(args.data_dir)
     print(f"  installer API: send `Authorization: Bearer <token>`, the token in {token_file}")
     print(
-        f"  services answer at http://{HTTP_LISTEN} (Host: <subdomain>.{args.domain}); "
+        f"  services answer at http://{stack.config().router.listen[0]} "
+        f"(Host: <subdomain>.{stack.config().domain}); "
         f"DNS at 127.0.0.1:{stack.dns_port}",
         flush=True,
     )
@@ -117,6 +129,18 @@ def run(args: argparse.Namespace) -> int:
         supervisor.stop()
         stack.stop()
     return EXIT_OK
+
+
+def _ports(args: argparse.Namespace, stack: EmbeddedStack) -> dict[str, int]:
+    """Every TCP port the stack is about to listen on, by what listens."""
+    ports = {"nats": args.nats_port, "registry": args.registry_port, "dns": args.dns_port}
+    for name in available_services():
+        ports[name] = int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT") or HTTP_PORTS[name])
+    for address in stack.config().router.listen:
+        host, _, port = address.rpartition(":")
+        if port.isdigit() and host in {"", "127.0.0.1", "localhost", "0.0.0.0"}:
+            ports["router listen"] = int(port)
+    return ports
 
 
 async def _wait_for_signal() -> None:

@@ -1,0 +1,1 @@
+"""The production deployment (`deploy/compose.yml`): what runs inside its one image."""
