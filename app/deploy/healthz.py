@@ -3,11 +3,11 @@ deployment's healthcheck; the port is the service's own, from the roster)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 import urllib.request
 
+from app.embedded.stack import EmbeddedStack
 from shared.roster import HTTP_PORTS
 
 
@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m app.deploy.healthz {{{','.join(HTTP_PORTS)}}}", file=sys.stderr)
         return 2
     name = argv[0]
-    port = os.environ.get(f"PIC_{name.upper()}_HTTP_PORT") or str(HTTP_PORTS[name])
+    port = EmbeddedStack.service_port(name)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as answer:
             return 0 if answer.status == 200 else 1

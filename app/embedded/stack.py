@@ -93,8 +93,13 @@ class EmbeddedStack:
             "PIC_CADDY_ADMIN": caddy_admin_url(self.data_dir / "caddy"),
         }
 
+    @staticmethod
+    def service_port(name: str) -> int:
+        """The HTTP port of service `name`: its roster port, or PIC_<NAME>_HTTP_PORT."""
+        return int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT") or HTTP_PORTS[name])
+
     def start_service(self, name: str, **env: str) -> ManagedProcess:
-        port = int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT", HTTP_PORTS[name]))
+        port = self.service_port(name)
         process = ManagedProcess(
             name,
             [sys.executable, "-m", f"services.{name}"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ from app.embedded.stack import EmbeddedStack, available_services
 from app.embedded.supervisor import Supervisor
 from shared.config import CellConfig, VerificationMode
 from shared.errors import PicStoreError
-from shared.roster import HTTP_PORTS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -135,7 +133,7 @@ def _ports(args: argparse.Namespace, stack: EmbeddedStack) -> dict[str, int]:
     """Every TCP port the stack is about to listen on, by what listens."""
     ports = {"nats": args.nats_port, "registry": args.registry_port, "dns": args.dns_port}
     for name in available_services():
-        ports[name] = int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT") or HTTP_PORTS[name])
+        ports[name] = stack.service_port(name)
     for address in stack.config().router.listen:
         host, _, port = address.rpartition(":")
         if port.isdigit() and host in {"", "127.0.0.1", "localhost", "0.0.0.0"}:
