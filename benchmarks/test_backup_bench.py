@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.client import StoreClient
-from tests.backup.parts import backup, sh, storage_manifest, storage_store
-from tests.installer.helpers import install, service_id
+from tests.backup.parts import backup, sh, storage_cell
 from tests.parts.image_set import ImageSet
 
 # 1 GiB: half random (does not compress), half base64 text (compresses to about 3/4).
@@ -54,15 +52,8 @@ def plain_tar_gzip(container: str, out: Path) -> float:
 async def test_backup_of_one_gib_against_tar_gzip(
     stack_factory, images: ImageSet, tmp_path: Path
 ) -> None:
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    stack = stack_factory(PIC_ROOT=str(tmp_path / "root"))
-    stack.start_installer()
-    service = stack.start("backup")
-    bus = await stack.bus("admin")
-    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])
-    result = await install(StoreClient(bus), store, sid)
-    assert result.payload.status == "succeeded", result.payload.message
+    made = await storage_cell(stack_factory, images, tmp_path)
+    stack, sid, bus, service = made.stack, made.sid, made.bus, made.backup
     container = f"cell-{sid}"
     sh(container, FILL)
     size = int(sh(container, "du -sk /srv/files | cut -f1")) * 1024

@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.embedded import ManagedProcess
 from shared.backup_client import run_backup_command
 from shared.bus import Bus
+from shared.client import StoreClient
 from shared.events import new_operation_id
 from shared.events.backups import BackupCommand, BackupResult, RestoreCommand, VerifyCommand
+from tests.installer.helpers import install, service_id
 from tests.parts.docker_engine import docker
+from tests.parts.image_set import ImageSet
+from tests.parts.stack import Stack
 from tests.parts.store import web_manifest, write_store
 
 TEMPLATE = """services:
@@ -109,3 +115,36 @@ async def restore(
 async def verify(bus: Bus, backup_id: str, timeout: float = 180) -> BackupResult:
     command = VerifyCommand(operation_id=new_operation_id(), payload={"backup": backup_id})
     return await run_backup_command(bus, command, timeout)
+
+
+@dataclass
+class StorageCell:
+    """A cell with the installer and the backup service, and one service with storage."""
+
+    stack: Stack
+    sid: str
+    bus: Bus
+    client: StoreClient
+    backup: ManagedProcess
+    root: Path  # PIC_ROOT: where config paths live
+
+    @property
+    def container(self) -> str:
+        return f"cell-{self.sid}"
+
+
+async def storage_cell(
+    stack_factory: Any, images: ImageSet, tmp_path: Path, config: dict[str, Any] | None = None
+) -> StorageCell:
+    sid = service_id()
+    stack_factory.used_ids.append(sid)
+    root = tmp_path / "root"
+    stack: Stack = stack_factory(PIC_ROOT=str(root))
+    stack.start_installer()
+    backup_service = stack.start("backup")
+    bus = await stack.bus("admin")
+    client = StoreClient(bus)
+    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])  # kept there
+    result = await install(client, store, sid, config=config or {})
+    assert result.payload.status == "succeeded", result.payload.message
+    return StorageCell(stack, sid, bus, client, backup_service, root)

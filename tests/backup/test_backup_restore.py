@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from shared.client import StoreClient
 from tests.backup.parts import (
     FILL,
     backup,
     restore,
     sh,
-    storage_manifest,
-    storage_store,
+    storage_cell,
     tree,
     verify,
 )
-from tests.installer.helpers import inspect, install, service_id
+from tests.installer.helpers import inspect
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet
 
@@ -30,17 +28,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 async def cell(stack_factory, images: ImageSet, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A cell with the installer and the backup service, and one service with storage whose
     volume holds every kind of entry, and a config path."""
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    root = tmp_path / "pic-root"
-    stack = stack_factory(PIC_ROOT=str(root))
-    stack.start_installer()
-    stack.start("backup")
-    bus = await stack.bus("admin")
-    client = StoreClient(bus)
-    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])
-    result = await install(client, store, sid, config={"api_key": "k-123456789"})
-    assert result.payload.status == "succeeded", result.payload.message
+    made = await storage_cell(stack_factory, images, tmp_path, {"api_key": "k-123456789"})
+    stack, bus, sid, root = made.stack, made.bus, made.sid, made.root
     sh(f"cell-{sid}", FILL)
     (root / "config" / sid).mkdir(parents=True)
     (root / "config" / sid / "app.conf").write_text("colour = blue\n")

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.client import StoreClient
 from shared.events import Message, new_operation_id
 from shared.events.backups import BackupCommand, BackupResult
 from shared.events.channels import BACKUP, BACKUP_RESULT
-from tests.backup.parts import sh, storage_manifest, storage_store
-from tests.installer.helpers import install, service_id
+from tests.backup.parts import sh, storage_cell
 from tests.parts.eventually import eventually
 from tests.parts.image_set import ImageSet
 
@@ -23,15 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 async def test_killed_mid_backup_leaves_nothing_good_looking(
     stack_factory, images: ImageSet, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    stack = stack_factory(PIC_ROOT=str(tmp_path / "root"))
-    stack.start_installer()
-    service = stack.start("backup")
-    bus = await stack.bus("admin")
-    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])
-    result = await install(StoreClient(bus), store, sid)
-    assert result.payload.status == "succeeded", result.payload.message
+    made = await storage_cell(stack_factory, images, tmp_path)
+    stack, sid, bus, service = made.stack, made.sid, made.bus, made.backup
     # Incompressible data: the archive grows for a few seconds.
     sh(f"cell-{sid}", "dd if=/dev/urandom of=/srv/files/blob bs=1M count=150 2>/dev/null")
     backups = stack.data_dir / "backups"

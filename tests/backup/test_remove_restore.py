@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.cli.main import main
-from shared.client import StoreClient
-from tests.backup.parts import FILL, sh, storage_manifest, storage_store, tree
-from tests.installer.helpers import env_of, inspect, install, remove, service_id, volumes_of
+from tests.backup.parts import FILL, sh, storage_cell, tree
+from tests.installer.helpers import env_of, inspect, remove, volumes_of
 from tests.parts.image_set import ImageSet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -27,18 +26,12 @@ async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str,
 async def test_removed_service_comes_back_from_its_backup(
     stack_factory, images: ImageSet, tmp_path: Path, capsys
 ) -> None:  # type: ignore[no-untyped-def]
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    root = tmp_path / "root"
-    stack = stack_factory(PIC_ROOT=str(root))
-    stack.start_installer()
-    backup_service = stack.start("backup")
-    bus = await stack.bus("admin")
+    made = await storage_cell(
+        stack_factory, images, tmp_path, {"greeting": "hi", "api_key": "k-987654321"}
+    )
+    stack, sid, bus, client, root = made.stack, made.sid, made.bus, made.client, made.root
+    backup_service = made.backup
     cell = ["--nats", stack.nats_url, "--cell", stack.cell, "--nats-seed", str(stack.seed("admin"))]
-    client = StoreClient(bus)
-    store = storage_store(tmp_path / "store", [storage_manifest(sid, images.web)])
-    result = await install(client, store, sid, config={"greeting": "hi", "api_key": "k-987654321"})
-    assert result.payload.status == "succeeded", result.payload.message
     container = f"cell-{sid}"
     sh(container, FILL)
     (root / "config" / sid).mkdir(parents=True)
@@ -60,7 +53,7 @@ async def test_removed_service_comes_back_from_its_backup(
     gone = await remove(client, sid, purge=True)
     assert gone.payload.status == "succeeded", gone.payload.message
     shutil.rmtree(root / "config" / sid)
-    shutil.rmtree(store)  # the store no longer offers it: the backup holds what is needed
+    shutil.rmtree(tmp_path / "store")  # the store no longer offers it: the backup has it
     assert inspect(container) is None and volumes_of(sid) == []
     assert await client.service(sid) is None
 

@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.embedded import free_port
-from tests.parts.up import up_cell
+from tests.parts.up import up_argv, up_cell
 
 pytestmark = pytest.mark.integration
 
 
-def _up(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+def _up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli.main",
-            "up",
-            "--data-dir",
-            env["DATA"],
-            "--cell",
-            env["PIC_CELL"],
-            "--nats-port",
-            env["NATS_PORT"],
-            "--registry-port",
-            env["REGISTRY_PORT"],
-            "--dns-port",
-            env["DNS_PORT"],
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
+        up_argv(env), capture_output=True, text=True, env=env, timeout=60, check=False
     )
 
 

@@ -87,25 +87,30 @@ def up_cell(data: Path, registry_host: str | None = None, cell: str = "sup") -> 
     }
 
 
+def up_argv(env: dict[str, str], *extra: str) -> list[str]:
+    """`pic-store up` on the stack of `up_cell`."""
+    return [
+        sys.executable,
+        "-m",
+        "app.cli.main",
+        "up",
+        "--data-dir",
+        env["DATA"],
+        "--cell",
+        env["PIC_CELL"],
+        "--nats-port",
+        env["NATS_PORT"],
+        "--registry-port",
+        env["REGISTRY_PORT"],
+        "--dns-port",
+        env["DNS_PORT"],
+        *extra,
+    ]
+
+
 def start_up(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], Lines]:
     up = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli.main",
-            "up",
-            "--data-dir",
-            env["DATA"],
-            "--cell",
-            env["PIC_CELL"],
-            "--nats-port",
-            env["NATS_PORT"],
-            "--registry-port",
-            env["REGISTRY_PORT"],
-            "--dns-port",
-            env["DNS_PORT"],
-            *extra,
-        ],
+        up_argv(env, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
