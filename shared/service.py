@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.bus import Bus
 from shared.errors import PicStoreError
-from shared.http_guard import HttpGuard
+from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.logging import configure_logging
 
 log = structlog.get_logger("service")
@@ -81,6 +81,19 @@ class ServiceSettings:
         """The token and Host check in front of this service's HTTP API (None: none). Read
         before anything starts, so a service that needs one and cannot have it never runs."""
         return None
+
+
+@dataclass
+class GuardedSettings(ServiceSettings):
+    """Settings of a service whose HTTP API serves more than /healthz: the bearer token
+    (there is no way to run such an API without one) and the Host values it answers to."""
+
+    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
+    # Host header values the API answers to; empty: loopback_hosts(http_port).
+    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
+
+    def http_guard(self) -> HttpGuard:
+        return HttpGuard.load(self.api_token_file, self.api_hosts or loopback_hosts(self.http_port))
 
 
 def is_loopback(host: str) -> bool:

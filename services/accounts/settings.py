@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.roster import HTTP_PORTS
-from shared.service import ServiceSettings, from_env
+from shared.service import GuardedSettings, from_env
 
 DEFAULT_HTTP_PORT = HTTP_PORTS["accounts"]
 RECONCILE_PERIOD = 60.0  # every account compared with what each container holds
@@ -17,20 +16,13 @@ START_WINDOW = 30.0  # how long a step retries a container that is still startin
 
 
 @dataclass
-class AccountsSettings(ServiceSettings):
+class AccountsSettings(GuardedSettings):
     name: str = "accounts"
     reconcile_period: float = from_env("PIC_ACCOUNTS_RECONCILE_PERIOD", RECONCILE_PERIOD, float)
     call_timeout: float = from_env("PIC_ACCOUNTS_CALL_TIMEOUT", CALL_TIMEOUT, float)
     start_window: float = from_env("PIC_ACCOUNTS_START_WINDOW", START_WINDOW, float)
-    # The same token and Host check as the installer's API: it serves credentials.
-    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
-    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
 
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
-
-    def http_guard(self) -> HttpGuard:
-        hosts = self.api_hosts or loopback_hosts(self.http_port)
-        return HttpGuard.load(self.api_token_file, hosts)
 
     @property
     def key_file(self) -> Path:

@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.manifest import DEFAULT_PIC_ROOT
 from shared.roster import HTTP_PORTS
-from shared.service import ServiceSettings, from_env
+from shared.service import GuardedSettings, from_env
 
 DEFAULT_HTTP_PORT = HTTP_PORTS["backup"]
 
 
 @dataclass
-class BackupSettings(ServiceSettings):
+class BackupSettings(GuardedSettings):
     name: str = "backup"
     pic_root: Path = from_env("PIC_ROOT", Path(DEFAULT_PIC_ROOT), Path)
     # waits: the installer's answers, a restored service's health, a whole install
@@ -27,12 +26,7 @@ class BackupSettings(ServiceSettings):
     # the commands' ack wait: a long backup says "in progress" meanwhile
     ack_wait: float = from_env("PIC_ACK_WAIT", 30.0, float)
     schedule_check: float = from_env("PIC_BACKUP_SCHEDULE_CHECK", 60.0, float)
-    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
-    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
-
-    def http_guard(self) -> HttpGuard:
-        return HttpGuard.load(self.api_token_file, self.api_hosts or loopback_hosts(self.http_port))
 
     @property
     def backups_dir(self) -> Path:

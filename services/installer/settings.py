@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.roster import HTTP_PORTS
-from shared.service import ServiceSettings, from_env
+from shared.service import GuardedSettings, from_env
 
 CELL_NETWORK = "pic-cell"
 CELL_SUBNET = "172.20.0.0/16"
@@ -21,7 +20,7 @@ DEFAULT_HTTP_PORT = HTTP_PORTS["installer"]
 
 
 @dataclass
-class InstallerSettings(ServiceSettings):
+class InstallerSettings(GuardedSettings):
     name: str = "installer"
     network: str = from_env("PIC_NETWORK", CELL_NETWORK, str)
     subnet: str = from_env("PIC_SUBNET", CELL_SUBNET, str)
@@ -37,17 +36,9 @@ class InstallerSettings(ServiceSettings):
     pic_root: Path | None = from_env("PIC_ROOT", None, Path)
     # The gateway identity's seed: the HTTP API acts on the bus as the gateway, not as us.
     api_nats_seed: Path | None = from_env("PIC_API_NATS_SEED", None, Path)
-    # The HTTP API's bearer token; there is no way to run the API without one.
-    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
-    # Host header values the API answers to; empty: loopback_hosts(http_port).
-    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
     # The backup before an upgrade, and the restore after a failed one, may take this long.
     upgrade_backup_timeout: float = from_env("PIC_UPGRADE_BACKUP_TIMEOUT", 1800.0, float)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT
-
-    def http_guard(self) -> HttpGuard:
-        hosts = self.api_hosts or loopback_hosts(self.http_port)
-        return HttpGuard.load(self.api_token_file, hosts)
 
     @property
     def services_dir(self) -> Path:
