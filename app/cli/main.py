@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
+from pydantic import ValidationError
+
 from app.cli.commands import (
     backup,
     install,
@@ -31,6 +33,7 @@ from app.cli.commands import (
     verify,
 )
 from app.cli.output import EXIT_INTERNAL, EXIT_USAGE
+from shared.ids import id_problems
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -87,15 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except ValidationError as exc:
+        if not (problems := id_problems(exc)):  # a bug: as any other exception
+            return internal_error(exc)
+        sys.stderr.write("".join(f"pic-store: {problem}\n" for problem in problems))
+        return EXIT_USAGE
     except Exception as exc:
-        if os.environ.get("PIC_STORE_DEBUG"):
-            raise
-        # The message may hold values (secrets) from the input: name the error type only.
-        sys.stderr.write(
-            f"pic-store: internal error ({type(exc).__name__}); "
-            "run again with PIC_STORE_DEBUG=1 for the traceback, and please report it\n"
-        )
-        return EXIT_INTERNAL
+        return internal_error(exc)
+
+
+def internal_error(exc: Exception) -> int:
+    if os.environ.get("PIC_STORE_DEBUG"):
+        raise exc
+    # The message may hold values (secrets) from the input: name the error type only.
+    sys.stderr.write(
+        f"pic-store: internal error ({type(exc).__name__}); "
+        "run again with PIC_STORE_DEBUG=1 for the traceback, and please report it\n"
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

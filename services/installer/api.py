@@ -25,14 +25,14 @@ from shared.events import (
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
 from shared.events.messages import OperationKind
 from shared.http_guard import ErrorDetail
+from shared.ids import OPERATION_ID_PATTERN, SERVICE_ID_PATTERN
 from shared.installed import ServiceView
 from shared.service import Health, base_app
 
-ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-# What both a message's operation id and a NATS key-value key allow (no ':', no leading or
-# trailing '.'): anything else can name no stored operation, and NATS would refuse the key.
-OPERATION_ID = r"^[A-Za-z0-9_-](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_-])?$"
-OperationId = Annotated[str, Path(pattern=OPERATION_ID, max_length=80)]
+# The one grammar of each id (shared/ids.py): a path that breaks it is answered 422, before a
+# command is made of it.
+ServiceId = Annotated[str, Path(pattern=SERVICE_ID_PATTERN)]
+OperationId = Annotated[str, Path(pattern=OPERATION_ID_PATTERN)]
 Wait = Annotated[
     float, Query(ge=0, le=600, description="Seconds to wait for the result; 0: do not wait")
 ]
@@ -197,7 +197,7 @@ def build_api(
     )
     async def events(
         operation_id: Annotated[
-            str | None, Query(pattern=OPERATION_ID, max_length=80, description="Only this one")
+            str | None, Query(pattern=OPERATION_ID_PATTERN, description="Only this one")
         ] = None,
     ) -> EventSourceResponse:
         return EventSourceResponse(_stream(bus, operation_id))

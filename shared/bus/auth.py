@@ -5,6 +5,15 @@ root can read (`<dir>/<cell>/<role>.nk`). The server's configuration lists every
 with the permissions its role needs, generated here and nowhere else, so nats-server (not our
 code) refuses what a role may not do. Replies come to a per-identity inbox prefix, so no
 identity can read another's answers.
+
+What the server does NOT check (issue #19, finding 10), and so no role is given:
+- making a consumer: a push consumer's `deliver_subject` is not checked against its maker's
+  permissions, so a role that may make one on a stream it writes has the server publish for
+  it on any subject (the installer's commands). Roles read buckets by direct get and the
+  stream's subject index, and make only their own durables, each with its one filter.
+- making or changing a stream: a stream's config can source or mirror another stream (the
+  secrets bucket) and republish it to a subject the role reads. Only the installer makes the
+  cell's streams and buckets.
 """
 
 from __future__ import annotations
@@ -72,6 +81,9 @@ def permissions(role: Role, cell: str, hosts: Sequence[str] = DEFAULT_HOSTS) -> 
     if role.manages_streams:
         for stream, _ in STREAMS.values():
             pub += [f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.UPDATE.{stream}"]
+        for bucket in BUCKETS:
+            stream = f"KV_{bucket}_{cell}"
+            pub += [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}"]
     for channel, tokens in role.publish:
         pub.append(channel.wildcard(cell=cell, **tokens))
     for channel, tokens in role.watch:
@@ -83,9 +95,10 @@ def permissions(role: Role, cell: str, hosts: Sequence[str] = DEFAULT_HOSTS) -> 
                 **consumer.tokens,
                 **({"host": host} if "{host}" in consumer.channel.template else {}),
             }
-            pub += _durable(consumer.channel.stream, durable)
+            subject = consumer.channel.wildcard(cell=cell, **tokens)
+            pub += _durable(consumer.channel.stream, durable, subject)
             pub.append(f"pic.{cell}.dlq.{durable}")
-            sub.append(consumer.channel.wildcard(cell=cell, **tokens))
+            sub.append(subject)
     for bucket in {*role.read, *role.write}:
         pub += _bucket_read(f"{bucket}_{cell}")
     for bucket in role.write:
@@ -95,31 +108,27 @@ def permissions(role: Role, cell: str, hosts: Sequence[str] = DEFAULT_HOSTS) -> 
     return {"publish": {"allow": sorted(set(pub))}, "subscribe": {"allow": sorted(set(sub))}}
 
 
-def _durable(stream: str, durable: str) -> list[str]:
+def _durable(stream: str, durable: str, subject: str) -> list[str]:
+    """The role's own durable, made only with its one filter subject (the API subject names
+    it): never with another filter, nor through the legacy call that names none."""
     api = "$JS.API.CONSUMER"
     return [
         f"{api}.INFO.{stream}.{durable}",
-        f"{api}.CREATE.{stream}.{durable}",
-        f"{api}.CREATE.{stream}.{durable}.>",
-        f"{api}.DURABLE.CREATE.{stream}.{durable}",
+        f"{api}.CREATE.{stream}.{durable}.{subject}",
         f"{api}.MSG.NEXT.{stream}.{durable}",
         f"$JS.ACK.{stream}.{durable}.>",
     ]
 
 
 def _bucket_read(bucket: str) -> list[str]:
-    """Open (creating it when missing), get, list keys (an ordered ephemeral consumer)."""
+    """Open, get (directly, or through the stream API for a bucket made without direct gets),
+    list keys (the stream's subject index, in its info): no consumer, no stream made."""
     stream, api = f"KV_{bucket}", "$JS.API"
     return [
         f"{api}.STREAM.INFO.{stream}",
-        f"{api}.STREAM.CREATE.{stream}",
         f"{api}.STREAM.MSG.GET.{stream}",
+        f"{api}.DIRECT.GET.{stream}",
         f"{api}.DIRECT.GET.{stream}.>",
-        f"{api}.CONSUMER.CREATE.{stream}",
-        f"{api}.CONSUMER.CREATE.{stream}.>",
-        f"{api}.CONSUMER.INFO.{stream}.*",
-        f"{api}.CONSUMER.DELETE.{stream}.*",
-        f"$JS.FC.{stream}.>",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,8 +16,9 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import NoServersError
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from shared.bus.auth import inbox_prefix
@@ -25,7 +27,7 @@ from shared.bus.kv import TypedBucket
 from shared.errors import PartUnavailableError
 from shared.events import Message
 from shared.events.channels import STREAMS, Channel, Kind
-from shared.events.roles import ROLES
+from shared.events.roles import BUCKET_SPECS, BUCKETS, ROLES
 
 M = TypeVar("M", bound=Message)
 R = TypeVar("R", bound=BaseModel)
@@ -47,11 +49,12 @@ def _identity(cell: str, role: str, seed: Path | None) -> dict[str, str]:
 class Bus:
     """One NATS connection for one cell, with the JetStream objects the services share."""
 
-    def __init__(self, nc: NATS, cell: str, replicas: int = 1) -> None:
+    def __init__(self, nc: NATS, cell: str, replicas: int = 1, role: str | None = None) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.cell = cell
         self.replicas = replicas
+        self.role = role
 
     @classmethod
     async def connect(
@@ -68,7 +71,8 @@ class Bus:
     ) -> Bus:
         """Connect as the identity whose nkey seed is in `seed` (with the inbox prefix of its
         `role`); a service keeps reconnecting for ever, a command line gives up early. Roles
-        that set up the streams make them; the others wait for them to exist."""
+        that set up the streams (the installer) make them and the cell's buckets; the others
+        wait for them to exist."""
 
         errors: list[str] = []
 
@@ -95,12 +99,18 @@ class Bus:
             raise PartUnavailableError(
                 f"NATS at {url} refused or did not answer the connection{who}: {reason}"
             ) from exc
-        bus = cls(nc, cell, replicas)
-        if role is None or role not in ROLES or ROLES[role].manages_streams:
+        bus = cls(nc, cell, replicas, role)
+        if bus.makes_streams:
             await bus.ensure_streams()
+            await bus.ensure_buckets()
         else:
             await bus.wait_for_streams(timeout=30.0)
         return bus
+
+    @property
+    def makes_streams(self) -> bool:
+        """Only the installer's role (or an identity outside the roles) makes streams."""
+        return self.role is None or self.role not in ROLES or ROLES[self.role].manages_streams
 
     async def close(self) -> None:
         if not self.nc.is_closed:
@@ -145,18 +155,57 @@ class Bus:
                 except BadRequestError as exc:  # e.g. a retention made by an older version
                     log.warning("stream_config_kept", stream=name, reason=str(exc))
 
+    async def ensure_buckets(self) -> None:
+        """Every bucket of the cell (shared/events/roles.py), made when missing."""
+        for name in BUCKETS:
+            spec = BUCKET_SPECS[name]
+            with contextlib.suppress(BadRequestError):  # made meanwhile by another replica
+                await self._open(f"{name}_{self.cell}", spec.history, spec.ttl, create=True)
+
     async def bucket(
-        self, name: str, model: type[R], history: int = 5, ttl: float | None = None
+        self,
+        name: str,
+        model: type[R],
+        history: int = 5,
+        ttl: float | None = None,
+        *,
+        wait: float = 30.0,
     ) -> TypedBucket[R]:
-        """The cell's bucket of that name (`<name>_<cell>`), created when missing."""
-        name = f"{name}_{self.cell}"
+        """The cell's bucket of that name (`<name>_<cell>`). The installer makes a missing
+        one (a cell's buckets are made as declared in roles.py); any other role waits for
+        it up to `wait` seconds."""
+        spec = BUCKET_SPECS.get(name)
+        if spec is not None:
+            history, ttl = spec.history, spec.ttl
+        full = f"{name}_{self.cell}"
+        if self.makes_streams:
+            kv = await self._open(full, history, ttl, create=True)
+        else:
+            deadline = asyncio.get_running_loop().time() + wait
+            while (kv := await self._open(full, history, ttl, create=False)) is None:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise PartUnavailableError(
+                        f"the bucket {full} does not exist: start the installer (or "
+                        "`pic-store up`), which makes the cell's buckets"
+                    )
+                await asyncio.sleep(0.2)
+        assert kv is not None
+        return TypedBucket(kv, model, self.js, full)
+
+    async def _open(
+        self, name: str, history: int, ttl: float | None, *, create: bool
+    ) -> KeyValue | None:
         try:
-            kv = await self.js.key_value(name)
+            return await self.js.key_value(name)
         except NotFoundError:
-            kv = await self.js.create_key_value(
-                bucket=name, history=history, ttl=ttl, replicas=self.replicas
+            if not create:
+                return None
+        # Direct gets: every role reads a key without a consumer (none may make one).
+        return await self.js.create_key_value(
+            KeyValueConfig(
+                bucket=name, history=history, ttl=ttl, replicas=self.replicas, direct=True
             )
-        return TypedBucket(kv, model, self.js, name)
+        )
 
     async def publish(self, channel: Channel, message: Message, **tokens: str) -> None:
         if not isinstance(message, channel.model):

@@ -81,3 +81,20 @@ class TypedBucket(Generic[R]):
             if record is not None:
                 out[key] = record
         return out
+
+
+async def raw_items(js: JetStreamContext, name: str) -> dict[str, bytes]:
+    """Every key of the bucket `name` (the full name, with its cell) that holds a value, with
+    its bytes: read as any role reads, by the subject index and direct gets (no consumer)."""
+    kv = await js.key_value(name)
+    prefix = f"$KV.{name}."
+    info = await js.stream_info(f"KV_{name}", subjects_filter=f"{prefix}>")
+    out: dict[str, bytes] = {}
+    for subject in sorted(info.state.subjects or {}):
+        try:
+            entry = await kv.get(subject[len(prefix) :])
+        except KeyNotFoundError:
+            continue
+        if entry.value is not None and entry.operation is None:
+            out[subject[len(prefix) :]] = entry.value
+    return out

@@ -1,7 +1,8 @@
 """The envelope every message carries: identity, type and version, time, operation, service.
 
 Subclasses pin `type` and `version` with Literal defaults, so a payload of the wrong type or
-an unknown version fails validation before any handler runs.
+an unknown version fails validation before any handler runs. The ids it carries follow their
+one grammar (shared/ids.py): an id that could name another folder or subject never decodes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-OPERATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+from shared.ids import EventId, OperationId, ServiceId
 
 
 def new_operation_id() -> str:
@@ -33,11 +34,11 @@ class Message(BaseModel):
 
     type: str
     version: int
-    event_id: str = Field(default_factory=_event_id, max_length=64)
+    event_id: EventId = Field(default_factory=_event_id)
     time: datetime = Field(default_factory=_now)
-    operation_id: str = Field(min_length=1, max_length=80, pattern=OPERATION_ID_PATTERN)
-    service_id: str | None = Field(default=None, max_length=64)
-    correlation_id: str | None = Field(default=None, max_length=80)
+    operation_id: OperationId
+    service_id: ServiceId | None = None
+    correlation_id: EventId | None = None
 
     def encode(self) -> bytes:
         return self.model_dump_json().encode()

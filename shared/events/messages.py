@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.events.envelope import Message, Payload
+from shared.ids import ServiceId
 from shared.steps import StepName
 
 ConfigValue = str | int | bool
@@ -62,7 +63,7 @@ class InstallPayload(Payload):
 class InstallCommand(Message):
     type: Literal["installer.install"] = "installer.install"
     version: Literal[1] = 1
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: ServiceId
     payload: InstallPayload
 
 
@@ -77,7 +78,7 @@ class ReconfigurePayload(Payload):
 class ReconfigureCommand(Message):
     type: Literal["installer.reconfigure"] = "installer.reconfigure"
     version: Literal[1] = 1
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: ServiceId
     payload: ReconfigurePayload
 
 
@@ -89,7 +90,7 @@ class RemovePayload(Payload):
 class RemoveCommand(Message):
     type: Literal["installer.remove"] = "installer.remove"
     version: Literal[1] = 1
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: ServiceId
     payload: RemovePayload
 
 
@@ -207,12 +208,18 @@ class StepRequestPayload(Payload):
     )
     domain: str | None = None
     egress: str | None = None
+    sealed: str | None = Field(
+        default=None,
+        description="What the installer hands the step's owner, age-sealed to the recipient "
+        "the owner announces in its presence (the accounts step: the service's account-API "
+        "secret), base64",
+    )
 
 
 class StepRequest(Message):
     type: Literal["step.request"] = "step.request"
     version: Literal[1] = 1
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: ServiceId
     payload: StepRequestPayload
 
 

@@ -14,15 +14,11 @@ from typing import Literal
 from pydantic import Field
 
 from shared.events.envelope import Message, Payload
-
-PEER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+from shared.ids import PEER_NAME_PATTERN, PeerName, ServiceId
 
 
 class PeerPayload(Payload):
-    peer: str = Field(
-        pattern=PEER_NAME_PATTERN,
-        description="The peer's name, also its username in every service",
-    )
+    peer: PeerName = Field(description="The peer's name, also its username in every service")
 
 
 class PeerAdded(Message):
@@ -45,8 +41,8 @@ class PeerAction(StrEnum):
 
 class PeerRequestPayload(Payload):
     action: PeerAction
-    peer: str | None = Field(default=None, pattern=PEER_NAME_PATTERN, description="config, rotate")
-    service: str | None = Field(default=None, max_length=64, description="For rotate")
+    peer: PeerName | None = Field(default=None, description="config, rotate")
+    service: ServiceId | None = Field(default=None, description="For rotate")
     recipient: str = Field(
         pattern=r"^age1[0-9a-z]{58}$",
         description="A one-time age X25519 public key the answer is sealed to",
@@ -61,7 +57,7 @@ class PeerRequest(Message):
 
 class PeerReplyPayload(Payload):
     action: PeerAction
-    peer: str | None = None
+    peer: PeerName | None = None
     ok: bool
     reason: str = ""
     sealed: str = Field(
@@ -75,3 +71,16 @@ class PeerReply(Message):
     type: Literal["accounts.reply"] = "accounts.reply"
     version: Literal[1] = 1
     payload: PeerReplyPayload
+
+
+__all__ = [
+    "PEER_NAME_PATTERN",
+    "PeerAction",
+    "PeerAdded",
+    "PeerPayload",
+    "PeerRemoved",
+    "PeerReply",
+    "PeerReplyPayload",
+    "PeerRequest",
+    "PeerRequestPayload",
+]

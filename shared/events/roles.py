@@ -4,10 +4,11 @@ nats-server enforces it: `shared.bus.auth` turns every role into publish and sub
 permissions (the subjects themselves and the JetStream API subjects of the role's own durable
 consumers and key-value buckets). A role names channels and buckets, never raw subjects.
 
-    installer   runs the commands; the only one to touch secrets, progress, results, states
+    installer   runs the commands; the only one to touch secrets, progress, results, states;
+                the only one to make streams and buckets (shared/bus/auth.py says why)
     <owner>     every saga participant (shared/steps.py): its own steps and results only
     gateway     the web UI's back end: sends commands, reads services, operations, events
-    admin       the `pic-store` command line: what the gateway does, and sets up the streams
+    admin       the `pic-store` command line: what the gateway does
 """
 
 from __future__ import annotations
@@ -53,18 +54,32 @@ ROUTER_LOCK = "pic_router_lock"
 PEERS = "pic_peers"
 ACCOUNT_SERVICES = "pic_account_services"
 ACCOUNTS = "pic_accounts"
-BUCKETS = (
-    SERVICES,
-    OPERATIONS,
-    LOCKS,
-    IPAM,
-    SECRETS,
-    PARTICIPANTS,
-    ROUTER_LOCK,
-    PEERS,
-    ACCOUNT_SERVICES,
-    ACCOUNTS,
-)
+PRESENCE_TTL = 15.0  # a participant's announcement lapses unless renewed
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """How a bucket is made: the revisions it keeps per key, and how long a value lives."""
+
+    history: int = 5
+    ttl: float | None = None
+
+
+# Every bucket of a cell, made by the installer alone when it starts (no other role may
+# create a stream: a stream's config can source another one, secrets included).
+BUCKET_SPECS: dict[str, BucketSpec] = {
+    SERVICES: BucketSpec(),
+    OPERATIONS: BucketSpec(history=1),
+    LOCKS: BucketSpec(history=1),
+    IPAM: BucketSpec(history=1),
+    SECRETS: BucketSpec(),
+    PARTICIPANTS: BucketSpec(history=1, ttl=PRESENCE_TTL),
+    ROUTER_LOCK: BucketSpec(history=1),
+    PEERS: BucketSpec(history=1),
+    ACCOUNT_SERVICES: BucketSpec(history=1),
+    ACCOUNTS: BucketSpec(history=1),
+}
+BUCKETS = tuple(BUCKET_SPECS)
 
 COMMANDS = (INSTALL, RECONFIGURE, REMOVE)
 EVENTS = (
@@ -185,5 +200,5 @@ ROLES: dict[str, Role] = {
     ),
     **{owner: _participant(owner) for owner in participants()},
     "gateway": Role("gateway", **_COMMANDER),  # type: ignore[arg-type]
-    "admin": Role("admin", manages_streams=True, **_COMMANDER),  # type: ignore[arg-type]
+    "admin": Role("admin", **_COMMANDER),  # type: ignore[arg-type]
 }

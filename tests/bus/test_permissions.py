@@ -1,10 +1,17 @@
 """Who may do what on the bus, enforced by nats-server itself: for each role of a cell, what it
 must be able to do is accepted and what it must not is refused by the server (a permissions
-violation it reports), not by our code."""
+violation it reports), not by our code.
+
+Two tables: a few named promises, written by hand (so a wrong role table fails them), and
+every role x every subject family, generated from the role table (so no grant goes
+untested): the channels, the dead-letter subjects, the buckets (read, write, announce), the
+streams (make, change, delete), the consumers (its own durables with their one filter; none
+other, no push consumer on a bucket) and the reply inboxes."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,8 +19,13 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 
+from app.embedded import ManagedProcess
+from app.embedded.bus_identity import BusAuthority
 from shared.bus.auth import inbox_prefix, new_seed
-from tests.parts.stack import Stack
+from shared.events.channels import CHANNELS, DEAD_LETTER, STREAMS, Channel
+from shared.events.roles import BUCKETS, PARTICIPANTS, ROLES, Role
+from shared.steps import participants
+from tests.parts.stack import Stack, register_cell
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +62,10 @@ ANNOUNCE_AS_ROUTER = publish("$KV.pic_participants_{cell}.router")
 TAKE_INSTALLS = publish("$JS.API.CONSUMER.MSG.NEXT.PIC_COMMANDS.{cell}-installer-local-install")
 WATCH_PROGRESS = subscribe("pic.{cell}.evt.installer.progress")
 READ_INSTALLER_REPLIES = subscribe("_INBOX.{cell}.installer.>")
+CONSUMER_ON_SERVICES = publish("$JS.API.CONSUMER.CREATE.KV_pic_services_{cell}")
+CHANGE_EVENTS_STREAM = publish("$JS.API.STREAM.UPDATE.PIC_EVENTS")
+MAKE_PEERS_BUCKET = publish("$JS.API.STREAM.CREATE.KV_pic_peers_{cell}")
+MAKE_SECRETS_BUCKET = publish("$JS.API.STREAM.CREATE.KV_pic_secrets_{cell}")
 
 ALLOWED, REFUSED = True, False
 MATRIX: list[tuple[str, str, Action, bool]] = [
@@ -82,13 +98,26 @@ MATRIX: list[tuple[str, str, Action, bool]] = [
     ("installer", "take its commands", TAKE_INSTALLS, ALLOWED),
     ("installer", "send an install command", SEND_INSTALL, REFUSED),
     ("installer", "publish a verify result", VERIFY_RESULT, REFUSED),
+    ("installer", "make the secrets bucket", MAKE_SECRETS_BUCKET, ALLOWED),
+    ("router", "make a consumer on the services bucket", CONSUMER_ON_SERVICES, REFUSED),
+    ("gateway", "make a consumer on the services bucket", CONSUMER_ON_SERVICES, REFUSED),
+    ("admin", "change the events stream (source the secrets)", CHANGE_EVENTS_STREAM, REFUSED),
+    ("accounts", "make its peers bucket (sourcing the secrets)", MAKE_PEERS_BUCKET, REFUSED),
 ]
 
 
-@pytest.fixture
-def cell(stack_factory: Any) -> Stack:
-    """A cell with its identities on the session's server (no service needs to run)."""
-    return stack_factory()  # type: ignore[no-any-return]
+@pytest.fixture(scope="module")
+def cell(
+    nats_url: str,
+    nats_server: ManagedProcess,
+    bus_authority: BusAuthority,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Stack:
+    """A cell with its identities, streams and buckets on the session's server (no service
+    runs, and no Docker network is needed: no turn on the cell subnet to wait for)."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    register_cell(bus_authority, nats_server, nats_url, name)
+    return Stack(name, tmp_path_factory.mktemp(name), nats_url, "", {}, bus_authority)
 
 
 async def connect_as(stack: Stack, role: str, errors: list[str]) -> NATS:
@@ -105,19 +134,15 @@ async def connect_as(stack: Stack, role: str, errors: list[str]) -> NATS:
 
 
 async def violations_after(nc: NATS, errors: list[str], subject: str) -> list[str]:
-    """The server's permission violations that name the subject, once it had time to say."""
+    """The server's permission violations that name the subject. The server answers a
+    refused publish or subscription before the PONG of the flush; the error callback runs
+    soon after."""
     await nc.flush()
-    for _ in range(20):
-        # nats-py hands the server's message on in lower case.
-        found = [
-            e
-            for e in errors
-            if "permissions violation" in e.lower() and subject.lower() in e.lower()
-        ]
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    return []
+    await asyncio.sleep(0.1)
+    # nats-py hands the server's message on in lower case.
+    return [
+        e for e in errors if "permissions violation" in e.lower() and subject.lower() in e.lower()
+    ]
 
 
 @pytest.mark.parametrize(
@@ -162,3 +187,125 @@ async def test_an_unknown_identity_is_refused(cell: Stack, tmp_path: Any) -> Non
             error_cb=on_error,
         )
     assert any("authorization violation" in e.lower() for e in errors), errors
+
+
+# -- every role x every subject family, from the role table ----------------------------------
+
+PUB, SUB = "publish", "subscribe"
+HOST = "local"
+
+
+def _grants(
+    granted: tuple[tuple[Channel, dict[str, str]], ...], channel: Channel, owner: str
+) -> bool:
+    return any(c is channel and tokens.get("owner", owner) == owner for c, tokens in granted)
+
+
+def _durables(role: Role, cell: str) -> list[tuple[Channel, str, str]]:
+    """(channel, durable, its filter subject) of each of the role's own durables."""
+    out = []
+    for consumer in role.consume:
+        tokens = {**consumer.tokens, "host": HOST}
+        out.append(
+            (
+                consumer.channel,
+                f"{cell}-" + consumer.durable.format(host=HOST),
+                consumer.channel.subject(cell=cell, **tokens),
+            )
+        )
+    return out
+
+
+def expected(role: Role, cell: str) -> dict[tuple[str, str], bool]:
+    """(publish|subscribe, subject) -> may the role do it, for every subject family."""
+    table: dict[tuple[str, str], bool] = {}
+    # the channels, with each owner where the subject names one
+    for channel in CHANNELS:
+        if channel is DEAD_LETTER:
+            continue
+        owners = participants() if "{owner}" in channel.template else ("none",)
+        for owner in owners:
+            subject = channel.subject(cell=cell, host=HOST, owner=owner)
+            consumed = any(
+                c.channel is channel and c.tokens.get("owner", owner) == owner for c in role.consume
+            )
+            table[(PUB, subject)] = _grants(role.publish, channel, owner)
+            table[(SUB, subject)] = _grants(role.watch, channel, owner) or consumed
+    # the dead-letter subjects and the durables: only its own, only with their filter
+    own = {durable for _, durable, _ in _durables(role, cell)}
+    for other in ROLES.values():
+        for channel, durable, subject in _durables(other, cell):
+            mine = durable in own
+            stream, api = channel.stream, "$JS.API.CONSUMER"
+            table[(PUB, f"pic.{cell}.dlq.{durable}")] = mine
+            table[(PUB, f"{api}.CREATE.{stream}.{durable}.{subject}")] = mine
+            table[(PUB, f"{api}.MSG.NEXT.{stream}.{durable}")] = mine
+            table[(PUB, f"{api}.CREATE.{stream}.{durable}.pic.{cell}.>")] = False
+            table[(PUB, f"{api}.CREATE.{stream}.{durable}")] = False
+            table[(PUB, f"{api}.DURABLE.CREATE.{stream}.{durable}")] = False
+            table[(PUB, f"{api}.DELETE.{stream}.{durable}")] = False
+    # the streams: only the installer makes (and changes) them; nobody deletes one
+    for stream, _ in STREAMS.values():
+        table[(PUB, f"$JS.API.STREAM.INFO.{stream}")] = True
+        table[(PUB, f"$JS.API.STREAM.CREATE.{stream}")] = role.manages_streams
+        table[(PUB, f"$JS.API.STREAM.UPDATE.{stream}")] = role.manages_streams
+        table[(PUB, f"$JS.API.STREAM.DELETE.{stream}")] = False
+        table[(PUB, f"$JS.API.STREAM.MSG.GET.{stream}")] = False
+        table[(PUB, f"$JS.API.CONSUMER.CREATE.{stream}")] = False
+    # the buckets: read, write, announce; made by the installer; no consumer on any
+    for bucket in BUCKETS:
+        name, stream = f"{bucket}_{cell}", f"KV_{bucket}_{cell}"
+        reads = bucket in role.read or bucket in role.write
+        table[(PUB, f"$JS.API.STREAM.INFO.{stream}")] = reads or role.manages_streams
+        table[(PUB, f"$JS.API.DIRECT.GET.{stream}.$KV.{name}.probe")] = reads
+        table[(PUB, f"$JS.API.STREAM.MSG.GET.{stream}")] = reads
+        table[(PUB, f"$KV.{name}.probe")] = bucket in role.write
+        table[(PUB, f"$JS.API.STREAM.CREATE.{stream}")] = role.manages_streams
+        table[(PUB, f"$JS.API.STREAM.UPDATE.{stream}")] = False
+        table[(PUB, f"$JS.API.STREAM.DELETE.{stream}")] = False
+        table[(PUB, f"$JS.API.CONSUMER.CREATE.{stream}")] = False
+        table[(PUB, f"$JS.API.CONSUMER.CREATE.{stream}.x.$KV.{name}.>")] = False
+        table[(PUB, f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.x")] = False
+        table[(PUB, f"$JS.API.CONSUMER.DELETE.{stream}.x")] = False
+    for name in ROLES:
+        table[(PUB, f"$KV.{PARTICIPANTS}_{cell}.{name}")] = PARTICIPANTS in role.write or (
+            role.announce and name == role.name
+        )
+        table[(SUB, f"{inbox_prefix(cell, name)}.x")] = name == role.name
+    return table
+
+
+async def refused_of(
+    nc: NATS, errors: list[str], actions: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    for kind, subject in actions:
+        if kind == PUB:
+            await nc.publish(subject, b"")
+        else:
+            await nc.subscribe(subject)
+    await nc.flush()
+    await asyncio.sleep(0.3)
+    refused = set()
+    for kind, subject in actions:
+        what = "publish to" if kind == PUB else "subscription to"
+        needle = f'{what} "{subject}"'.lower()
+        if any("permissions violation" in e.lower() and needle in e.lower() for e in errors):
+            refused.add((kind, subject))
+    return refused
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+async def test_every_role_and_every_subject_family(cell: Stack, role: str) -> None:
+    table = expected(ROLES[role], cell.cell)
+    errors: list[str] = []
+    nc = await connect_as(cell, role, errors)
+    try:
+        refused = await refused_of(nc, errors, sorted(table))
+    finally:
+        await nc.close()
+    wrongly_allowed = sorted(
+        f"{k} {s}" for (k, s), ok in table.items() if not ok and (k, s) not in refused
+    )
+    wrongly_refused = sorted(f"{k} {s}" for (k, s), ok in table.items() if ok and (k, s) in refused)
+    assert not wrongly_allowed, f"{role} must not, and the server let it: {wrongly_allowed}"
+    assert not wrongly_refused, f"{role} may, and the server refused: {wrongly_refused}"

@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import pytest
-from nats.js.errors import NoKeysError
 
+from shared.bus.kv import raw_items
 from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
@@ -36,10 +36,7 @@ async def leases(stack: Stack) -> list[str]:
     with the installer's identity: no other may read its buckets."""
     bus = await stack.bus("installer", name="leases")
     try:
-        bucket = await bus.js.key_value(f"pic_ipam_{stack.cell}")
-        return list(await bucket.keys())
-    except NoKeysError:
-        return []
+        return list(await raw_items(bus.js, f"pic_ipam_{stack.cell}"))
     finally:
         await bus.close()
 

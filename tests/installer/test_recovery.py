@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from nats.js.errors import NoKeysError
 
+from shared.bus.kv import raw_items
 from shared.client import StoreClient
 from shared.events import Message, ProgressEvent, ReconcileReport
 from shared.events.channels import RECONCILED
@@ -29,16 +29,7 @@ async def leases(stack: Stack) -> dict[str, str]:
 
 
 async def _leases(js, cell: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    kv = await js.key_value(f"pic_ipam_{cell}")
-    out = {}
-    try:
-        keys = await kv.keys()
-    except NoKeysError:  # an empty bucket; any other error fails the test
-        return {}
-    for key in keys:
-        entry = await kv.get(key)
-        out[key] = entry.value.decode() if entry.value else ""
-    return out
+    return {k: v.decode() for k, v in (await raw_items(js, f"pic_ipam_{cell}")).items()}
 
 
 @pytest.mark.parametrize("step", ["allocate_ip", "compose_file", "containers", "health"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.bus.kv import raw_items
 from shared.client import StoreClient
 from shared.events.roles import OPERATIONS, SERVICES
 from tests.installer.helpers import env_of, inspect, install, reconfigure, service_id
@@ -32,10 +33,8 @@ async def gateway_reads(stack: Stack, sid: str) -> str:
     try:
         seen = []
         for bucket in (SERVICES, OPERATIONS):
-            kv = await bus.js.key_value(f"{bucket}_{stack.cell}")
-            for key in await kv.keys():
-                entry = await kv.get(key)
-                seen.append((entry.value or b"").decode(errors="replace"))
+            for value in (await raw_items(bus.js, f"{bucket}_{stack.cell}")).values():
+                seen.append(value.decode(errors="replace"))
         return "\n".join(seen)
     finally:
         await bus.close()

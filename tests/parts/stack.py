@@ -105,14 +105,19 @@ def cleanup_docker(cell_network: str, service_ids: list[str]) -> None:
         vols = docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={sid}")
         if vols:
             docker("volume", "rm", "-f", *vols.split(), check=False)
+        # Each service's private network (`<id>_default`): left behind, they would use up
+        # Docker's address pools and could take the cell subnet while no cell network exists.
+        nets = docker("network", "ls", "-q", "--filter", f"label=com.docker.compose.project={sid}")
+        if nets:
+            docker("network", "rm", *nets.split(), check=False)
     docker("network", "rm", cell_network, check=False)
 
 
 def register_cell(
     authority: BusAuthority, server: ManagedProcess, nats_url: str, cell: str
 ) -> None:
-    """Give the cell its identities on the session's server, and set its streams up as its
-    admin (the services of a cell wait for them)."""
+    """Give the cell its identities on the session's server, and set its streams and buckets
+    up as its installer, the one role that makes them (the services of a cell wait for them)."""
     authority.add_cell(cell)
     authority.reload(server.pid)
 
@@ -124,8 +129,8 @@ def register_cell(
                     nats_url,
                     cell,
                     name="set-up",
-                    seed=authority.seed(cell, "admin"),
-                    role="admin",
+                    seed=authority.seed(cell, "installer"),
+                    role="installer",
                     timeout=1.0,
                     reconnect_attempts=0,
                 )
