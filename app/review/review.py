@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.review.index import INDEX_FILE, StoreIndex, other_manifest_path, parse_index
 from app.review.install_script import INSTALL_SCRIPT, script_issues
-from shared.compose import TEMPLATE_FILE, check_template_file
+from shared.compose import TEMPLATE_FILE, check_template_file, read_template, template_notes
 from shared.manifest import (
     DEFAULT_OPTIONS,
     MANIFEST_FILE,
@@ -60,6 +60,23 @@ def review_service(
     if previous_manifest is not None:
         issues.extend(_previous_issues(data, previous_manifest))
     return issues
+
+
+def review_notes(
+    service_dir: Path | str, options: ValidationOptions = DEFAULT_OPTIONS
+) -> list[Issue]:
+    """What the reviewer should look at without it refusing the service: a container that
+    keeps MKNOD or NET_RAW, which pic-store drops from every other one."""
+    folder = Path(service_dir)
+    raw, issues = read_json_file(folder / MANIFEST_FILE)
+    manifest = None if issues else check_manifest(raw, options)[0]
+    if manifest is None or not (folder / TEMPLATE_FILE).is_file():
+        return []
+    try:
+        text = read_template(folder / TEMPLATE_FILE)
+    except OSError:
+        return []
+    return template_notes(text, manifest, options)
 
 
 def _index_issues(

@@ -51,3 +51,10 @@ def choose(ctx: OpContext, requested: str | None) -> None:
 def changed(ctx: OpContext) -> bool:
     """Does this reconfigure change the egress in use?"""
     return ctx.previous is not None and ctx.egress != in_use(ctx)
+
+
+def applies_again(ctx: OpContext) -> bool:
+    """Does this reconfigure run the egress step: the choice changes, or one other than the
+    default stays (a container it recreates on the cell network may get a new address, and
+    the egress governs every address of the service there)."""
+    return changed(ctx) or ctx.egress not in (None, DEFAULT)

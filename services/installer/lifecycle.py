@@ -44,7 +44,7 @@ def reconfigure_steps(ctx: OpContext) -> list[S]:
         ),
         S("health", "Wait until healthy", local.wait_until_healthy),
     ]
-    if egress_choice.changed(ctx):  # last: nothing after it can fail and undo it
+    if egress_choice.applies_again(ctx):  # last: nothing after it can fail and undo it
         steps.append(remote_step(BY_NAME[StepName.egress]))
     return steps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from services.installer.context import OpContext
-from services.installer.project import LABEL_PROJECT
+from services.installer.project import LABEL_OWNER, LABEL_PROJECT
 from shared.errors import OperationError
 from shared.events.messages import ServiceState
 from shared.manifest import subdomains_of
@@ -23,7 +23,7 @@ async def early_problems(ctx: OpContext) -> list[str]:
 
 
 async def rendered_problems(ctx: OpContext) -> list[str]:
-    found = await asyncio.gather(_engine_features(ctx), _foreign_containers(ctx))
+    found = await asyncio.gather(_engine_features(ctx), _names(ctx), _foreign_containers(ctx))
     return [problem for problems in found for problem in problems]
 
 
@@ -56,21 +56,42 @@ async def _collisions(ctx: OpContext) -> list[str]:
             problems.append(
                 f"subdomain {host!r} is already used by the installed service {other_id}"
             )
-        if other.manifest.get("container_name") == ctx.manifest.container_name:
-            problems.append(
-                f"container name {ctx.manifest.container_name} is already used "
-                f"by the installed service {other_id}"
-            )
+    return problems
+
+
+async def _names(ctx: OpContext) -> list[str]:
+    """A container name is one container's, and on the cell network the only name it answers
+    to: none of this service's may be a name of another installed service (its record
+    holds every container it runs, whether or not they run now)."""
+    mine = {ctx.manifest.container_name, *ctx.containers}
+    problems = []
+    for other_id, record in sorted((await ctx.deps.buckets.services.items()).items()):
+        other = record.value
+        if other_id == ctx.service_id or other.state == ServiceState.removed:
+            continue
+        theirs = {*other.containers, *other.addresses, other.manifest.get("container_name")}
+        problems += [
+            f"the container name {name} of {ctx.service_id} is already a container of the "
+            f"installed service {other_id}"
+            for name in sorted(mine & theirs - {None})
+        ]
     return problems
 
 
 async def _foreign_containers(ctx: OpContext) -> list[str]:
     found = await asyncio.gather(*(ctx.deps.engine.inspect(name) for name in ctx.containers))
-    return [
-        f"a container named {name} already exists and does not belong to this service"
-        for name, info in zip(ctx.containers, found, strict=True)
-        if info is not None and info.labels.get(LABEL_PROJECT) != ctx.service_id
-    ]
+    problems = []
+    for name, info in zip(ctx.containers, found, strict=True):
+        if info is None or info.labels.get(LABEL_PROJECT) == ctx.service_id:
+            continue
+        owner = info.labels.get(LABEL_OWNER) or info.labels.get(LABEL_PROJECT)
+        problems.append(
+            f"a container named {name} already exists and belongs to {owner}, not to "
+            f"{ctx.service_id}"
+            if owner
+            else f"a container named {name} already exists and does not belong to {ctx.service_id}"
+        )
+    return problems
 
 
 async def require_preflight(ctx: OpContext, early: list[str]) -> None:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from services.installer.context import Deps
+from services.installer.host_folders import prepare_for_file
 from services.installer.operations import Operations
 from services.installer.project import LABEL_OWNER
 from shared.bus import Retry
@@ -78,7 +79,9 @@ async def _compose_up(deps: Deps, record: ServiceRecord, missing: list[str]) -> 
         await deps.engine.ensure_network(
             s.network, s.subnet, s.dynamic_range, {"ngo.pic.store.network": "cell"}
         )
-        await ComposeProject(sid, Path(record.compose_path), s.own_dir(sid)).up(remove_orphans=True)
+        compose_file = Path(record.compose_path)
+        await asyncio.to_thread(prepare_for_file, s.store_data_dir, sid, compose_file)
+        await ComposeProject(sid, compose_file, s.own_dir(sid)).up(remove_orphans=True)
     except PicStoreError as exc:
         return [
             Correction(service_id=sid, what=f"could not start {', '.join(missing)}: {exc.message}")

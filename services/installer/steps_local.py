@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from services.installer.context import OpContext
+from services.installer.host_folders import prepare_host_folders, private_folder
 from services.installer.prepare import options_for
 from services.installer.project import LABEL_PROJECT, Project
 from services.installer.runtime import project_containers, wait_healthy
@@ -116,6 +117,9 @@ async def write_compose(ctx: OpContext) -> StepData:
     A kept file found here was left by an attempt that died before it could journal this
     step: it is still what ran before, and the file beside it is that attempt's.
     """
+    settings = ctx.deps.settings
+    for folder in (settings.services_dir, ctx.service_dir):  # it holds secrets
+        await asyncio.to_thread(private_folder, folder)
     had_previous = ctx.previous_compose_path.exists()
     if not had_previous and ctx.compose_path.exists():
         os.replace(ctx.compose_path, ctx.previous_compose_path)
@@ -162,9 +166,7 @@ async def pull_images(ctx: OpContext) -> StepData:
 async def start_containers(ctx: OpContext) -> StepData:
     """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
     assert ctx.project is not None
-    await asyncio.to_thread(
-        check_binds_on_host, ctx.project, ctx.deps.settings.own_dir(ctx.service_id)
-    )
+    await asyncio.to_thread(prepare_folders, ctx, ctx.project)
     volumes_before = set(await _project_volumes(ctx))
     before = ctx.previous_project
     dropped = before is not None and bool(set(before.services) - set(ctx.project.services))
@@ -173,28 +175,17 @@ async def start_containers(ctx: OpContext) -> StepData:
     return {"created_volumes": created}
 
 
-class BindEscapeError(OperationError):
-    key = "bind_outside_own_folder"
-
-
-def check_binds_on_host(project: Project, own_dir: Path) -> None:
-    """Every bind stays in the service's own folder once symlinks on the host are resolved
-    (the policy judged the paths as written; a link inside the folder could lead out)."""
-    own_dir.mkdir(parents=True, exist_ok=True)
-    root = own_dir.resolve(strict=True)
-    for source in project.bind_sources:
-        real = Path(source).resolve()
-        if real != root and not real.is_relative_to(root):
-            raise BindEscapeError(
-                f"the bind mount {source} leads to {real} on the host, "
-                f"outside the service's own folder {root}"
-            )
+def prepare_folders(ctx: OpContext, project: Project) -> None:
+    """The service's folders on the host, right before Compose starts its containers."""
+    prepare_host_folders(ctx.deps.settings.store_data_dir, ctx.service_id, project.bind_sources)
 
 
 async def restore_containers(ctx: OpContext, data: StepData) -> None:
     """Run what ran before (its file is kept beside the new one), or take the project down;
     then remove only the volumes this operation created: they hold nothing a user put there."""
     if ctx.previous_compose_path.exists():
+        if ctx.previous_project is not None:
+            await asyncio.to_thread(prepare_folders, ctx, ctx.previous_project)
         await ctx.compose(ctx.previous_compose_path).up(remove_orphans=True)
     else:
         await ctx.compose().down()

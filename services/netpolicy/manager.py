@@ -50,6 +50,8 @@ class NetpolicyManager:
         # Service -> (IP, egress choice) its steps set, for services not yet (or no longer)
         # installed: what a reconcile must leave alone while their operation runs.
         self.in_flight: dict[str, tuple[str | None, str]] = {}
+        # Service -> the other cell-network addresses (sidecars) its egress step governs.
+        self.extra_sources: dict[str, set[str]] = {}
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -100,17 +102,20 @@ class NetpolicyManager:
     ) -> None:
         sid, ip = policy.service_id, policy.ip
         previous_ip = self.in_flight.get(sid, (None, DEFAULT))[0]
+        previous = self.extra_sources.get(sid, set())
         self.in_flight[sid] = (ip, policy.egress)
+        self.extra_sources[sid] = set(policy.sources) - {ip} if ip else set()
         wanted: list[IpRule] = []
         if policy.egress != DEFAULT and ip is not None:
             instance = config.netpolicy.instance(policy.egress)
             table = numbers[policy.egress]
             await self.routing.sync_table(table, instance)  # the blackhole before the rules
-            wanted = service_rules(ip, table, self.routing.priorities)
+            for source in policy.sources or (ip,):
+                wanted += service_rules(source, table, self.routing.priorities)
         await self.nat.ensure()
         await self.nat.replace(is_base, private_returns(), first=True)
         added, removed = await self.nat.replace(lambda r: owner_of(r) == sid, policy.redirects)
-        mine = {a for a in (ip, previous_ip) if a}
+        mine = {a for a in (ip, previous_ip, *previous, *policy.sources) if a}
         owned = [rule for rule in await self.routing.rules() if rule.source in mine]
         more, fewer = await self.routing.set_rules(wanted, owned)
         RULES_APPLIED.labels("nat").inc(added + removed)
@@ -124,8 +129,9 @@ class NetpolicyManager:
                 RULES_APPLIED.labels("filter").inc(removed)
                 return {"removed": str(removed)}
             remembered = self.in_flight.pop(service_id, (None, DEFAULT))[0]
+            extra = self.extra_sources.pop(service_id, set())
             _, removed = await self.nat.replace(lambda r: owner_of(r) == service_id, [])
-            mine = {a for a in (ip, remembered) if a}
+            mine = {a for a in (ip, remembered, *extra) if a}
             owned = [rule for rule in await self.routing.rules() if rule.source in mine]
             _, fewer = await self.routing.set_rules([], owned)
             RULES_APPLIED.labels("nat").inc(removed)
@@ -144,6 +150,7 @@ class NetpolicyManager:
             await self.filter.remove_jump_and_chain()
             await self.nat.remove_jump_and_chain()
             self.in_flight.clear()
+            self.extra_sources.clear()
 
     def _failed(self, request: StepRequest, reason: str, key: str) -> StepResultPayload:
         payload = request.payload

@@ -4,7 +4,9 @@ egress choice and the cell config. No I/O.
 - firewall: one filter rule per manifest `iptables_rules` entry, ACCEPT from the VPN peers'
   subnet to one of the service's own addresses (never elsewhere), tagged with the service;
 - egress: the connection instance its traffic leaves by (None: the default route), and for
-  endpoint instances the nat rules redirecting its TCP (and DNS) there.
+  endpoint instances the nat rules redirecting its TCP (and DNS) there; for the service IP
+  and every other address the service has on the cell network (a backend, a container that
+  reaches outside): its other containers are on an internal network with no way out.
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ class ServicePolicy:
     firewall: list[Rule] = field(default_factory=list)
     egress: str = DEFAULT  # the choice; `default` leaves by the host's own route
     redirects: list[Rule] = field(default_factory=list)
+    # Every address of the service on the cell network, the service IP first: the egress
+    # governs the traffic of each.
+    sources: tuple[str, ...] = ()
 
 
 def service_policy(
@@ -151,7 +156,10 @@ def service_policy(
     if instance is None:
         return ServicePolicy(service_id, service_ip, fw)
     ip = ipv4(service_ip, "the service IP")
-    return ServicePolicy(service_id, ip, fw, choice, redirect_rules(service_id, ip, instance))
+    others = {ipv4(a, "the container address") for a in addresses.values()} - {ip}
+    sources = (ip, *sorted(others, key=ipaddress.IPv4Address))
+    redirects = [rule for s in sources for rule in redirect_rules(service_id, s, instance)]
+    return ServicePolicy(service_id, ip, fw, choice, redirects, sources)
 
 
 def manifest_wants(data: Mapping[str, Any]) -> bool:

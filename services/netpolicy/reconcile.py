@@ -131,13 +131,16 @@ async def _ip_rules(
     busy: Mapping[str, str | None],
     numbers: Mapping[str, int],
 ) -> None:
-    left_alone = {ip for ip in busy.values() if ip}
+    left_alone = {ip for ip in busy.values() if ip} | {
+        source for sid in busy for source in manager.extra_sources.get(sid, set())
+    }
     wanted: list[IpRule] = []
     for policy in policies.values():
         if policy.egress != DEFAULT and policy.ip:
-            wanted += service_rules(policy.ip, numbers[policy.egress], manager.routing.priorities)
+            for source in policy.sources or (policy.ip,):
+                wanted += service_rules(source, numbers[policy.egress], manager.routing.priorities)
     owned = [r for r in await manager.routing.rules() if r.source not in left_alone]
-    by_ip = {p.ip: sid for sid, p in policies.items()}
+    by_ip = {source: sid for sid, p in policies.items() for source in (p.ip, *p.sources) if source}
     for rule in wanted:
         if rule not in owned:
             report.note(

@@ -5,6 +5,7 @@ render_env(manifest, context) -> dict[str, str]
 render_iptables_rules(manifest, context) -> list[RenderedRule]
 check_template(template_text, manifest, options) -> list[Issue]
 check_template_file(path, manifest, options) -> list[Issue]
+template_notes(template_text, manifest, options) -> list[Issue] (review notes, not refusals)
 """
 
 from shared.compose.const import (
@@ -21,6 +22,7 @@ from shared.compose.render import (
     render_compose,
     render_env,
     render_iptables_rules,
+    template_notes,
 )
 from shared.compose.template import read_template
 
@@ -39,4 +41,5 @@ __all__ = [
     "render_compose",
     "render_env",
     "render_iptables_rules",
+    "template_notes",
 ]

@@ -1,5 +1,6 @@
-"""Join a filled-in template to the cell: the cell network for every service, and the
-manifest's image, env and named volumes for the main container."""
+"""Join a filled-in template to the cell: its private network for every container, the cell
+network for those that need it, and the manifest's image, env and named volumes for the main
+container."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from shared.compose.const import CELL_NETWORK
 from shared.compose.keys import OWNER_LABEL
+from shared.compose.networks import join as join_networks
 from shared.manifest import Manifest, normalise_absolute
 
 
@@ -18,9 +20,11 @@ def attach(
     service_ip: str | None,
     network: str = CELL_NETWORK,
     pinned: Mapping[str, str] | None = None,
-) -> None:
-    """Join the cell network, mark every container as the service's, give the main
+) -> dict[str, str]:
+    """Put the containers on the service's private network and those that need it on the
+    cell network (networks.py), mark every container as the service's, give the main
     container its image, env and volumes, and run every image by its verified digest.
+    Returns rendered service key -> template key, for the services keyed anew.
 
     The template's image of the main container stands for the manifest's image wherever it
     appears: a sidecar written with the same image runs the same published one (a service
@@ -37,17 +41,6 @@ def attach(
         main = service.get("container_name") == manifest.container_name
         if not main and written_main is not None and service.get("image") == written_main:
             service["image"] = manifest.image
-        networks = service.get("networks")
-        if isinstance(networks, list):
-            networks = {str(name): {} for name in networks}
-        networks = dict(networks) if isinstance(networks, dict) else {}
-        # The template names the cell network by its default name; the cell may use another.
-        endpoint = networks.pop(CELL_NETWORK, None)
-        endpoint = dict(endpoint) if isinstance(endpoint, dict) else {}
-        if main and service_ip:
-            endpoint["ipv4_address"] = service_ip
-        networks[network] = endpoint
-        service["networks"] = networks
         labels = service.get("labels")
         if isinstance(labels, list):
             labels = dict(str(item).partition("=")[::2] for item in labels)
@@ -60,8 +53,7 @@ def attach(
             _merge_env(service, env)
             _merge_volumes(service, manifest)
         service["image"] = (pinned or {}).get(service["image"], service["image"])
-    declared = {k: v for k, v in (document.get("networks") or {}).items() if k != CELL_NETWORK}
-    document["networks"] = {**declared, network: {"external": True}}
+    renamed = join_networks(document, manifest, service_ip, network)
     if manifest.volumes:
         declared = document.get("volumes") or {}
         document["volumes"] = {
@@ -71,6 +63,7 @@ def attach(
     document_items = list(document.items())
     document.clear()
     document.update([("name", manifest.id), *((k, v) for k, v in document_items if k != "name")])
+    return renamed
 
 
 def _merge_env(service: dict[str, Any], env: dict[str, str]) -> None:

@@ -44,7 +44,6 @@ PLAIN_SERVICE_KEYS: Final = frozenset(
         "cpu_period",
         "cpuset",
         "pids_limit",
-        "ulimits",
     }
 )
 # Service keys allowed with a check of their value (policy.py has one function per key).
@@ -62,6 +61,7 @@ CHECKED_SERVICE_KEYS: Final = frozenset(
         "sysctls",
         "deploy",
         "oom_score_adj",
+        "ulimits",
     }
 )
 REFUSED_SERVICE_KEYS: Final = {
@@ -142,6 +142,15 @@ DOCKER_DEFAULT_CAPABILITIES: Final = frozenset(
         "SYS_CHROOT",
     }
 )
+# Capabilities in Docker's default set that the renderer drops unless a template's cap_add
+# asks for them (review names such a template): MKNOD makes device nodes, NET_RAW crafts
+# packets on the cell network.
+DROPPED_BY_DEFAULT: Final = ("MKNOD", "NET_RAW")
+# ulimits that lift the container's scheduling above the host's own processes.
+REFUSED_ULIMITS: Final = {
+    "rtprio": "real-time scheduling can starve the host",
+    "nice": "raising its priority above the host's processes can starve the host",
+}
 SECURITY_OPTIONS: Final = frozenset(
     {"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"}
 )

@@ -4,21 +4,24 @@
 `docker compose config` made of the file, so what passes review installs and what the
 installer refuses review refuses. Every key is allowed (keys.py) or refused with a reason;
 values that could reach the host are checked: binds stay in the service's own data folder,
-only the cell network with the allocated IP, names and DNS aliases are the service's own,
+the service's own internal network, and the cell network only keyed by container_name with
+no alias (networks.py) and the allocated IP for the main container only,
 every image is in the store registry, capabilities stay within Docker's default set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.compose import keys
-from shared.manifest import Issue, Manifest, json_path, normalise_absolute
+from shared.compose.binds import bind_problem
+from shared.compose.network_policy import keyed_by_container_name
+from shared.compose.network_policy import networks as _networks
+from shared.manifest import Issue, Manifest, json_path
 from shared.manifest.image import parse_image_ref
 from shared.manifest.issues import PathPart, show
-from shared.manifest.paths import is_below
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,6 @@ class Scope:
     service_ip: str | None
     registry: str
     main_service: str | None = None  # the service key whose container is container_name
-
-    def own_name(self, name: str) -> bool:
-        """The service id, its container_name, or either with a `-<suffix>`."""
-        return any(
-            name == base or name.startswith(base + "-")
-            for base in (self.manifest.id, self.manifest.container_name)
-        )
 
 
 Found = Iterator[tuple[tuple[PathPart, ...], str]]
@@ -93,15 +89,22 @@ def _from_host(environment: object, at: tuple[PathPart, ...]) -> list[Issue]:
     return []
 
 
-def canonical_issues(canonical: dict[str, Any], scope: Scope) -> list[Issue]:
-    """Every reason the canonical form may not run on the cell (empty when it may)."""
+def canonical_issues(
+    canonical: dict[str, Any], scope: Scope, template_keys: Mapping[str, str] | None = None
+) -> list[Issue]:
+    """Every reason the canonical form may not run on the cell (empty when it may).
+    `template_keys`: rendered service key -> the template's, for services keyed anew."""
     found: list[tuple[tuple[PathPart, ...], str]] = []
     services = canonical.get("services") or {}
     own = scope.manifest.container_name
     main = [k for k, v in services.items() if v.get("container_name") == own]
     scope = replace(scope, main_service=main[0] if main else None)
+    keyed = template_keys or {}
     for key, value in canonical.items():
-        found.extend(((key, *path), message) for path, message in _top(key, value, scope))
+        for path, message in _top(key, value, scope):
+            if key == "services" and path and str(path[0]) in keyed:
+                path = (keyed[str(path[0])], *path[1:])
+            found.append(((key, *path), message))
     return [Issue(json_path(*path), message) for path, message in found]
 
 
@@ -125,14 +128,7 @@ def _top(key: str, value: Any, scope: Scope) -> Found:
 def _services(services: dict[str, Any], scope: Scope) -> Found:
     names = {}
     for name, service in services.items():
-        if not scope.own_name(name):
-            yield (
-                (name,),
-                (
-                    f"the service name {show(name)} would be a DNS name on the cell "
-                    f"network: use {scope.manifest.id} or {scope.manifest.id}-<name>"
-                ),
-            )
+        yield from keyed_by_container_name(name, service, scope)
         for key, value in service.items():
             if value is None:
                 continue  # Compose writes absent entrypoint and command as null
@@ -191,46 +187,6 @@ def _container_name(value: Any, scope: Scope, service: str) -> Found:
         yield (), f"container names must be {own} or start with {own}- (got {show(value)})"
 
 
-def _networks(value: Any, scope: Scope, service: str | None = None) -> Found:
-    for name, entry in (value or {}).items():
-        if service is None:  # the top-level section
-            if name == scope.network and (entry or {}).get("external") is True:
-                continue
-            if name == "default" and not (entry or {}).get("external"):
-                continue  # Compose lists its default network; no service may join it (below)
-            yield (name,), f"only the cell network {scope.network} may be used"
-            continue
-        if name != scope.network:
-            yield (name,), f"services join the cell network {scope.network} only"
-            continue
-        yield from (((name, *p), m) for p, m in _cell_endpoint(entry or {}, scope, service))
-
-
-def _cell_endpoint(entry: dict[str, Any], scope: Scope, service: str) -> Found:
-    for key in entry:
-        if key not in keys.NETWORK_ENTRY_KEYS:
-            yield (key,), f"{key} is not allowed on the cell network"
-    address = entry.get("ipv4_address")
-    if address is not None and (service != scope.main_service or address != scope.service_ip):
-        yield (
-            ("ipv4_address",),
-            (
-                "addresses on the cell network are allocated by the cell: "
-                "${SERVICE_IP} for the main container only"
-            ),
-        )
-    for index, alias in enumerate(entry.get("aliases") or []):
-        if not scope.own_name(str(alias)):
-            yield (
-                ("aliases", index),
-                (
-                    f"the alias {show(alias)} is not one of this service's "
-                    f"names ({scope.manifest.id}[-<name>], "
-                    f"{scope.manifest.container_name}[-<name>])"
-                ),
-            )
-
-
 def _volumes(value: Any, scope: Scope, service: str | None = None) -> Found:
     if service is not None:
         for index, mount in enumerate(value):
@@ -252,6 +208,9 @@ def _volumes(value: Any, scope: Scope, service: str | None = None) -> Found:
                 (name, "name"),
                 "a volume may not take another name: it could be another service's data",
             )
+        for label in entry.get("labels") or {}:
+            if str(label).startswith(keys.RESERVED_LABEL_PREFIXES):
+                yield (name, "labels", label), _RESERVED_LABEL
 
 
 def _mount(mount: dict[str, Any], scope: Scope) -> Found:
@@ -259,18 +218,18 @@ def _mount(mount: dict[str, Any], scope: Scope) -> Found:
     if kind not in keys.VOLUME_TYPES:
         yield ("type",), f"{kind} mounts are not allowed (volume, bind or tmpfs)"
         return
+    if kind == "volume":
+        subpath = str((mount.get("volume") or {}).get("subpath") or "")
+        if subpath.startswith("/") or ".." in subpath.split("/"):
+            yield (
+                ("volume", "subpath"),
+                f"the subpath {show(subpath)} must be a relative path inside the volume (no ..)",
+            )
     if kind != "bind":
         return
-    source = normalise_absolute(_literal(mount.get("source", "")))
-    if source != scope.own_dir and not is_below(source, scope.own_dir):
-        yield (
-            ("source",),
-            (
-                f"the bind mount {show(_literal(mount.get('source', '')))} is "
-                f"outside this service's data folder ${{PIC_DATA_DIR}}/"
-                f"{scope.manifest.id} = {scope.own_dir}: use a named volume"
-            ),
-        )
+    problem = bind_problem(_literal(mount.get("source", "")), scope.own_dir, scope.manifest.id)
+    if problem:
+        yield ("source",), problem
     propagation = (mount.get("bind") or {}).get("propagation")
     if propagation is not None and propagation not in keys.BIND_PROPAGATION:
         yield ("bind", "propagation"), "mount propagation would share mounts with the host"
@@ -304,7 +263,10 @@ def _labels(value: Any, scope: Scope, service: str) -> Found:
         if label == keys.OWNER_LABEL and text == scope.manifest.id:
             continue  # attach() marks every container as the service's own
         if str(label).startswith(keys.RESERVED_LABEL_PREFIXES):
-            yield (label,), "labels under com.docker.compose. and ngo.pic.store. belong to the cell"
+            yield (label,), _RESERVED_LABEL
+
+
+_RESERVED_LABEL = "labels under com.docker.compose. and ngo.pic.store. belong to the cell"
 
 
 def _logging(value: Any, scope: Scope, service: str) -> Found:
@@ -341,6 +303,12 @@ def _deploy(value: Any, scope: Scope, service: str) -> Found:
                         yield (key, kind, name), f"deploy.resources.{kind}.{name} is not allowed"
 
 
+def _ulimits(value: Any, scope: Scope, service: str) -> Found:
+    for name in value:
+        if name in keys.REFUSED_ULIMITS:
+            yield (name,), f"the ulimit {name} is not allowed: {keys.REFUSED_ULIMITS[name]}"
+
+
 def _oom_score_adj(value: Any, scope: Scope, service: str) -> Found:
     if int(value) < 0:
         yield (), "a negative oom_score_adj would let the host kill its own processes first"
@@ -364,5 +332,6 @@ _CHECKS: dict[str, Callable[[Any, Scope, str], Found]] = {
     "sysctls": _sysctls,
     "deploy": _deploy,
     "oom_score_adj": _oom_score_adj,
+    "ulimits": _ulimits,
 }
 assert set(_CHECKS) == keys.CHECKED_SERVICE_KEYS

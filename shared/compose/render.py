@@ -11,6 +11,8 @@ import yaml
 from shared.compose.attach import attach
 from shared.compose.const import SERVICE_IP_FIRST, TEMPLATE_FILE
 from shared.compose.context import RenderContext, RenderedRule, RenderResult
+from shared.compose.hardening import capability_notes, drop_default_risks
+from shared.compose.networks import template_issues as network_issues
 from shared.compose.policy import Scope, canonical_issues, raw_issues
 from shared.compose.template import escape_values, fill_in, load_template, read_template
 from shared.compose.variables import Resolver, VariableProblem, as_text, substitute
@@ -60,6 +62,21 @@ def check_template(
     resolver = _resolver(manifest, context, _sample_config(manifest))
     _, issues = _render(template_text, manifest, resolver, context)
     return [Issue(i.path, i.message, i.file or TEMPLATE_FILE) for i in issues]
+
+
+def template_notes(
+    template_text: str, manifest: Manifest, options: ValidationOptions = _SAMPLE.options
+) -> list[Issue]:
+    """What review shows without refusing: a service that keeps MKNOD or NET_RAW. Empty
+    when the template has problems (check_template names them)."""
+    context = RenderContext(
+        _SAMPLE.domain, _SAMPLE.cell_name, _SAMPLE.data_dir, _SAMPLE.service_ip, options=options
+    )
+    resolver = _resolver(manifest, context, _sample_config(manifest))
+    rendered, _ = _render(template_text, manifest, resolver, context)
+    if rendered is None:
+        return []
+    return [Issue(i.path, i.message, TEMPLATE_FILE) for i in capability_notes(rendered[2])]
 
 
 def check_template_file(
@@ -167,10 +184,12 @@ def _render(
         return None, issues + structure
     assert isinstance(filled, dict)
     issues += raw_issues(filled, context.network)
+    issues += network_issues(filled, manifest, context.network)
     env, env_issues = _manifest_env(manifest, resolver)
     if issues or env_issues:
         return None, issues + env_issues
-    attach(filled, manifest, env, context.service_ip, context.network, context.pinned)
+    renamed = attach(filled, manifest, env, context.service_ip, context.network, context.pinned)
+    drop_default_risks(filled)
     escaped = escape_values(filled)
     assert isinstance(escaped, dict)
     yaml_text = f"# Rendered by pic-store for {manifest.id} {manifest.version}. Do not edit.\n"
@@ -183,7 +202,10 @@ def _render(
     try:
         canonical = canonical_config(yaml_text, manifest.id, own_dir)
     except ComposeRejected as exc:
-        where = json_path(*exc.path.split(".")) if exc.path else "$"
+        parts = exc.path.split(".") if exc.path else []
+        if len(parts) > 1 and parts[0] == "services":  # at the template's own key
+            parts[1] = renamed.get(parts[1], parts[1])
+        where = json_path(*parts) if parts else "$"
         return None, [Issue(where, f"Docker Compose refuses the file: {exc.message}")]
     scope = Scope(
         manifest,
@@ -192,7 +214,7 @@ def _render(
         context.service_ip,
         context.options.allowed_registry,
     )
-    issues = canonical_issues(canonical, scope)
+    issues = canonical_issues(canonical, scope, renamed)
     if issues:
         return None, issues
     return (escaped, yaml_text, canonical), []

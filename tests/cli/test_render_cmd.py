@@ -30,11 +30,11 @@ def test_render_prints_the_compose_file(capsys):
     assert render("--set", "MAX_UPLOAD_MB=25", "--set", "theme=dark") == 0
     captured = capsys.readouterr()
     doc = yaml.safe_load(captured.out)
-    env = doc["services"]["notes"]["environment"]
+    env = doc["services"]["cell-notes"]["environment"]
     assert env["NOTES_MAX_UPLOAD_MB"] == 25
     assert env["NOTES_THEME"] == "dark"
-    assert doc["services"]["notes"]["networks"]["pic-cell"]["ipv4_address"] == "172.20.0.30"
-    assert "not saved (NOTES_SECRET)" in captured.err
+    assert doc["services"]["cell-notes"]["networks"]["pic-cell"]["ipv4_address"] == "172.20.0.30"
+    assert "not saved (NOTES_SECRET, ACCOUNTS_API)" in captured.err
     assert env["NOTES_SECRET"] not in captured.err
 
 
@@ -43,7 +43,7 @@ def test_secrets_file_is_created_private_and_reused(capsys, tmp_path):
     assert render("--secrets", str(secrets)) == 0
     first = capsys.readouterr()
     stored = json.loads(secrets.read_text())
-    assert list(stored) == ["NOTES_SECRET"]
+    assert sorted(stored) == ["ACCOUNTS_API", "NOTES_SECRET"]
     assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600
     assert "saved new secrets" in first.err
     assert stored["NOTES_SECRET"] not in first.err

@@ -58,8 +58,8 @@ def test_admin_values_are_data_never_structure(value):
     result = render(value)
     doc = result.document
     assert set(doc) == {"name", "services", "networks"}
-    assert set(doc["services"]) == {"notes"}
-    service = doc["services"]["notes"]
+    assert set(doc["services"]) == {"cell-notes"}
+    service = doc["services"]["cell-notes"]
     assert set(service["environment"]) == {"WHOLE", "INSIDE", "FROM_MANIFEST"}
     assert compose_value(service["environment"]["WHOLE"]) == value
     assert compose_value(service["environment"]["INSIDE"]) == f"before {value} after"
@@ -67,7 +67,7 @@ def test_admin_values_are_data_never_structure(value):
     assert [compose_value(c) for c in service["command"]] == ["serve", f"--title={value}"]
     assert compose_value(service["labels"]["title"]) == value
     # What Compose itself reads from the written file is the admin's text, unchanged.
-    canonical = result.canonical["services"]["notes"]
+    canonical = result.canonical["services"]["cell-notes"]
     assert compose_value(canonical["environment"]["WHOLE"]) == value
     assert [compose_value(c) for c in canonical["command"]] == ["serve", f"--title={value}"]
     assert result.new_secrets == ()  # ${PIC_SECRET_STOLEN} was never read as a variable
@@ -80,8 +80,8 @@ def test_any_admin_text_round_trips_as_one_value(value):
     result = render(value)
     doc = yaml.safe_load(result.yaml_text)
     assert doc == result.document
-    assert set(doc["services"]) == {"notes"}
-    assert compose_value(doc["services"]["notes"]["environment"]["WHOLE"]) == value
+    assert set(doc["services"]) == {"cell-notes"}
+    assert compose_value(doc["services"]["cell-notes"]["environment"]["WHOLE"]) == value
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,10 @@ HOSTILE = [
     ("volumes: ['/:/host']", "volumes[0].source", "outside this service's data folder"),
     ("volumes: ['/var/run/docker.sock:/var/run/docker.sock']", "volumes[0].source", "outside"),
     ("volumes: ['${PIC_DATA_DIR}:/all']", "volumes[0].source", "outside"),
+    ("volumes: ['${PIC_DATA_DIR}/notes:/all']", "volumes[0].source", "own folder"),
+    ("volumes: ['${PIC_DATA_DIR}/notes/a/b:/x']", "volumes[0].source", "a container can write"),
+    ("volumes: ['./.hidden:/x']", "volumes[0].source", "directly in"),
+    ("ulimits: {rtprio: 99}", "ulimits.rtprio", "starve the host"),
     ("volumes: ['${PIC_DATA_DIR}/other:/x']", "volumes[0].source", "outside"),
     ("volumes: ['${PIC_DATA_DIR}/notes/../other:/x']", "volumes[0].source", "outside"),
     ("volumes: ['${PIC_DATA_DIR}/notes-other:/x']", "volumes[0].source", "outside"),
@@ -109,12 +113,12 @@ HOSTILE = [
     (
         "networks:\n  pic-cell:\n    aliases: [smtp.gmail.com]",
         'networks["pic-cell"].aliases[0]',
-        "not one of this service's names",
+        "answers to its container_name only",
     ),
     (
         "networks:\n  pic-cell:\n    aliases: [cell-files]",
         'networks["pic-cell"].aliases[0]',
-        "not one of this service's names",
+        "answers to its container_name only",
     ),
     (
         "networks:\n  pic-cell:\n    mac_address: 02:42:ac:11:00:02",
@@ -190,8 +194,8 @@ def test_a_setting_cannot_open_the_container(body, value, path):
 @pytest.mark.parametrize("address", ["172.20.0.99", "${SERVICE_IP}"])
 def test_only_the_main_container_has_a_fixed_address(address):
     sidecar = (
-        f"  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks:\n"
-        f"      pic-cell:\n        ipv4_address: '{address}'\n"
+        f"  notes-db:\n    image: git.pic.ngo/roof/db:1\n    container_name: cell-notes-db\n"
+        f"    networks:\n      pic-cell:\n        ipv4_address: '{address}'\n"
     )
     issues = {
         i.path: i.message for i in check_template(one_service("") + sidecar, plain_manifest())
@@ -212,7 +216,7 @@ def test_the_owner_label_cannot_be_spoofed():
     """A template that names another service as owner is overruled by the cell."""
     template = one_service("labels: {ngo.pic.store.service: other}")
     canonical = render_compose(template, plain_manifest(), context()).canonical
-    assert canonical["services"]["notes"]["labels"] == {"ngo.pic.store.service": "notes"}
+    assert canonical["services"]["cell-notes"]["labels"] == {"ngo.pic.store.service": "notes"}
 
 
 def test_cap_add_as_a_single_value_is_refused_by_compose_itself():
@@ -246,7 +250,7 @@ def test_top_level_sections_that_reach_the_host(extra, path):
 @pytest.mark.parametrize(
     "body",
     [
-        "volumes: ['${PIC_DATA_DIR}/notes:/data']",
+        "volumes: ['${PIC_DATA_DIR}/notes/data:/data']",
         "volumes: ['${PIC_DATA_DIR}/notes/config:/config:ro']",
         "volumes: ['./uploads:/uploads']",  # relative to the service's own folder
         "volumes: ['cache:/cache']",
@@ -259,7 +263,7 @@ def test_top_level_sections_that_reach_the_host(extra, path):
         "logging: {driver: json-file, options: {max-size: 10m, max-file: '3'}}",
         "deploy: {resources: {limits: {cpus: '0.5', memory: 256M}}}",
         "labels: {ngo.pic.service: notes, org.example.role: web}",
-        "networks:\n  pic-cell:\n    aliases: [notes-web, cell-notes-web]",
+        "networks: [pic-cell]",
         "mem_limit: 256m\ncpus: 0.5\nshm_size: 64m\npids_limit: 100",
         "stop_grace_period: 3s\nstop_signal: SIGINT\ninit: true\nread_only: true",
         "tmpfs: [/run]\nuser: '1000:1000'\nworking_dir: /srv\nhostname: notes",
@@ -286,11 +290,35 @@ def test_sidecar_images_come_from_the_store_registry():
 
 
 @pytest.mark.parametrize("name", ["db", "smtp.gmail.com", "cell-files", "api"])
-def test_service_keys_are_the_services_own_names(name):
-    """Compose makes every service key a DNS alias on the cell network."""
+def test_a_sidecars_key_is_a_name_on_the_private_network_only(name):
+    """Any key will do: the sidecar is on the service's private network alone."""
     template = one_service("") + f"  {name}:\n    image: git.pic.ngo/roof/db:1\n"
+    assert check_template(template, plain_manifest()) == []
+    canonical = render_compose(template, plain_manifest(), context()).canonical
+    assert set(canonical["services"][name]["networks"]) == {"default"}
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "path", "message"),
+    [
+        ("networks: [pic-cell]", "networks", "give it one (cell-notes-<name>)"),
+        ("container_name: cell-notes-x\n    networks: [default]", "networks.default", "only"),
+        ("container_name: cell-notes", "container_name", "is one container's"),
+    ],
+)
+def test_a_container_on_the_cell_network_answers_to_its_container_name(sidecar, path, message):
+    template = one_service("") + f"  db:\n    image: git.pic.ngo/roof/db:1\n    {sidecar}\n"
     issues = check_template(template, plain_manifest())
-    assert any("would be a DNS name on the cell network" in i.message for i in issues)
+    assert any(i.path.startswith(f"$.services.db.{path}") for i in issues), issues
+    assert any(message in i.message for i in issues), issues
+
+
+def test_a_key_taken_by_a_container_name_on_the_cell_network_is_refused():
+    """The main container is keyed by its container_name in the rendered file."""
+    template = one_service("") + "  cell-notes:\n    image: git.pic.ngo/roof/db:1\n"
+    issues = check_template(template, plain_manifest())
+    assert [i.path for i in issues] == ["$.services.notes.container_name"]
+    assert "another service of the template has that key" in issues[0].message
 
 
 def test_every_compose_key_is_either_allowed_or_refused():

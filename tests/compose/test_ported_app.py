@@ -41,5 +41,11 @@ def test_the_sidecars_keep_their_data_and_their_names() -> None:
     assert services["wiki-db"]["volumes"][0]["target"] == "/var/lib/postgresql/data"
     assert result.canonical["volumes"]["wiki-db"]["name"] == "wiki_wiki-db"
     password = result.secrets["DB_PASSWORD"]
-    assert services["wiki"]["environment"]["DB_PASSWORD"] == password
+    assert services["cell-wiki"]["environment"]["DB_PASSWORD"] == password
     assert services["wiki-db"]["environment"]["POSTGRES_PASSWORD"] == password
+    # The database and the cache are on the wiki's private network only; the front end,
+    # the backend, is on the cell network too, keyed by its container_name.
+    assert set(services["wiki-db"]["networks"]) == {"default"}
+    assert set(services["wiki-cache"]["networks"]) == {"default"}
+    assert set(services["cell-wiki"]["networks"]) == {"default", "pic-cell"}
+    assert set(services["cell-wiki"]["depends_on"]) == {"wiki-db", "wiki-cache"}

@@ -13,9 +13,11 @@ def test_the_example_renders_to_a_compose_file():
     doc = result.document
     assert list(doc) == ["name", "services", "networks", "volumes"]
     assert doc["name"] == "notes"
-    service = doc["services"]["notes"]
+    service = doc["services"]["cell-notes"]
     assert service["container_name"] == "cell-notes"
     assert service["image"] == "git.pic.ngo/roof/pic-notes:1.0.0"
+    # One container: the cell network only, keyed by its container_name (its one name there).
+    assert list(doc["services"]) == ["cell-notes"]
     assert service["networks"] == {CELL_NETWORK: {"ipv4_address": IP}}
     assert doc["networks"] == {CELL_NETWORK: {"external": True}}
     assert service["volumes"] == ["notes-data:/data/notes"]
@@ -29,24 +31,47 @@ def test_the_example_renders_to_a_compose_file():
 def test_the_main_image_is_the_manifests_even_when_the_template_differs():
     digest = "git.pic.ngo/roof/pic-notes@sha256:" + "b" * 64
     result = render_compose(TEMPLATE, notes_manifest(image=digest), context())
-    assert result.document["services"]["notes"]["image"] == digest
+    assert result.document["services"]["cell-notes"]["image"] == digest
 
 
 def test_without_a_service_ip_the_container_joins_without_an_address():
     result = render_compose(
         one_service("restart: always"), plain_manifest(), context(service_ip=None)
     )
-    assert result.document["services"]["notes"]["networks"] == {CELL_NETWORK: {}}
+    networks = result.document["services"]["cell-notes"]["networks"]
+    assert networks == {CELL_NETWORK: {}}
 
 
-def test_sidecars_join_the_cell_network_without_the_main_address():
-    template = one_service("") + "  notes-db:\n    image: git.pic.ngo/roof/db:1\n"
+def test_a_sidecar_is_on_the_private_network_only():
+    """The private network (the project's `default`, internal) has every container; the cell
+    network only those that need it, keyed by container_name (no other name there)."""
+    template = (
+        one_service("depends_on: [db]")
+        + "  db:\n    image: git.pic.ngo/roof/db:1\n"
+        + "  web:\n    image: git.pic.ngo/roof/db:1\n    container_name: cell-notes-web\n"
+        + "    networks: [pic-cell]\n    depends_on:\n      notes: {condition: service_started}\n"
+    )
     result = render_compose(template, plain_manifest(), context())
     doc = result.document
-    assert doc["services"]["notes"]["networks"] == {CELL_NETWORK: {"ipv4_address": IP}}
-    assert doc["services"]["notes-db"]["networks"] == {CELL_NETWORK: {}}
-    assert doc["networks"] == {CELL_NETWORK: {"external": True}}
-    assert result.canonical["services"]["notes-db"]["networks"] == {CELL_NETWORK: {}}
+    assert list(doc["services"]) == ["cell-notes", "db", "cell-notes-web"]
+    main = doc["services"]["cell-notes"]
+    assert main["networks"] == {
+        "default": {"aliases": ["notes"]},
+        CELL_NETWORK: {"ipv4_address": IP},
+    }
+    assert main["depends_on"] == ["db"]
+    assert doc["services"]["db"]["networks"] == {"default": {}}
+    web = doc["services"]["cell-notes-web"]
+    assert web["networks"] == {"default": {"aliases": ["web"]}, CELL_NETWORK: {}}
+    assert list(web["depends_on"]) == ["cell-notes"]
+    assert doc["networks"] == {"default": {"internal": True}, CELL_NETWORK: {"external": True}}
+    canonical = result.canonical
+    assert canonical["networks"]["default"] == {
+        "name": "notes_default",
+        "ipam": {},
+        "internal": True,
+    }
+    assert set(canonical["services"]["db"]["networks"]) == {"default"}
 
 
 def test_a_sidecar_written_with_the_main_image_runs_the_published_one():
@@ -62,12 +87,12 @@ def test_a_sidecar_written_with_the_main_image_runs_the_published_one():
     services = render_compose(template, plain_manifest(image=digest), context()).document[
         "services"
     ]
-    assert services["notes"]["image"] == digest
+    assert services["cell-notes"]["image"] == digest
     assert services["notes-dav"]["image"] == digest
     assert services["notes-db"]["image"] == "git.pic.ngo/roof/db:1"
 
 
-def test_a_private_network_is_refused_for_every_service():
+def test_a_network_of_the_template_is_refused_for_every_service():
     template = one_service("networks: [internal]") + (
         "  notes-db:\n    image: git.pic.ngo/roof/db:1\n    networks: [internal]\n"
         "networks:\n  internal: {}\n"
@@ -82,7 +107,9 @@ def test_manifest_env_merges_into_the_main_service_and_wins():
         env=[{"key": "A", "value": "from-manifest"}, {"key": "C", "value": "${PIC_DOMAIN}"}]
     )
     template = one_service("environment:\n  - A=from-template\n  - B=kept")
-    env = render_compose(template, manifest, context()).document["services"]["notes"]["environment"]
+    env = render_compose(template, manifest, context()).document["services"]["cell-notes"][
+        "environment"
+    ]
     assert env == {"A": "from-manifest", "B": "kept", "C": "pic.example.org"}
 
 
@@ -93,7 +120,7 @@ def test_manifest_volumes_replace_a_template_mount_at_the_same_path():
         + "volumes:\n  old: {}\n  cache: {}\n"
     )
     doc = render_compose(template, manifest, context()).document
-    assert doc["services"]["notes"]["volumes"] == ["cache:/cache", "data:/data"]
+    assert doc["services"]["cell-notes"]["volumes"] == ["cache:/cache", "data:/data"]
     assert doc["volumes"] == {"old": {}, "cache": {}, "data": {}}
 
 
@@ -103,6 +130,7 @@ def test_render_env_and_iptables_rules():
     env = render_env(manifest, context(secrets=first.secrets))
     assert env == {
         "NOTES_SECRET": first.secrets["NOTES_SECRET"],
+        "ACCOUNTS_API_SECRET": first.secrets["ACCOUNTS_API"],  # the account API's own secret
         "NOTES_BASE_URL": "https://notes.pic.example.org/",
         "NOTES_TITLE": "Notes",
     }

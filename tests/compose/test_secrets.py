@@ -15,7 +15,7 @@ TWO = one_service(
 
 def test_secrets_are_generated_once_per_name():
     result = render_compose(TWO, plain_manifest(), context())
-    env = result.document["services"]["notes"]["environment"]
+    env = result.document["services"]["cell-notes"]["environment"]
     assert env["A"] == env["B"] == result.secrets["DB"]
     assert env["C"] == result.secrets["OTHER"] != env["A"]
     assert result.new_secrets == ("DB", "OTHER")
@@ -34,7 +34,7 @@ def test_stored_secrets_are_reused_and_kept():
 def test_only_missing_secrets_are_new():
     result = render_compose(TWO, plain_manifest(), context(secrets={"DB": "stored-db-secret"}))
     assert result.new_secrets == ("OTHER",)
-    assert result.document["services"]["notes"]["environment"]["A"] == "stored-db-secret"
+    assert result.document["services"]["cell-notes"]["environment"]["A"] == "stored-db-secret"
 
 
 def test_two_first_renders_give_different_secrets():

@@ -20,7 +20,7 @@ MANIFEST = plain_manifest(has_admin_config=True, config_schema=CONFIG)
 def label(value, config=None, **ctx):
     template = one_service(f"labels:\n  x: {value}")
     result = render_compose(template, MANIFEST, context(config=config or {}, **ctx))
-    return result.document["services"]["notes"]["labels"]["x"]
+    return result.document["services"]["cell-notes"]["labels"]["x"]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_every_problem_is_listed_at_once():
 def test_variables_in_keys_are_filled_in_and_cannot_collide():
     template = one_service("labels:\n  ${PIC_SERVICE_ID}.role: web")
     doc = render_compose(template, MANIFEST, context()).document
-    assert doc["services"]["notes"]["labels"] == {
+    assert doc["services"]["cell-notes"]["labels"] == {
         "notes.role": "web",
         "ngo.pic.store.service": "notes",
     }
@@ -105,7 +105,7 @@ def test_variables_in_keys_are_filled_in_and_cannot_collide():
 
 def test_manifest_env_uses_the_same_substitution():
     manifest = plain_manifest(env=[{"key": "URL", "value": "https://${PIC_DOMAIN}/$$x"}])
-    env = render_compose(one_service(""), manifest, context()).document["services"]["notes"][
+    env = render_compose(one_service(""), manifest, context()).document["services"]["cell-notes"][
         "environment"
     ]
     assert compose_value(env["URL"]) == "https://pic.example.org/$x"

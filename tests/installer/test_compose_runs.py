@@ -124,9 +124,6 @@ ALLOWED = """\
     healthcheck:
       test: [CMD, 'true']
       interval: 1s
-    networks:
-      pic-cell:
-        aliases: [{sid}-database]
 """
 
 
@@ -175,11 +172,15 @@ async def test_every_allowed_key_takes_the_effect_compose_gives_it(
     assert db_host["CpusetCpus"] == "0"
     assert db_host["MemoryReservation"] == 32 * 1024**2
     assert db_host["OomScoreAdj"] == 100
+    # No cap_drop of its own: the cell drops MKNOD and NET_RAW (ALL covers them on web).
+    assert {c.removeprefix("CAP_") for c in db_host["CapDrop"]} == {"MKNOD", "NET_RAW"}
     assert db_host["PidsLimit"] == 50
     # A string entrypoint is split by Compose, not run through a shell of our making.
     assert db["Config"]["Entrypoint"] == ["sh", "-c", "echo ready > /dev/null && exec sleep 3600"]
-    aliases = db["NetworkSettings"]["Networks"][stack.network]["Aliases"]
-    assert f"{sid}-database" in aliases
+    # The database is on the service's private network only, by its service key.
+    networks = db["NetworkSettings"]["Networks"]
+    assert set(networks) == {f"{sid}_default"}
+    assert f"{sid}-db" in networks[f"{sid}_default"]["Aliases"]
     # depends_on with service_healthy: the web container started after db was healthy.
     assert web["State"]["StartedAt"] > db["State"]["StartedAt"]
     view = await client.service(sid)
@@ -322,7 +323,8 @@ async def test_an_admin_sees_the_service_with_docker_compose(
 async def test_a_bind_through_a_symlink_out_of_the_own_folder_is_refused(
     stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
 ) -> None:
-    """The path passes the policy as written; on the host it leads to /etc."""
+    """The path passes the policy as written; on the host it is a symlink to /etc, which the
+    installer refuses: it makes every bind folder itself, as a real folder."""
     sid = new_id(stack_factory)
     own = stack.data_dir / "data" / sid
     own.mkdir(parents=True)
@@ -332,7 +334,7 @@ async def test_a_bind_through_a_symlink_out_of_the_own_folder_is_refused(
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid)
     assert result.payload.status == "failed"
-    assert "leads to /etc on the host" in result.payload.message
+    assert "is a symlink to /etc on the host" in result.payload.message
     assert containers_of(sid) == []
 
     (own / "conf").unlink()

@@ -77,7 +77,7 @@ async def test_install_reconfigure_remove(stack: Stack, client: StoreClient, web
     assert len(secret) >= 32
     labels = info["Config"]["Labels"]
     assert labels["com.docker.compose.project"] == sid
-    assert labels["com.docker.compose.service"] == sid
+    assert labels["com.docker.compose.service"] == f"cell-{sid}"  # keyed by container_name
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/data/notes"]["Name"] == f"{sid}_notes-data"
     assert "NOTES_GREETING=hello" in fetch(f"http://{ip}:8080/env.txt")
@@ -130,6 +130,7 @@ async def test_reconfigure_recreates_only_changed_containers(
     template = web_template(manifest) + (
         f"  {sid}-side:\n    image: {images.web}\n    init: true\n"
         f"    container_name: cell-{sid}-side\n"
+        "    networks: [pic-cell]\n"  # on the cell network too: it has an address there
         "    environment:\n      APP_ROLE: sidecar\n"
     )
     store = write_store(tmp_path / "two", [(manifest, template)])

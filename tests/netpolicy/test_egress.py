@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from services.netpolicy.reconcile import reconcile_once
+from shared.events import StepRequest
 from shared.events.messages import ServiceState, StepAction
 from shared.installed import ServiceRecord
 from shared.steps import StepName
 from tests.netpolicy.conftest import Cell, manifest, step
-from tests.netpolicy.netns import CONNECT, LISTEN_TCP, SERVICE_IP, TARGET, Topology
+from tests.netpolicy.netns import CONNECT, LISTEN_TCP, OTHER_IP, SERVICE_IP, TARGET, Topology
 
 pytestmark = [pytest.mark.integration]
 EGRESS = {"default": "default", "allowed": ["default", "wireguard_ext", "tor"]}
@@ -100,3 +101,38 @@ async def test_a_choice_the_manifest_or_the_config_lacks_changes_nothing(
         assert not result.ok and words in result.reason, result.reason
     assert SERVICE_IP not in topo.run("host", "ip", "rule", "show")
     assert topo.where_did_it_go("svc") == {"internet"}
+
+
+async def test_every_address_the_service_has_on_the_cell_network_leaves_by_its_egress(
+    topo: Topology, cell: Cell
+) -> None:
+    """A second container of the service on the cell network (a backend, or one that must
+    reach outside: `other` stands for it here) leaves by the service's egress too, kill
+    switch included; its other containers are on an internal network with no way out."""
+    data = manifest("notes", has_egress=True, egress=EGRESS)
+    addresses = {"cell-notes": SERVICE_IP, "cell-notes-dav": OTHER_IP}
+
+    def ask(action: StepAction, egress: str | None = None) -> StepRequest:
+        request = step("notes", StepName.egress, action, data, SERVICE_IP, egress)
+        return request.model_copy(
+            update={"payload": request.payload.model_copy(update={"addresses": addresses})}
+        )
+
+    done = await cell.manager.handle(ask(StepAction.apply, "wireguard_ext"))
+    assert done.ok, done.reason
+    assert topo.where_did_it_go("other") == {"far"}, "the sidecar leaves through wg0 too"
+    topo.interface("wg0", up=False)
+    assert topo.where_did_it_go("other", wait=1.5) == set(), "tunnel down: nothing leaves"
+    topo.interface("wg0", up=True)
+
+    record = installed("notes", data, SERVICE_IP, "wireguard_ext")
+    record.addresses = addresses
+    report = await reconcile_once(cell.manager, {"notes": record})
+    assert not report.counts["ip_rule_removed"], "the reconcile keeps the sidecar's rules"
+    assert topo.where_did_it_go("other") == {"far"}
+
+    gone = await cell.manager.handle(ask(StepAction.compensate))
+    assert gone.ok, gone.reason
+    assert topo.where_did_it_go("other") == {"internet"}
+    assert OTHER_IP not in topo.run("host", "ip", "rule", "show")
+    await cell.manager.clear()

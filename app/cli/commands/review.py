@@ -14,7 +14,7 @@ from app.cli.output import (
     summary,
     validation_options,
 )
-from app.review import review_service
+from app.review import review_notes, review_service
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     issues = review_service(args.service_dir, args.index, args.previous, validation_options(args))
     print_issues(issues, args.json)
+    for note in review_notes(args.service_dir, validation_options(args)):
+        sys.stderr.write(f"note: {note}\n")
     if issues:
         if not args.json:
             sys.stderr.write(f"{args.service_dir}: {summary(issues)}\n")
