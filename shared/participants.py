@@ -47,6 +47,9 @@ class Presence(BaseModel):
     service: str
     instance: str = ""
     steps: list[str] = Field(default_factory=list)
+    # An age X25519 recipient: what the installer hands this participant in a step request
+    # (`sealed`) is sealed to it. Only the participant writes its own key of the bucket.
+    recipient: str = ""
 
 
 class StepTimeoutError(OperationError):
@@ -69,6 +72,13 @@ async def handles(bus: Bus, step: StepName) -> bool:
     bucket = await bus.bucket(PRESENCE_BUCKET, Presence, history=1, ttl=PRESENCE_TTL)
     record = await bucket.get(owner_of(step))
     return record is not None and step.value in record.value.steps
+
+
+async def recipient_of(bus: Bus, step: StepName) -> str | None:
+    """The age recipient the step's owner announces (None: it announces none)."""
+    bucket = await bus.bucket(PRESENCE_BUCKET, Presence, history=1, ttl=PRESENCE_TTL)
+    record = await bucket.get(owner_of(step))
+    return (record.value.recipient or None) if record is not None else None
 
 
 async def ask_step(bus: Bus, request_: StepRequest, timeout: float) -> StepResultPayload:
@@ -97,6 +107,7 @@ class Participant(ABC):
     """A service that carries out saga steps: the rows of the step table it owns."""
 
     owner: str
+    recipient: str = ""  # announced in its presence (see Presence.recipient)
 
     @abstractmethod
     async def apply(self, request: StepRequest) -> StepResultPayload: ...
@@ -130,6 +141,7 @@ class Participant(ABC):
             service=self.owner,
             instance=f"{self.owner}-{uuid.uuid4().hex[:8]}",
             steps=[step.value for step in self.steps],
+            recipient=self.recipient,
         )
         return [
             asyncio.create_task(announce(bus, presence, stop)),
@@ -218,5 +230,6 @@ __all__ = [
     "announce",
     "ask_step",
     "handles",
+    "recipient_of",
     "serve_and_reconcile",
 ]

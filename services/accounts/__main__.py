@@ -30,7 +30,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     stack.push_async_callback(engine.close)
     manager = AccountsManager(
         await State.open(bus),
-        Vault(SETTINGS.key_file),
+        Vault(SETTINGS.key_file, SETTINGS.identity_file),
         engine,
         await services_bucket(bus),
         Calls(SETTINGS.call_timeout, 0.0),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from services.accounts.errors import AccountsError, UnknownPeerError
 from services.accounts.manager import AccountsManager
-from services.accounts.managers import manager_for
 from services.accounts.state import AccountState, Target
 from services.accounts.vault import Credentials, generate
 from shared.manifest.const import HTTP_MANAGER
@@ -54,7 +53,7 @@ async def rotate(accounts: AccountsManager, peer: str, service_id: str) -> Confi
             )
         target = stored.value
         fresh = generate(target.credentials)
-        manager = manager_for(target, accounts.calls.within(accounts.start_window), accounts.engine)
+        manager = accounts.manager_of(target, accounts.calls.within(accounts.start_window))
         # Stored first: whatever fails next, the reconcile makes the account with these.
         await state.save_account(record.model_copy(update={"sealed": accounts.vault.lock(fresh)}))
         if target.manager == HTTP_MANAGER and peer in await manager.usernames():

@@ -28,6 +28,7 @@ class AccountsParticipant(Participant):
 
     def __init__(self, manager: AccountsManager) -> None:
         self.manager = manager
+        self.recipient = manager.vault.recipient  # the installer seals to it
 
     async def apply(self, request: StepRequest) -> StepResultPayload:
         return await self._run(request)

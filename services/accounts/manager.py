@@ -3,7 +3,9 @@ and remove peers, and reconcile what each container holds with the state.
 
 Every change goes through one lock: the state is read, the container asked, the state
 written, with nothing else in between. Credentials are made once, stored encrypted before
-the container hears of them, and never logged.
+the container hears of them, and never logged. Each service is a tenant that may be
+hostile: whatever its container answers fails that service's accounts only (the reason is
+logged once and `pic_accounts_service_failing` says so); the others still converge.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from datetime import datetime
 import structlog
 
 from services.accounts.errors import AccountsError, ManagerError
-from services.accounts.managers import Calls, manager_for
-from services.accounts.metrics import ACCOUNTS, CORRECTIONS, PEERS
+from services.accounts.managers import AccountManager, Calls, manager_for
+from services.accounts.managers.http import HttpManager
+from services.accounts.metrics import ACCOUNTS, CORRECTIONS, FAILING, PEERS
 from services.accounts.state import AccountRecord, AccountState, PeerRecord, State, Target
 from services.accounts.targets import target_of
 from services.accounts.vault import Vault, generate
 from shared.bus import TypedBucket
 from shared.docker.engine import DockerEngine
+from shared.errors import PicStoreError
 from shared.events import StepRequest
 from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
@@ -48,6 +52,7 @@ class AccountsManager:
         self.lock = asyncio.Lock()
         self._problems: dict[str, str] = {}
         self._counted: set[str] = set()
+        self._watched: set[str] = set()  # services with a FAILING gauge
 
     # -- saga steps ------------------------------------------------------------------------
 
@@ -57,18 +62,28 @@ class AccountsManager:
         target = target_of(
             sid, payload.manifest, payload.addresses, payload.service_ip, payload.domain or ""
         )
+        if payload.sealed:
+            handed = self.vault.open_sealed(payload.sealed, f"the account-API secret of {sid}")
+            if handed.get("api_secret"):
+                target.api_secret = self.vault.lock_text(handed["api_secret"])
         async with self.lock:
             before = await self.state.targets.get(sid)
+            if target.api_secret is None and before is not None:
+                target.api_secret = before.value.api_secret
             await self.state.targets.put(sid, target)
             calls = self.calls.within(self.start_window)
             try:
                 made = await self._provision(target, await self.state.present_peers(), calls)
+                manager = self.manager_of(target, calls)
+                if isinstance(manager, HttpManager):
+                    await manager.refuses_strangers()
             except AccountsError:
                 if before is None:  # a new service: leave nothing of it behind
                     await self._withdraw(target, self.calls.within(0))
                 else:
                     await self.state.targets.put(sid, before.value)
                 raise
+        self._fine(sid)
         await self._count(sid)
         return {"accounts": str(made)}
 
@@ -87,6 +102,8 @@ class AccountsManager:
                     running.service_ip,
                     request.payload.domain or "",
                 )
+                stored = await self.state.targets.get(sid)
+                kept.api_secret = stored.value.api_secret if stored is not None else None
                 await self.state.targets.put(sid, kept)
                 return {"kept": f"the accounts of {sid} {running.version or ''}".strip()}
             stored = await self.state.targets.get(sid)
@@ -96,6 +113,10 @@ class AccountsManager:
         if sid in self._counted:
             ACCOUNTS.remove(sid)
             self._counted.discard(sid)
+        self._problems.pop(sid, None)
+        if sid in self._watched:
+            FAILING.remove(sid)
+            self._watched.discard(sid)
         return {"removed": str(removed)}
 
     @staticmethod
@@ -123,8 +144,10 @@ class AccountsManager:
             for target in (await self.state.all_targets()).values():
                 try:
                     await self._provision(target, peers, self.calls.within(0))
-                except AccountsError as exc:
-                    self._note(target.service_id, exc.message)
+                except Exception as exc:  # this service only: the next ones still get theirs
+                    self._note(target.service_id, exc)
+                else:
+                    self._fine(target.service_id)
         for sid in await self.state.all_targets():
             await self._count(sid)
         log.info("peer_added" if present else "peer_removed", peer=peer)
@@ -147,10 +170,10 @@ class AccountsManager:
                     counts = await self._provision(
                         target, peers, self.calls.within(0), correcting=True
                     )
-                except AccountsError as exc:
-                    self._note(target.service_id, exc.message)
+                except Exception as exc:  # this service only: the next ones still get theirs
+                    self._note(target.service_id, exc)
                     continue
-                self._problems.pop(target.service_id, None)
+                self._fine(target.service_id)
                 for kind, count in counts.items():
                     totals[kind] += count
         for kind, count in totals.items():
@@ -168,7 +191,7 @@ class AccountsManager:
         self, target: Target, peers: list[str], calls: Calls, correcting: bool = False
     ) -> dict[str, int]:
         """Bring one service's accounts in line with `peers`."""
-        manager = manager_for(target, calls, self.engine)
+        manager = self.manager_of(target, calls)
         listed = await manager.usernames()
         records = await self.state.accounts_of(target.service_id)
         created = deleted = 0
@@ -212,7 +235,7 @@ class AccountsManager:
         removed = 0
         records = await self.state.accounts_of(target.service_id)
         try:
-            manager = manager_for(target, calls, self.engine)
+            manager = self.manager_of(target, calls)
             listed = await manager.usernames() if records else set()
             for peer, record in records.items():
                 if record.state is not AccountState.foreign and peer in listed:
@@ -230,7 +253,25 @@ class AccountsManager:
         ACCOUNTS.labels(sid).set(sum(r.state is AccountState.created for r in records.values()))
         self._counted.add(sid)
 
-    def _note(self, sid: str, reason: str) -> None:
+    def manager_of(self, target: Target, calls: Calls) -> AccountManager:
+        secret = self.vault.unlock_text(target.api_secret) if target.api_secret else None
+        return manager_for(target, calls, self.engine, secret)
+
+    def _note(self, sid: str, exc: Exception) -> None:
+        if isinstance(exc, PicStoreError):
+            reason = exc.message
+        else:  # a bug met on this service's input: said once, with its trace
+            reason = f"internal error ({type(exc).__name__})"
+            if self._problems.get(sid) != reason:
+                log.exception("accounts_crashed", service_id=sid)
+        FAILING.labels(sid).set(1)
+        self._watched.add(sid)
         if self._problems.get(sid) != reason:  # once per new reason
             log.warning("accounts_not_in_line", service_id=sid, reason=reason)
             self._problems[sid] = reason
+
+    def _fine(self, sid: str) -> None:
+        FAILING.labels(sid).set(0)
+        self._watched.add(sid)
+        if self._problems.pop(sid, None) is not None:
+            log.info("accounts_in_line", service_id=sid)

@@ -6,6 +6,11 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 ACCOUNTS = Gauge("pic_accounts_accounts", "Accounts the service created, by service", ["service"])
+FAILING = Gauge(
+    "pic_accounts_service_failing",
+    "1 while a service's accounts cannot be brought in line (the reason is in the log)",
+    ["service"],
+)
 PEERS = Gauge("pic_accounts_peers", "Current VPN peers")
 CALLS = Counter(
     "pic_accounts_manager_calls_total",

@@ -28,3 +28,8 @@ class AccountsSettings(GuardedSettings):
     def key_file(self) -> Path:
         """The key the credentials are encrypted with in the buckets (root only)."""
         return self.data_dir / "accounts" / "credentials.key"
+
+    @property
+    def identity_file(self) -> Path:
+        """The age identity the installer seals each service's account-API secret to."""
+        return self.data_dir / "accounts" / "handover.key"

@@ -31,6 +31,8 @@ class Target(BaseModel):
     address: str | None = None  # the container's address on the cell network (http)
     port: int = 80
     file: str | None = None  # htpasswd
+    # The service's account-API secret (http), encrypted with the service's key (vault.py)
+    api_secret: str | None = Field(default=None, repr=False)
     domain: str = ""
     template: dict[str, str] = Field(default_factory=dict)
 

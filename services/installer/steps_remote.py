@@ -13,7 +13,9 @@ from shared.config import VerificationMode
 from shared.errors import OperationError
 from shared.events import StepRequest
 from shared.events.messages import StepAction
-from shared.participants import ask_step, handles
+from shared.manifest.const import ACCOUNTS_API_SECRET
+from shared.participants import ask_step, handles, recipient_of
+from shared.peer_client import seal
 from shared.steps import STEPS, StepName, StepSpec, owner_of
 
 log = structlog.get_logger("installer")
@@ -31,7 +33,11 @@ class RemoteStepError(OperationError):
 
 
 def _request(
-    ctx: OpContext, step: StepName, action: StepAction, image: str | None = None
+    ctx: OpContext,
+    step: StepName,
+    action: StepAction,
+    image: str | None = None,
+    sealed: str | None = None,
 ) -> StepRequest:
     manifest = ctx.parsed
     if image is None:
@@ -48,8 +54,24 @@ def _request(
             "domain": ctx.cell.domain,
             "egress": ctx.egress,
             "addresses": ctx.addresses,
+            "sealed": sealed,
         },
     )
+
+
+async def _handed(ctx: OpContext, step: StepName) -> str | None:
+    """The accounts step gets the service's account-API secret, sealed to the recipient the
+    accounts service announces (it keeps it in its own vault); no other step gets any."""
+    secret = ctx.secrets.get(ACCOUNTS_API_SECRET)
+    if step is not StepName.accounts or not secret:
+        return None
+    recipient = await recipient_of(ctx.deps.bus, step)
+    if recipient is None:
+        return None
+    try:
+        return seal({"api_secret": secret}, recipient)
+    except ValueError:  # not an age recipient: the accounts service says what it lacks
+        return None
 
 
 async def verify(ctx: OpContext) -> StepData:
@@ -102,8 +124,11 @@ def remote_step(spec: StepSpec) -> Step[OpContext]:
             )
             ctx.warnings.append(missing)
             raise StepSkipped(missing)
+        sealed = await _handed(ctx, step)
         result = await ask_step(
-            ctx.deps.bus, _request(ctx, step, StepAction.apply), ctx.deps.settings.step_timeout
+            ctx.deps.bus,
+            _request(ctx, step, StepAction.apply, sealed=sealed),
+            ctx.deps.settings.step_timeout,
         )
         if not result.ok:
             raise RemoteStepError(f"the {owner} refused: {result.reason}")

@@ -18,9 +18,19 @@ from aiodocker.jsonstream import json_stream_list
 
 from shared.errors import OperationError, PartUnavailableError
 
+READ_LIMIT = 4 * 1024 * 1024  # the largest file read from inside a container
+_TAR_OVERHEAD = 64 * 1024  # the archive's headers around it
+OUTPUT_LIMIT = 64 * 1024  # the most output of a command run in a container that is kept
+
 
 class DockerError(OperationError):
     key = "docker_error"
+
+
+class FileTooLargeError(DockerError):
+    """A file inside a container is larger than the reader's limit."""
+
+    key = "file_too_large"
 
 
 @dataclass(frozen=True)
@@ -293,20 +303,33 @@ class DockerEngine:
 
     # -- files inside a container -----------------------------------------------------------
 
-    async def read_file(self, name: str, path: str) -> bytes | None:
-        """A file inside a container (None: no such file)."""
+    async def read_file(self, name: str, path: str, limit: int = READ_LIMIT) -> bytes | None:
+        """A file inside a container (None: no such file). The container owns what is in
+        it: more than `limit` bytes is a DockerError, never read into memory whole."""
         docker = await self._client()
         with _translated(f"find container {name}"):
             container = await docker.containers.get(name)
+        received = bytearray()
+        bound = limit + _TAR_OVERHEAD
         try:
-            archive = await container.get_archive(path)
+            async with docker._query(
+                f"containers/{container.id}/archive", params={"path": path}
+            ) as response:
+                async for chunk in response.content.iter_chunked(65536):
+                    received += chunk
+                    if len(received) > bound:
+                        raise FileTooLargeError(f"{path} in {name} is larger than {limit} bytes")
         except AioDockerError as exc:
             if exc.status == 404:
                 return None
             raise DockerError(f"could not read {path} in {name}: {_describe(exc)}") from exc
-        with archive:
+        with tarfile.open(fileobj=io.BytesIO(bytes(received)), mode="r|") as archive:
             member = archive.next()
-            handle = archive.extractfile(member) if member is not None else None
+            if member is None or not member.isfile():
+                return None
+            if member.size > limit:
+                raise FileTooLargeError(f"{path} in {name} is larger than {limit} bytes")
+            handle = archive.extractfile(member)
             return handle.read() if handle is not None else None
 
     async def write_file(self, name: str, path: str, data: bytes, mode: int = 0o644) -> None:
@@ -331,10 +354,13 @@ class DockerEngine:
         with _translated(f"run {command[0]} in {name}"):
             container = await docker.containers.get(name)
             execution = await container.exec(command, stdout=True, stderr=True)
-            output = []
+            output: list[str] = []
+            kept = 0
             async with execution.start(detach=False) as stream:
-                while (chunk := await stream.read_out()) is not None:
-                    output.append(chunk.data.decode(errors="replace"))
+                # The command may be the container's own: keep at most OUTPUT_LIMIT bytes.
+                while kept < OUTPUT_LIMIT and (chunk := await stream.read_out()) is not None:
+                    output.append(chunk.data[: OUTPUT_LIMIT - kept].decode(errors="replace"))
+                    kept += len(chunk.data)
             code = (await execution.inspect()).get("ExitCode")
         text = "".join(output).strip()
         if code != 0:

@@ -49,6 +49,9 @@ HTTP_MANAGER: Final = "http"
 INTERNAL_MANAGERS: Final = frozenset({"email", "calendar", "files", "htpasswd"})
 # "htpasswd": bcrypt entries in a file inside the container (WebDAV and CalDAV servers read it).
 HTPASSWD_MANAGER: Final = "htpasswd"
+# The secret pic-store sends with every call to an `http` account API (`Authorization: Bearer
+# <secret>`): `${PIC_SECRET_ACCOUNTS_API}`, generated once per service and kept like every secret.
+ACCOUNTS_API_SECRET: Final = "ACCOUNTS_API"  # noqa: S105 (a secret's name, not a password)
 CREDENTIAL_KINDS: Final = frozenset({"password", "token", "ssh_key"})
 
 # Blocks a true flag requires, and blocks that are only allowed when the flag is true.

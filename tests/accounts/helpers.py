@@ -16,6 +16,7 @@ from shared.peer_client import Configs, ask_peer
 from shared.roster import HTTP_PORTS
 from shared.steps import StepName
 from tests.installer.helpers import inspect, ip_of, service_id
+from tests.parts.docker_engine import docker
 from tests.parts.eventually import present
 from tests.parts.images import build_base, build_image, push
 from tests.parts.stack import Stack
@@ -43,7 +44,8 @@ def build_demo(registry_host: str) -> str:
     return push(tag, f"{registry_host}/roof/accounts-demo:1")
 
 
-def demo_store(root: Path, sid: str, image: str, **accounts: Any) -> Path:
+def demo_service(sid: str, image: str, **accounts: Any) -> tuple[dict[str, Any], str]:
+    """The demo's manifest and template as service `sid` (container `cell-<sid>`)."""
     manifest = json.loads((DEMO / "manifest.json").read_text())
     template = (DEMO / "compose-template.yml").read_text()
     container = f"cell-{sid}"
@@ -65,7 +67,21 @@ def demo_store(root: Path, sid: str, image: str, **accounts: Any) -> Path:
         .replace("cell-accounts-demo", container)
         .replace("  accounts-demo:", f"  {sid}:")
     )
-    return write_store(root, [(manifest, template)])
+    return manifest, template
+
+
+def demo_store(root: Path, sid: str, image: str, **accounts: Any) -> Path:
+    return write_store(root, [demo_service(sid, image, **accounts)])
+
+
+def api_secret(sid: str) -> str:
+    """The secret pic-store handed the container for its account API (from its env)."""
+    info = inspect(f"cell-{sid}")
+    assert info is not None, f"cell-{sid} does not exist"
+    prefix = "ACCOUNTS_API_SECRET="
+    values = [e[len(prefix) :] for e in info["Config"]["Env"] if e.startswith(prefix)]
+    assert values and values[0], f"cell-{sid} got no {prefix[:-1]}"
+    return values[0]
 
 
 def address(stack: Stack, sid: str) -> str:
@@ -75,7 +91,12 @@ def address(stack: Stack, sid: str) -> str:
 
 
 def usernames(stack: Stack, sid: str) -> list[str]:
-    response = httpx.get(f"http://{address(stack, sid)}:8080/service-api/accounts", timeout=3)
+    response = httpx.get(
+        f"http://{address(stack, sid)}:8080/service-api/accounts",
+        headers={"Authorization": f"Bearer {api_secret(sid)}"},
+        timeout=3,
+    )
+    response.raise_for_status()
     return sorted(response.json())
 
 
@@ -106,3 +127,55 @@ async def started(stack_factory, demo_image: str, tmp_path: Path, **accounts: ob
 
 def bus_client(bus: Bus) -> StoreClient:
     return StoreClient(bus)
+
+
+async def started_with(stack_factory, tmp_path: Path, services: list[tuple[dict[str, Any], str]]):  # type: ignore[no-untyped-def]
+    """A stack with the installer and accounts running, and a store of `services`."""
+    stack = stack_factory(**ENV)
+    stack.start("installer")
+    stack.start("accounts")
+    stack_factory.used_ids.extend(manifest["id"] for manifest, _ in services)
+    store = write_store(tmp_path / "store", services)
+    bus = await stack.bus("admin")
+    await present(bus, StepName.accounts)
+    return stack, store, bus
+
+
+def raw_request(stack: Stack, url: str, method: str, body: str = "", *headers: str) -> int:
+    """One HTTP request sent from a throwaway container on the cell network (a neighbour),
+    as raw text through busybox nc; the status code it got (0: no answer)."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    ip, _, port = host.partition(":")
+    lines = [f"{method} /{rest} HTTP/1.0", f"Content-Length: {len(body)}", *headers, "", body]
+    answer = docker(
+        "run",
+        "--rm",
+        "--network",
+        stack.network,
+        "-e",
+        "REQ=" + "\r\n".join(lines),
+        "pic-store-test/busybox:base",
+        "sh",
+        "-c",
+        f'printf "%s" "$REQ" | nc -w 3 {ip} {port or 80} | head -1',
+        check=False,
+    )
+    status = answer.split(" ")
+    return int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+
+
+def accounts_log(stack: Stack) -> str:
+    proc = stack.running("accounts")
+    return proc.log_path.read_text() if proc.log_path.exists() else ""
+
+
+def accounts_metrics(stack: Stack) -> str:
+    token = Path(stack.env["PIC_API_TOKEN_FILE"]).read_text().strip()
+    port = stack.running("accounts").port
+    response = httpx.get(
+        f"http://127.0.0.1:{port}/metrics",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=3,
+    )
+    response.raise_for_status()
+    return response.text

@@ -142,8 +142,8 @@ async def test_an_account_missed_while_the_container_was_down_is_made_once_it_is
     await bus.close()
 
 
-@pytest.mark.parametrize("failure", ["garbage", "hang"])
-async def test_a_manager_that_answers_garbage_or_hangs_fails_the_install(
+@pytest.mark.parametrize("failure", ["garbage", "hang", "open"])
+async def test_a_manager_that_answers_garbage_hangs_or_answers_anyone_fails_the_install(
     stack_factory, registry_host, tmp_path, failure
 ) -> None:  # type: ignore[no-untyped-def]
     image = _broken_image(registry_host, failure)
@@ -154,6 +154,7 @@ async def test_a_manager_that_answers_garbage_or_hangs_fails_the_install(
     reason = {
         "garbage": "did not answer a JSON list of usernames",
         "hang": "did not answer list within 1 s",
+        "open": "without pic-store's secret answered 200",
     }[failure]
     assert reason in result.payload.message
     assert containers_of(sid) == []  # rolled back
@@ -244,6 +245,11 @@ _BROKEN = {
         "#!/bin/sh\nmkdir -p /www\necho ok > /www/healthz\nhttpd -p 8080 -h /www\n"
         "printf '#!/bin/sh\\nsleep 60\\n' > /hang.sh\nchmod +x /hang.sh\n"
         "exec nc -ll -p 8081 -e /hang.sh\n"
+    ),
+    # an account API that answers anyone, with or without pic-store's secret
+    "open": (
+        "#!/bin/sh\nmkdir -p /www/service-api\necho ok > /www/healthz\n"
+        "echo '[]' > /www/service-api/accounts\nexec httpd -f -p 8080 -h /www\n"
     ),
 }
 

@@ -11,9 +11,12 @@ from shared.docker.engine import DockerEngine
 from shared.manifest.const import HTPASSWD_MANAGER, HTTP_MANAGER
 
 
-def manager_for(target: Target, calls: Calls, engine: DockerEngine) -> AccountManager:
+def manager_for(
+    target: Target, calls: Calls, engine: DockerEngine, api_secret: str | None = None
+) -> AccountManager:
+    """`api_secret`: the service's account-API secret in clear (http)."""
     if target.manager == HTTP_MANAGER:
-        return HttpManager(target, calls)
+        return HttpManager(target, calls, api_secret)
     if target.manager == HTPASSWD_MANAGER:
         return HtpasswdManager(target, calls, engine)
     raise AccountsError(

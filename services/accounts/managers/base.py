@@ -60,6 +60,11 @@ class Calls:
             except ManagerError:
                 CALLS.labels(kind, verb, "refused").inc()
                 raise
+            except Exception as exc:  # whatever the container made of it: this service only
+                CALLS.labels(kind, verb, "refused").inc()
+                raise ManagerError(
+                    f"the {kind} account manager failed {verb} ({type(exc).__name__})"
+                ) from exc
             else:
                 CALLS.labels(kind, verb, "ok").inc()
                 return result

@@ -19,17 +19,27 @@ valid_user() { echo "$1" | grep -qE '^[a-z0-9][a-z0-9_-]{0,31}$'; }
 read -r method target _
 length=0
 auth=""
+bearer=""
 while read -r line; do
     line=$(printf '%s' "$line" | tr -d '\r')
     [ -z "$line" ] && break
     case "$line" in
         [Cc]ontent-[Ll]ength:*) length=$(echo "${line#*:}" | tr -dc '0-9') ;;
         [Aa]uthorization:\ Basic\ *) auth="${line#*Basic }" ;;
+        [Aa]uthorization:\ Bearer\ *) bearer="${line#*Bearer }" ;;
     esac
 done
 body=""
 [ "${length:-0}" -gt 0 ] && body=$(head -c "$length")
 path="${target%%\?*}"
+
+# The account API answers pic-store alone: every call carries the secret pic-store handed
+# this container (${PIC_SECRET_ACCOUNTS_API}, in ACCOUNTS_API_SECRET). No secret: no API.
+case "$path" in
+    /service-api/*)
+        [ -n "$ACCOUNTS_API_SECRET" ] && [ "$bearer" = "$ACCOUNTS_API_SECRET" ] ||
+            reply "401 Unauthorized" '{"detail":"the account API needs pic-store'"'"'s secret"}' ;;
+esac
 
 case "$method $path" in
     "GET /healthz") reply "200 OK" "ok" text/plain ;;
