@@ -30,6 +30,19 @@ class BackupConfig(BaseModel):
         default=False, description="Verify each scheduled backup in a sandbox"
     )
     compress_level: int = Field(default=6, ge=1, le=9, description="gzip level of the archives")
+    stream_timeout_seconds: float = Field(
+        default=4 * 3600.0,
+        ge=1.0,
+        le=7 * 86400.0,
+        description="Time each command and stream of a backup may take (a before/after "
+        "command, one volume's archive); past it that service's backup fails, others go on",
+    )
+    stream_max_bytes: int = Field(
+        default=256 * 2**30,
+        ge=2**20,
+        description="Size cap of each stream of a backup (one volume's archive, a command's "
+        "output); past it that service's backup fails",
+    )
 
     def path(self, data_dir: Path, value: str) -> Path:
         candidate = Path(value)

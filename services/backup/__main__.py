@@ -29,7 +29,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     engine = DockerEngine()
     stack.push_async_callback(engine.close)
     await engine.ping()
-    backups = Backups(SETTINGS.backups_dir)
+    backups = Backups(SETTINGS.backups_dir, SETTINGS.data_dir)
     swept = backups.sweep_partial()  # an interrupted backup leaves nothing that looks good
     if swept:
         log.warning("partial_backups_removed", backups=swept)

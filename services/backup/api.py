@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from services.backup.layout import BackupManifest
+from services.backup.description import BackupManifest
 from services.backup.manager import BackupManager
 from shared.events import new_operation_id
 from shared.events.backups import BackupResultPayload

@@ -18,7 +18,8 @@ from typing import BinaryIO
 import pyrage
 from pyrage import x25519
 
-from services.backup.errors import BackupCorruptError
+from services.backup.errors import BackupCorruptError, UnsafeEntryError
+from services.backup.members import MemberRule
 
 BATCH = 1024 * 1024  # bytes handed to the compressing thread at a time
 READ_CHUNK = 1024 * 1024
@@ -89,13 +90,19 @@ def _member_name(name: str, strip_first: bool) -> str:
     return "/".join(parts) or "."
 
 
-def tree_of(path: Path, compressed: bool = True, strip_first: bool = False) -> dict[str, str]:
+def tree_of(
+    path: Path, compressed: bool = True, strip_first: bool = False, rule: MemberRule | None = None
+) -> dict[str, str]:
     """Every entry of a tar archive: its kind, mode, size and SHA-256 (files) or target
-    (links). BackupCorruptError when the archive is truncated or broken."""
+    (links). BackupCorruptError when the archive is truncated or broken; UnsafeEntryError
+    when `rule` refuses an entry (one a restore could not put back)."""
     tree: dict[str, str] = {}
     try:
         with tarfile.open(path, "r|gz" if compressed else "r|") as tar:
             for member in tar:
+                problem = rule.problem(member) if rule is not None else None
+                if problem is not None:
+                    raise UnsafeEntryError(f"{path.name.removesuffix('.tar.gz')}: {problem}")
                 name = _member_name(member.name, strip_first)
                 mode = f"{member.mode & 0o7777:04o}"
                 if member.isfile():
@@ -144,8 +151,10 @@ def tar_config_paths(root: Path, relative: list[str], into: Path, level: int) ->
     return kept
 
 
-def untar_config_paths(archive: Path, root: Path, relative: list[str]) -> None:
-    """Put the config paths back as archived: what is there now is replaced."""
+def untar_config_paths(checked: Path, root: Path, relative: list[str]) -> None:
+    """Put the config paths back from `checked`, a plain tar whose every member passed
+    members.safe_copy (inside one of `relative`, no link out, no special file): what is
+    there now is replaced."""
     for rel in relative:
         target = root / rel
         if target.is_dir() and not target.is_symlink():
@@ -153,5 +162,5 @@ def untar_config_paths(archive: Path, root: Path, relative: list[str]) -> None:
         elif target.exists() or target.is_symlink():
             target.unlink()
     root.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(root, filter="tar")
+    with tarfile.open(checked, "r:") as tar:
+        tar.extractall(root, filter="data")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,3 +31,7 @@ class Deps:
     def config(self) -> BackupConfig:
         """The cell config's backup block, read fresh (an admin's change needs no restart)."""
         return CellConfig.load(self.settings.data_dir).backup
+
+
+# One service's lock (the manager's): a backup and a restore of one service never overlap.
+Guard = Callable[[str], AbstractAsyncContextManager[None]]

@@ -4,7 +4,11 @@ OperationError
 └── BackupError                 backup_failed
     ├── BackupNotFoundError     backup_not_found
     ├── BackupCorruptError      backup_corrupt: a file differs from its checksum, or will not open
+    │   └── BackupTamperedError backup_tampered: backup.json is not the one this cell wrote
     ├── BackupKeyError          backup_key: the key or passphrase is missing or does not fit
+    ├── UnsafeEntryError        backup_unsafe: an archive entry would land outside its place
+    ├── InvalidIdError          invalid_id: an id that would name another folder
+    ├── StreamLimitError        backup_limit: a command or stream broke its time or size limit
     ├── RestoreRefusedError     restore_refused: over an installed service without replace
     └── VerifyFailedError       verify_failed: the sandbox did not come up as backed up
 """
@@ -36,3 +40,27 @@ class RestoreRefusedError(BackupError):
 
 class VerifyFailedError(BackupError):
     key = "verify_failed"
+
+
+class BackupTamperedError(BackupCorruptError):
+    key = "backup_tampered"
+
+
+class UnsafeEntryError(BackupError):
+    key = "backup_unsafe"
+
+
+class InvalidIdError(BackupError):
+    key = "invalid_id"
+
+
+class StreamLimitError(BackupError):
+    key = "backup_limit"
+
+
+class PartialBackupError(BackupError):
+    """A backup was made, without some of the services asked for (named in the message)."""
+
+    def __init__(self, message: str, made: object) -> None:
+        super().__init__(message)
+        self.made = made

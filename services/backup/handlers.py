@@ -27,6 +27,8 @@ from shared.events.messages import StepResultPayload
 from shared.installed import ServiceRecord
 from shared.participants import Participant
 
+COMMANDS_AT_ONCE = 4
+
 
 class BackupParticipant(Participant):
     """Registers a service's backup plan: what each backup of it will hold."""
@@ -103,17 +105,26 @@ def start(
     async def on_verify(command: VerifyCommand) -> None:
         await answer(command, await manager.verify(command.operation_id, command.payload.backup))
 
+    # Several commands at once: a service whose backup hangs (until its limit) holds up no
+    # other service's backup, nor the installer's before an upgrade.
     consumers = (
-        (BACKUP, "backup-run", on_backup),
-        (RESTORE, "backup-restore", on_restore),
-        (VERIFY_BACKUP, "backup-verify", on_verify),
+        (BACKUP, "backup-run", on_backup, COMMANDS_AT_ONCE),
+        (RESTORE, "backup-restore", on_restore, COMMANDS_AT_ONCE),
+        (VERIFY_BACKUP, "backup-verify", on_verify, 1),
     )
     return [
         *BackupParticipant(manager.deps).tasks(bus, stop),
         *(
             asyncio.create_task(
-                bus.consume(channel, durable, handler, stop=stop, ack_wait=settings.ack_wait)
+                bus.consume(
+                    channel,
+                    durable,
+                    handler,
+                    stop=stop,
+                    ack_wait=settings.ack_wait,
+                    concurrency=concurrency,
+                )
             )
-            for channel, durable, handler in consumers
+            for channel, durable, handler, concurrency in consumers
         ),
     ]

@@ -8,6 +8,8 @@ or passphrase, and nothing else.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -35,9 +37,11 @@ def _read_private(path: Path, what: str) -> str:
         raise BackupKeyError(f"the backup {what} {path} is not readable: {exc.strerror}") from exc
 
 
-def cell_identity(config: BackupConfig, data_dir: Path) -> x25519.Identity:
-    """The cell's backup key: made (0600) when missing."""
+def cell_identity(config: BackupConfig, data_dir: Path, create: bool = True) -> x25519.Identity:
+    """The cell's backup key: made (0600) when missing (BackupKeyError unless `create`)."""
     path = config.path(data_dir, config.key_file)
+    if not path.exists() and not create:
+        raise BackupKeyError(f"the backup key file {path} is missing: no backup can be opened")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -94,3 +98,26 @@ def open_identity(
             "another one"
         ) from exc
     return x25519.Identity.from_str(secret.decode())
+
+
+MANIFEST_LABEL = b"pic-store backup.json v1"
+
+
+def manifest_key(how: SealedWith, backup_id: str, config: BackupConfig, data_dir: Path) -> bytes:
+    """The key that authenticates a backup's own description: derived from the cell's backup
+    key (or passphrase), which only this cell (and whoever holds its key) has; a folder
+    written by anyone else never carries a description that checks."""
+    if how == SealedWith.passphrase:
+        phrase = _passphrase(config, data_dir)
+        if phrase is None:
+            raise BackupKeyError(
+                "the backup is sealed with a passphrase: set backup.passphrase_file"
+            )
+        salt = MANIFEST_LABEL + b":" + backup_id.encode()
+        return hashlib.scrypt(phrase.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    secret = str(cell_identity(config, data_dir, create=False)).encode()
+    return hmac.new(secret, MANIFEST_LABEL, hashlib.sha256).digest()
+
+
+def manifest_tag(key: bytes, data: bytes) -> str:
+    return hmac.new(key, data, hashlib.sha256).hexdigest()

@@ -4,6 +4,7 @@
 SHA-256 of every file, start and end, live or consistent, the last verification).
 
     <id>/backup.json                         this manifest (no secret in it)
+    <id>/backup.json.mac                     its HMAC-SHA256, keyed from the cell's backup key
     <id>/key.age                             the backup's age identity, sealed
     <id>/<service>/volumes/<name>.tar.gz.age each backup.volumes entry
     <id>/<service>/config.tar.gz.age         the config_paths
@@ -15,70 +16,52 @@ SHA-256 of every file, start and end, live or consistent, the last verification)
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from services.backup.errors import BackupCorruptError, BackupNotFoundError
-from services.backup.keys import SealedWith
-from shared.events.messages import ConfigValue
+from services.backup.description import BackupManifest, StoredFile
+from services.backup.errors import (
+    BackupCorruptError,
+    BackupKeyError,
+    BackupNotFoundError,
+    BackupTamperedError,
+    InvalidIdError,
+)
+from services.backup.keys import SealedWith, manifest_key, manifest_tag
+from shared.config import CellConfig
+from shared.ids import id_problem
 
 PARTIAL = ".partial"
 MANIFEST = "backup.json"
+MANIFEST_TAG = "backup.json.mac"
 SEALED_KEY = "key.age"
 READ_CHUNK = 1024 * 1024
 
 
-class StoredFile(BaseModel):
-    path: str
-    size: int
-    sha256: str
+def checked(kind: str, value: object) -> str:
+    """`value` when it is a valid id of `kind` (shared/ids.py): the one gate every id passes
+    before it becomes part of a path here. InvalidIdError naming it otherwise."""
+    problem = id_problem(kind, value)
+    if problem is not None:
+        raise InvalidIdError(problem)
+    assert isinstance(value, str)
+    return value
 
 
-class ServiceEntry(BaseModel):
-    service_id: str
-    name: str = ""
-    version: str | None = None
-    store: str = ""
-    manifest: dict[str, Any]
-    config: dict[str, ConfigValue] = Field(default_factory=dict)
-    volumes: dict[str, str] = Field(default_factory=dict, description="name -> container:path")
-    images: dict[str, str] = Field(default_factory=dict, description="container -> its image")
-    config_paths: list[str] = Field(default_factory=list)
-    secrets: bool = False
-    consistency: Literal["live", "commands", "stopped"] = "live"
+def scratch_for(scratch_dir: Path, operation_id: str) -> Path:
+    """The plain files of one restore or verify: a folder named by its operation id."""
+    return scratch_dir / checked("operation id", operation_id)
 
 
-class Verification(BaseModel):
-    ok: bool
-    at: datetime
-    reason: str = ""
-
-
-class BackupManifest(BaseModel):
-    format: Literal[1] = 1
-    backup_id: str
-    operation_id: str = ""  # the command that made it: a second delivery makes no second one
-    reason: str = "admin"
-    started: datetime
-    finished: datetime | None = None
-    sealed_with: SealedWith
-    services: list[ServiceEntry] = Field(default_factory=list)
-    files: list[StoredFile] = Field(default_factory=list)
-    verified: Verification | None = None
-
-    def service(self, service_id: str) -> ServiceEntry:
-        for entry in self.services:
-            if entry.service_id == service_id:
-                return entry
-        held = ", ".join(e.service_id for e in self.services) or "none"
-        raise BackupNotFoundError(
-            f"the backup {self.backup_id} holds no service {service_id} (it holds: {held})"
-        )
+def service_folder(folder: Path, service_id: str) -> Path:
+    """A service's part of a backup folder."""
+    return folder / checked("service id", service_id)
 
 
 def new_backup_id(now: datetime | None = None) -> str:
@@ -99,22 +82,59 @@ def record(folder: Path, relative: str) -> StoredFile:
     return StoredFile(path=relative, size=path.stat().st_size, sha256=sha256_of(path))
 
 
-def write_manifest(folder: Path, manifest: BackupManifest) -> None:
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(manifest.model_dump_json(indent=2))
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(folder / MANIFEST)
+def _tag_key(backup_id: str, how: SealedWith, data_dir: Path) -> bytes:
+    return manifest_key(how, backup_id, CellConfig.load(data_dir).backup, data_dir)
 
 
-def read_manifest(folder: Path) -> BackupManifest:
-    path = folder / MANIFEST
+def write_manifest(folder: Path, manifest: BackupManifest, data_dir: Path) -> None:
+    """backup.json and its MAC (with the cell's backup key), each written whole."""
+    data = manifest.model_dump_json(indent=2).encode()
+    tag = manifest_tag(_tag_key(manifest.backup_id, manifest.sealed_with, data_dir), data)
+    for name, content in ((MANIFEST_TAG, tag.encode()), (MANIFEST, data)):
+        tmp = folder / (name + ".tmp")
+        tmp.write_bytes(content)
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(folder / name)
+
+
+def read_manifest(folder: Path, data_dir: Path) -> BackupManifest:
+    """The backup's description, only when its MAC checks with this cell's backup key
+    (BackupTamperedError otherwise) and it passes the strict model (BackupCorruptError)."""
+    backup_id = folder.name.removesuffix(PARTIAL)
     try:
-        return BackupManifest.model_validate_json(path.read_bytes())
+        data = (folder / MANIFEST).read_bytes()
     except FileNotFoundError as exc:
-        raise BackupNotFoundError(f"there is no backup {folder.name}") from exc
-    except (OSError, ValidationError) as exc:
-        raise BackupCorruptError(f"the manifest of backup {folder.name} is unreadable") from exc
+        raise BackupNotFoundError(f"there is no backup {backup_id}") from exc
+    except OSError as exc:
+        raise BackupCorruptError(f"the manifest of backup {backup_id} is unreadable") from exc
+    try:
+        tag = (folder / MANIFEST_TAG).read_bytes().strip()
+        how = SealedWith(json.loads(data).get("sealed_with"))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BackupTamperedError(
+            f"backup {backup_id}: its description (backup.json) carries no valid MAC of this "
+            "cell's backup key: refused, nothing touched"
+        ) from exc
+    expected = manifest_tag(_tag_key(backup_id, how, data_dir), data)
+    if not hmac.compare_digest(tag, expected.encode()):
+        raise BackupTamperedError(
+            f"backup {backup_id}: its description (backup.json) was changed or written "
+            "without this cell's backup key (the MAC differs): refused, nothing touched"
+        )
+    try:
+        manifest = BackupManifest.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "backup.json"
+        raise BackupCorruptError(
+            f"backup {backup_id}: backup.json is not valid at {where}: {first['msg']}"
+        ) from exc
+    if manifest.backup_id != backup_id:
+        raise BackupTamperedError(
+            f"backup {backup_id}: its description names another backup ({manifest.backup_id})"
+        )
+    return manifest
 
 
 def check_files(folder: Path, manifest: BackupManifest) -> None:
@@ -139,16 +159,21 @@ def check_files(folder: Path, manifest: BackupManifest) -> None:
 class Backups:
     """The backups folder: complete backups, and the partial ones a crash left."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, data_dir: Path) -> None:
         self.root = root
+        self.data_dir = data_dir
 
     def folder(self, backup_id: str) -> Path:
-        if "/" in backup_id or backup_id.startswith(".") or backup_id.endswith(PARTIAL):
-            raise BackupNotFoundError(f"{backup_id!r} is not a backup name")
-        return self.root / backup_id
+        return self.root / checked("backup id", backup_id)
+
+    def read(self, backup_id: str) -> BackupManifest:
+        return read_manifest(self.folder(backup_id), self.data_dir)
+
+    def write(self, folder: Path, manifest: BackupManifest) -> None:
+        write_manifest(folder, manifest, self.data_dir)
 
     def start(self, backup_id: str) -> Path:
-        partial = self.root / (backup_id + PARTIAL)
+        partial = self.root / (checked("backup id", backup_id) + PARTIAL)
         partial.mkdir(parents=True, mode=0o700)
         return partial
 
@@ -169,16 +194,19 @@ class Backups:
         return gone
 
     def all(self) -> list[BackupManifest]:
-        """Complete backups, oldest first (a folder with an unreadable manifest is skipped)."""
+        """Complete backups this cell wrote, oldest first (a folder whose description is
+        unreadable, invalid or not authenticated is skipped)."""
         if not self.root.exists():
             return []
         found = []
         for path in sorted(self.root.iterdir()):
             if path.name.endswith(PARTIAL) or not (path / MANIFEST).is_file():
                 continue
+            if id_problem("backup id", path.name) is not None:
+                continue
             try:
-                found.append(read_manifest(path))
-            except BackupCorruptError:
+                found.append(read_manifest(path, self.data_dir))
+            except (BackupCorruptError, BackupKeyError):
                 continue
         return sorted(found, key=lambda m: m.started)
 

@@ -14,30 +14,40 @@ import pyrage
 from pyrage import x25519
 
 from services.backup import archive
+from services.backup.containers import Limits
 from services.backup.copy import VolumeCopier
-from services.backup.deps import Deps
-from services.backup.errors import BackupError
+from services.backup.deps import Deps, Guard
+from services.backup.description import BackupManifest, ServiceEntry, config_path_problem
+from services.backup.errors import BackupError, PartialBackupError
 from services.backup.handover import export_secrets
 from services.backup.keys import new_identity, seal_identity
 from services.backup.layout import (
     MANIFEST,
+    MANIFEST_TAG,
     SEALED_KEY,
-    BackupManifest,
-    ServiceEntry,
     check_files,
     new_backup_id,
     record,
-    write_manifest,
+    service_folder,
 )
+from services.backup.members import check_archive
+from shared.errors import PicStoreError
 from shared.installed import ServiceRecord
 from shared.manifest.model import Backup
 
 
 def backup_block(service: ServiceRecord) -> Backup:
+    """The manifest's backup block; BackupError when there is none or a config path lies
+    outside the service's own `config/<id>` folder."""
     raw = service.manifest.get("backup")
     if not service.manifest.get("has_storage") or not isinstance(raw, dict):
         raise BackupError(f"{service.service_id} has no storage to back up (has_storage false)")
-    return Backup.model_validate(raw)
+    block = Backup.model_validate(raw)
+    for path in block.config_paths:
+        problem = config_path_problem(service.service_id, path)
+        if problem is not None:
+            raise BackupError(f"{service.service_id}: {problem}")
+    return block
 
 
 def seal_bytes(data: bytes, recipient: x25519.Recipient) -> bytes:
@@ -45,17 +55,23 @@ def seal_bytes(data: bytes, recipient: x25519.Recipient) -> bytes:
 
 
 class Maker:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, guard: Guard) -> None:
         self.deps = deps
+        self.guard = guard  # one service's lock: its backup and its restore never overlap
 
     async def make(
         self, operation_id: str, services: list[ServiceRecord], reason: str
     ) -> BackupManifest:
+        """One backup of every service that could be backed up. A service that fails (a
+        hanging command, a stream over its cap, a foreign container) is left out with its
+        reason: PartialBackupError when others made it, BackupError when none did."""
         config = self.deps.config()
+        limits = Limits(config.stream_timeout_seconds, config.stream_max_bytes)
         identity = new_identity()
         sealed, how = await asyncio.to_thread(seal_identity, identity, config, self.deps.data_dir)
         started = datetime.now(UTC)
         folder = self.deps.backups.start(new_backup_id(started))
+        failed: list[str] = []
         try:
             (folder / SEALED_KEY).write_bytes(sealed)
             manifest = BackupManifest(
@@ -66,35 +82,56 @@ class Maker:
                 sealed_with=how,
             )
             for service in services:
-                entry = await self._service(
-                    folder, service, identity.to_public(), config.compress_level, operation_id
-                )
+                own = service_folder(folder, service.service_id)
+                try:
+                    async with self.guard(service.service_id):
+                        entry = await self._service(
+                            own,
+                            service,
+                            identity.to_public(),
+                            config.compress_level,
+                            operation_id,
+                            limits,
+                        )
+                except PicStoreError as exc:
+                    shutil.rmtree(own, ignore_errors=True)
+                    failed.append(exc.message)
+                    continue
                 manifest.services.append(entry)
+            if not manifest.services:
+                raise BackupError("; ".join(failed) or "nothing was backed up")
             manifest.files = [
                 record(folder, str(path.relative_to(folder)))
                 for path in sorted(folder.rglob("*"))
-                if path.is_file() and path.name != MANIFEST
+                if path.is_file() and path.name not in (MANIFEST, MANIFEST_TAG)
             ]
             manifest.finished = datetime.now(UTC)
-            write_manifest(folder, manifest)
+            self.deps.backups.write(folder, manifest)
             await asyncio.to_thread(check_files, folder, manifest)
             self.deps.backups.finish(folder)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        if failed:
+            sids = ", ".join(e.service_id for e in manifest.services)
+            raise PartialBackupError(
+                f"backup {manifest.backup_id} of {sids} is complete; left out: "
+                + "; ".join(failed),
+                manifest,
+            )
         return manifest
 
     async def _service(
         self,
-        folder: Path,
+        own: Path,
         service: ServiceRecord,
         to: x25519.Recipient,
         level: int,
         operation_id: str,
+        limits: Limits,
     ) -> ServiceEntry:
         block = backup_block(service)
         sid = service.service_id
-        own = folder / sid
         (own / "volumes").mkdir(parents=True)
         entry = ServiceEntry(
             service_id=sid,
@@ -105,7 +142,7 @@ class Maker:
             config=service.config,
             config_paths=list(block.config_paths),
         )
-        copier = VolumeCopier(self.deps.engine, level, self.deps.settings.health_timeout)
+        copier = VolumeCopier(self.deps.engine, level, self.deps.settings.health_timeout, limits)
         copied = await copier.copy(service, block, own / "volumes")
         for name in copied.volumes:
             await self._seal_file(own / "volumes" / f"{name}.tar.gz", to)
@@ -120,6 +157,8 @@ class Maker:
                 plain,
                 level,
             )
+            what = f"{sid}: the config paths"
+            await asyncio.to_thread(check_archive, plain, what, entry.config_paths)
             await self._seal_file(plain, to)
         (own / "contents.json.age").write_bytes(seal_bytes(json.dumps(copied.trees).encode(), to))
         secrets, template = await export_secrets(

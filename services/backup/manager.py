@@ -1,18 +1,21 @@
 """The backup service's verbs: back up, restore, verify, list; each command's outcome as a
-result, with metrics. One command runs at a time in a process."""
+result, with metrics. Commands run side by side; one service's backup and restore never
+overlap (a lock per service), and one service's slow backup holds up no other's."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import structlog
 
 from services.backup.deps import Deps
-from services.backup.errors import BackupError, VerifyFailedError
-from services.backup.layout import BackupManifest
+from services.backup.description import BackupManifest
+from services.backup.errors import BackupError, PartialBackupError, VerifyFailedError
+from services.backup.layout import checked
 from services.backup.maker import Maker
 from services.backup.metrics import LAST_GOOD_AGE, RUNS, SECONDS
 from services.backup.restore import Restorer
@@ -47,13 +50,21 @@ def to_delete(backups: list[BackupManifest], keep: int) -> list[str]:
 class BackupManager:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.maker = Maker(deps)
-        self.restorer = Restorer(deps)
+        self.maker = Maker(deps, self.service_lock)
+        self.restorer = Restorer(deps, self.service_lock)
         self.verifier = Verifier(deps)
-        self.lock = asyncio.Lock()
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.running: dict[tuple[BackupAction, str], asyncio.Future[BackupResultPayload]] = {}
+
+    @asynccontextmanager
+    async def service_lock(self, service_id: str) -> AsyncIterator[None]:
+        lock = self.locks.setdefault(service_id, asyncio.Lock())
+        async with lock:
+            yield
 
     async def with_storage(self, service_id: str | None) -> list[ServiceRecord]:
         if service_id is not None:
+            checked("service id", service_id)
             found = await self.deps.services.get(service_id)
             if found is None or found.value.state != ServiceState.installed:
                 raise BackupError(f"{service_id} is not an installed service")
@@ -69,54 +80,87 @@ class BackupManager:
         self, operation_id: str, service_id: str | None, reason: str
     ) -> BackupResultPayload:
         async def work() -> tuple[str, list[str]]:
+            checked("operation id", operation_id)
             done = [m for m in self.deps.backups.all() if m.operation_id == operation_id]
             if done:
                 return f"backup {done[0].backup_id} was made by this command", [done[0].backup_id]
             services = await self.with_storage(service_id)
             if not services:
                 return "no installed service has storage: nothing to back up", []
-            made = await self.maker.make(operation_id, services, reason)
+            try:
+                made = await self.maker.make(operation_id, services, reason)
+            except PartialBackupError:
+                self.prune()
+                raise
             pruned = self.prune()
             sids = ", ".join(e.service_id for e in made.services)
             note = f"; {len(pruned)} old backup(s) removed" if pruned else ""
             return f"backup {made.backup_id} of {sids} is complete{note}", [made.backup_id]
 
-        return await self._run(BackupAction.backup, work)
+        return await self._once(BackupAction.backup, operation_id, work)
 
     async def restore(
         self, operation_id: str, backup_id: str, service_id: str | None, replace: bool
     ) -> BackupResultPayload:
         async def work() -> tuple[str, list[str]]:
+            checked("operation id", operation_id)
             done = await self.restorer.restore(operation_id, backup_id, service_id, replace)
             return "; ".join(done), [backup_id]
 
-        return await self._run(BackupAction.restore, work)
+        return await self._once(BackupAction.restore, operation_id, work)
 
     async def verify(self, operation_id: str, backup_id: str) -> BackupResultPayload:
         async def work() -> tuple[str, list[str]]:
+            checked("operation id", operation_id)
             outcome = await self.verifier.verify(operation_id, backup_id)
             if not outcome.ok:
                 raise VerifyFailedError(f"backup {backup_id} failed verification: {outcome.reason}")
             return f"backup {backup_id} restores and matches its checksums", [backup_id]
 
-        return await self._run(BackupAction.verify, work)
+        return await self._once(BackupAction.verify, operation_id, work)
+
+    async def _once(
+        self,
+        action: BackupAction,
+        operation_id: str,
+        work: Callable[[], Awaitable[tuple[str, list[str]]]],
+    ) -> BackupResultPayload:
+        """A command delivered again while it still runs (commands run side by side) waits
+        for the same outcome instead of doing the work twice."""
+        key = (action, operation_id)
+        running = self.running.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(self._run(action, work))
+        self.running[key] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self.running.pop(key, None)
+            else:
+                task.add_done_callback(lambda _: self.running.pop(key, None))
 
     async def _run(
         self, action: BackupAction, work: Callable[[], Awaitable[tuple[str, list[str]]]]
     ) -> BackupResultPayload:
         started = time.monotonic()
-        async with self.lock:
-            try:
-                message, backups = await work()
-            except PicStoreError as exc:
-                RUNS.labels(action.value, "failed").inc()
-                log.warning("backup_command_failed", action=action.value, reason=exc.message)
-                return BackupResultPayload(
-                    action=action, ok=False, message=exc.message, error_key=exc.key
-                )
-            finally:
-                SECONDS.labels(action.value).observe(time.monotonic() - started)
-                self.observe_ages()
+        try:
+            message, backups = await work()
+        except PicStoreError as exc:
+            RUNS.labels(action.value, "failed").inc()
+            log.warning("backup_command_failed", action=action.value, reason=exc.message)
+            made = exc.made if isinstance(exc, PartialBackupError) else None
+            return BackupResultPayload(
+                action=action,
+                ok=False,
+                message=exc.message,
+                error_key=exc.key,
+                backups=[made.backup_id] if isinstance(made, BackupManifest) else [],
+            )
+        finally:
+            SECONDS.labels(action.value).observe(time.monotonic() - started)
+            self.observe_ages()
         RUNS.labels(action.value, "ok").inc()
         return BackupResultPayload(action=action, ok=True, message=message, backups=backups)
 

@@ -17,10 +17,11 @@ from pyrage import x25519
 
 from services.backup import archive
 from services.backup.deps import Deps
+from services.backup.description import ServiceEntry, Verification
 from services.backup.errors import BackupError, VerifyFailedError
 from services.backup.health import wait_healthy
-from services.backup.layout import ServiceEntry, Verification, read_manifest, write_manifest
-from services.backup.restore import decrypt_bytes, opened
+from services.backup.layout import scratch_for, service_folder
+from services.backup.restore import checked_archive, decrypt_bytes, opened
 from shared.docker.streams import create_volume, get_archive, put_archive, run_scratch
 from shared.errors import PicStoreError
 
@@ -46,21 +47,22 @@ class Verifier:
 
     async def verify(self, operation_id: str, backup_id: str) -> Verification:
         """The outcome, also written into the backup's manifest."""
+        scratch = scratch_for(self.deps.settings.scratch_dir, operation_id)
+        manifest = self.deps.backups.read(backup_id)  # this cell's, or refused untouched
         folder = self.deps.backups.folder(backup_id)
-        manifest = read_manifest(folder)
-        scratch = self.deps.settings.scratch_dir / operation_id
         try:
             scratch.mkdir(parents=True, mode=0o700)
             identity = await asyncio.to_thread(opened, folder, manifest, self.deps)
             for entry in manifest.services:
-                await self._service(folder / entry.service_id, entry, identity, scratch)
+                own = service_folder(folder, entry.service_id)
+                await self._service(own, entry, identity, scratch)
             outcome = Verification(ok=True, at=datetime.now(UTC))
         except PicStoreError as exc:
             outcome = Verification(ok=False, at=datetime.now(UTC), reason=exc.message)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         manifest.verified = outcome
-        write_manifest(folder, manifest)
+        self.deps.backups.write(folder, manifest)
         return outcome
 
     async def _service(
@@ -111,9 +113,12 @@ class Verifier:
         identity: x25519.Identity,
         scratch: Path,
     ) -> None:
-        plain = scratch / f"{name}.tar.gz"
-        await asyncio.to_thread(
-            archive.decrypt_file, own / "volumes" / f"{name}.tar.gz.age", plain, identity
+        plain = await asyncio.to_thread(
+            checked_archive,
+            own / "volumes" / f"{name}.tar.gz.age",
+            identity,
+            scratch / f"{name}.tar",
+            f"the volume {name}",
         )
         await put_archive(self.deps.engine, sandbox, path, archive.file_chunks(plain))
         plain.unlink()

@@ -48,11 +48,11 @@ def _reporter(ops: Operations, record: OperationRecord, ctx: OpContext) -> tuple
 
 async def _settings_in_use(ctx: OpContext) -> dict[str, ConfigValue]:
     """The settings of the installed version: the record's, and the secret ones kept in the
-    secrets bucket."""
-    if ctx.previous is None:
-        return {}
+    secrets bucket (a restore hands them over there, sealed, before it asks for the install:
+    its install command carries no secret)."""
     stored = await ctx.deps.buckets.secrets.get(ctx.service_id)
-    return {**ctx.previous.config, **(stored.value.settings if stored else {})}
+    kept = stored.value.settings if stored else {}
+    return {**(ctx.previous.config if ctx.previous else {}), **kept}
 
 
 def _snapshot(ctx: OpContext) -> dict[str, object]:

@@ -11,8 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.events.envelope import Message, Payload
-
-BACKUP_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,120}$"
+from shared.ids import BackupId, ServiceId
 
 
 class BackupAction(StrEnum):
@@ -36,7 +35,7 @@ class BackupCommand(Message):
 
 
 class RestorePayload(Payload):
-    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+    backup: BackupId
     replace: bool = Field(default=False, description="Restore over an installed service")
 
 
@@ -49,7 +48,7 @@ class RestoreCommand(Message):
 
 
 class VerifyPayload(Payload):
-    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+    backup: BackupId
 
 
 class VerifyCommand(Message):
@@ -93,7 +92,7 @@ class HandoverPayload(Payload):
 class SecretsHandover(Message):
     type: Literal["installer.secrets"] = "installer.secrets"
     version: Literal[1] = 1
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: ServiceId
     payload: HandoverPayload
 
 

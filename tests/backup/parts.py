@@ -32,7 +32,8 @@ TEMPLATE = """services:
       - files:/srv/files
 """
 
-# Sizes, spaces and unicode in names, a symlink, a hard link, empty folders, modes.
+# Sizes, spaces and unicode in names, symlinks (relative: a restore refuses absolute ones),
+# a hard link, empty folders, modes.
 FILL = r"""
 set -e
 cd /srv/files
@@ -45,7 +46,7 @@ echo secret-ish > private && chmod 600 private
 echo run > tool.sh && chmod 755 tool.sh
 chmod 1777 "empty dir"
 ln -s "ünïcødé ✓/big.bin" link-to-big
-ln -s /nowhere dangling
+ln -s no/such/file dangling
 ln one hardlink-to-one
 """
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.backup.description import BackupManifest, ServiceEntry, Verification
 from services.backup.keys import SealedWith
-from services.backup.layout import BackupManifest, ServiceEntry, Verification
 from services.backup.manager import to_delete
 from services.backup.verify import first_difference
 from shared.manifest import validate_manifest

@@ -59,9 +59,19 @@ async def test_removed_service_comes_back_from_its_backup(
 
     code, _, err = await cli(capsys, "restore", "no-such-backup", sid, *cell)
     assert code == 1 and "there is no backup no-such-backup" in err
+    # The restore hands the secrets to the installer sealed: no command carries them.
+    seen: list[bytes] = []
+
+    async def on_command(msg) -> None:  # type: ignore[no-untyped-def]
+        seen.append(msg.data)
+
+    watch = await bus.nc.subscribe(f"pic.{stack.cell}.cmd.>", cb=on_command)
     code, out, err = await cli(capsys, "restore", backup_id, sid, *cell)
     assert code == 0, err
     assert f"{sid} 1.0.0 restored" in out
+    await watch.unsubscribe()
+    assert any(b"installer.install" in data for data in seen)
+    assert not [data for data in seen if b"k-987654321" in data]
     view = await client.service(sid)
     assert view is not None and view.state == "installed" and view.version == "1.0.0"
     assert view.config["greeting"] == "hi"
