@@ -3,7 +3,10 @@ so that an admin's change is picked up without restarting any service."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -127,9 +130,22 @@ class CellConfig(BaseModel):
             raise ConfigError(f"{path} is invalid: {where}") from exc
 
     def write(self, data_dir: Path) -> Path:
+        """Atomically; 0600 from its first byte (it may hold a TSIG secret). A file already
+        there keeps its group and its group's read (the roles' users read it so)."""
         path = data_dir / CELL_CONFIG_RELATIVE
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode, group = 0o600, -1
+        with contextlib.suppress(FileNotFoundError):
+            before = path.stat()
+            mode, group = stat.S_IMODE(before.st_mode) & 0o640 | 0o600, before.st_gid
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.model_dump_json(indent=2))
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            if group != -1 and group != os.getegid():
+                with contextlib.suppress(PermissionError):
+                    os.fchown(handle.fileno(), -1, group)
+            os.fchmod(handle.fileno(), mode)
+            handle.write(self.model_dump_json(indent=2))
         tmp.replace(path)
         return path

@@ -69,6 +69,11 @@ class ServiceSettings:
         )
     )
 
+    # The bearer token of the HTTP API, and the Host header values it answers to (empty:
+    # loopback_hosts(http_port), and PIC_HTTP_HOST itself when it is not a loopback address).
+    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
+    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
+
     # Each service's own port; PIC_<NAME>_HTTP_PORT overrides it (0: any free port).
     default_http_port: ClassVar[int] = 0
 
@@ -79,21 +84,26 @@ class ServiceSettings:
 
     def http_guard(self) -> HttpGuard | None:
         """The token and Host check in front of this service's HTTP API (None: none). Read
-        before anything starts, so a service that needs one and cannot have it never runs."""
-        return None
+        before anything starts, so a service that needs one and cannot have it never runs.
+
+        An API of /healthz and /metrics (the router's: and /routes) takes none on loopback;
+        served beyond it (PIC_HTTP_HOST), every path but /healthz wants the token."""
+        return None if is_loopback(self.http_host) else self._guard()
+
+    def _guard(self) -> HttpGuard:
+        hosts = self.api_hosts or loopback_hosts(self.http_port)
+        if not self.api_hosts and not is_loopback(self.http_host):
+            hosts = (*hosts, self.http_host, f"{self.http_host}:{self.http_port}")
+        return HttpGuard.load(self.api_token_file, hosts)
 
 
 @dataclass
 class GuardedSettings(ServiceSettings):
-    """Settings of a service whose HTTP API serves more than /healthz: the bearer token
-    (there is no way to run such an API without one) and the Host values it answers to."""
-
-    api_token_file: Path | None = from_env("PIC_API_TOKEN_FILE", None, Path)
-    # Host header values the API answers to; empty: loopback_hosts(http_port).
-    api_hosts: tuple[str, ...] = from_env("PIC_API_HOSTS", (), parse_hosts)
+    """Settings of a service whose HTTP API serves more than /healthz and /metrics: the
+    bearer token is wanted on loopback too (there is no way to run such an API without one)."""
 
     def http_guard(self) -> HttpGuard:
-        return HttpGuard.load(self.api_token_file, self.api_hosts or loopback_hosts(self.http_port))
+        return self._guard()
 
 
 def is_loopback(host: str) -> bool:

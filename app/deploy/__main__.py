@@ -15,8 +15,8 @@ import os
 import sys
 
 from app.deploy.prepare import prepare
+from app.deploy.role_files import NATS_CONFIG, role_dir
 from app.deploy.settings import DeploySettings
-from app.embedded.bus_identity import BusAuthority
 from app.embedded.parts import dnsmasq_argv, prepare_caddy
 from app.embedded.process import find_binary
 from shared.config import CellConfig
@@ -31,11 +31,16 @@ def main(argv: list[str]) -> int:
     settings = DeploySettings()
     part = argv[0]
     if part == "prepare":
-        for line in prepare(settings):
-            print(f"prepare: {line}", flush=True)
+        try:
+            for line in prepare(settings):
+                print(f"prepare: {line}", flush=True)
+        except ValueError as exc:
+            print(f"prepare: error: {exc}", file=sys.stderr, flush=True)
+            return 1
         return 0
     if part == "nats":
-        config = BusAuthority(settings.data_dir / "secrets").config_path
+        # Its own folder: the nats container mounts no other secret (role_files.py).
+        config = role_dir(settings.data_dir, "nats") / NATS_CONFIG
         command = [find_binary("nats-server"), "--config", str(config)]
         env = dict(os.environ)
     elif part == "caddy":

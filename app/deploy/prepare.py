@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.deploy.role_files import BACKUP_KEY_FILE, link_role_files, place_backup_key
 from app.deploy.settings import DeploySettings
 from app.embedded.api_token import ensure_api_token
 from app.embedded.bus_identity import BusAuthority
@@ -36,6 +37,8 @@ def first_cell_config(settings: DeploySettings) -> CellConfig:
     }
     if settings.registry:
         raw["allowed_image_prefix"] = settings.registry
+    # Where the backup container sees it (role_files.py).
+    raw["backup"] = {"key_file": BACKUP_KEY_FILE}
     return CellConfig.model_validate(raw)
 
 
@@ -54,3 +57,5 @@ def prepare(settings: DeploySettings) -> Iterator[str]:
         yield f"cell config kept: {data / CELL_CONFIG_RELATIVE}"
     else:
         yield f"cell config written: {first_cell_config(settings).write(data)}"
+    yield f"each role's files linked in its own folder of {link_role_files(data, settings.cell)}"
+    yield place_backup_key(data)

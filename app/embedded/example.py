@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -53,8 +54,11 @@ def example_key(stack: EmbeddedStack) -> PrivateKey:
         password = secrets.token_urlsafe(24)
         private_pem, public_pem = generate_key_pair(password.encode())
         for path, data in ((password_path, password.encode()), (key_path, private_pem)):
-            path.write_bytes(data)
-            path.chmod(0o600)
+            path.unlink(missing_ok=True)  # a half-made pair: made again, whole
+            # 0600 from its first byte: created with its mode, never chmod-ed after.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
         (folder / "cosign.pub").write_bytes(public_pem)
     return load_private_key(key_path.read_bytes(), password_path.read_bytes())
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.embedded.bus_identity import BusAuthority
 from app.embedded.process import ManagedProcess, find_binary, free_port
+from app.embedded.run_as import RunAs
 from shared.errors import PartUnavailableError
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -138,22 +139,32 @@ def prepare_caddy(data_dir: Path) -> CaddySetup:
     return CaddySetup(argv, env, admin_socket)
 
 
-def start_caddy(data_dir: Path) -> ManagedProcess:
+def start_caddy(data_dir: Path, run_as: RunAs | None = None) -> ManagedProcess:
     """Caddy with only its admin API, on the Unix socket `data_dir/admin.sock`; routes are
-    added through that API.
+    added through that API. With `run_as`, data_dir is that user's, and Caddy runs as it.
 
     The admin API rewrites the cell's reverse proxy, so no TCP port offers it (any local
     process, or a web page through DNS rebinding, could reach one).
     """
     setup = prepare_caddy(data_dir)
+    if run_as is not None:
+        run_as.own(data_dir, 0o700)
     log_path = data_dir / "caddy.log"
     process = SocketProcess(
-        "caddy", setup.argv, 0, log_path, env=setup.env, socket_path=setup.admin_socket
+        "caddy",
+        setup.argv,
+        0,
+        log_path,
+        env=setup.env,
+        socket_path=setup.admin_socket,
+        run_as=run_as,
     )
     return process.start()
 
 
-def dnsmasq_argv(port: int, hostsdir: Path, domain: str, listen: str = "127.0.0.1") -> list[str]:
+def dnsmasq_argv(
+    port: int, hostsdir: Path, domain: str, listen: str = "127.0.0.1", as_root: bool | None = None
+) -> list[str]:
     """dnsmasq answering the router's hosts files (`--hostsdir`) on listen:port only.
 
     It re-reads a file of the directory when the router replaces it, no signal needed.
@@ -177,17 +188,23 @@ def dnsmasq_argv(port: int, hostsdir: Path, domain: str, listen: str = "127.0.0.
         "--pid-file=",
         "--log-facility=-",
     ]
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 if as_root is None else as_root:
         # As root dnsmasq would switch to `nobody`, who may not read a private data dir.
         argv.append("--user=root")
     return argv
 
 
-def start_dnsmasq(data_dir: Path, port: int, hostsdir: Path, domain: str) -> ManagedProcess:
-    """dnsmasq (`dnsmasq_argv`) on 127.0.0.1:port, logging into data_dir."""
-    argv = dnsmasq_argv(port, hostsdir, domain)
+def start_dnsmasq(
+    data_dir: Path, port: int, hostsdir: Path, domain: str, run_as: RunAs | None = None
+) -> ManagedProcess:
+    """dnsmasq (`dnsmasq_argv`) on 127.0.0.1:port, logging into data_dir; as `run_as` when
+    given. (Started as root, dnsmasq changes its credentials even with --user=root, and the
+    kernel then forgets its parent-death signal: as a user of its own it changes nothing.)"""
+    as_root = run_as is None and os.geteuid() == 0
+    argv = dnsmasq_argv(port, hostsdir, domain, as_root=as_root)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return ManagedProcess("dnsmasq", argv, port, data_dir / "dnsmasq.log").start()
+    log = data_dir / "dnsmasq.log"
+    return ManagedProcess("dnsmasq", argv, port, log, run_as=run_as).start()
 
 
 def _sbin(name: str) -> str:

@@ -3,6 +3,7 @@ saying what and how to fix it, and nothing is started while any is missing."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.embedded.process import find_binary
+from app.embedded.roles import unreachable
 from shared.errors import PartUnavailableError
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
@@ -70,6 +72,25 @@ def problems(ports: dict[str, int], data_dir: Path) -> Iterable[str]:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         yield f"the data dir {data_dir} cannot be made ({exc.strerror}): use --data-dir"
+    if os.geteuid() == 0:
+        yield from _unreachable_for_roles(data_dir)
+
+
+def _unreachable_for_roles(data_dir: Path) -> Iterable[str]:
+    """Run as root, each service runs as its role's user (roles.py): those users must be
+    able to enter the data dir and read the code."""
+    code = importlib.util.find_spec("services")
+    places = {"the data dir": data_dir}
+    if code is not None and code.submodule_search_locations:
+        places["the services' code"] = Path(next(iter(code.submodule_search_locations)))
+    for what, path in places.items():
+        closed = unreachable(path) if path.exists() else None
+        if closed is not None:
+            yield (
+                f"{what} {path} is inside {closed}, which the roles' users (pic-router, ...) "
+                f"may not enter: `chmod o+x {closed}`, or use a --data-dir (and a checkout) "
+                "under a folder others may enter, such as /var/lib or /srv"
+            )
 
 
 def _elsewhere(what: str) -> str:

@@ -1,18 +1,30 @@
-"""A child process with a readiness check and a clean stop."""
+"""A child process with a readiness check and a clean stop, that never outlives its parent.
+
+Every part and service is started through `setpriv --pdeathsig KILL`: the kernel kills it
+when the thread that started it ends, however that ends (SIGKILL included), so a killed
+`pic-store up` leaves no orphan behind. Each child is in a session (process group) of its
+own, so a Ctrl-C in the terminal reaches `up` alone, which stops them in order. With a
+`RunAs`, setpriv also switches to the role's user, groups and capabilities.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from app.embedded.run_as import RunAs
 from shared.errors import PartUnavailableError
+
+LOG_MODE = 0o640  # a part's log: its owner writes, the admin's group reads, nobody else
 
 
 def find_binary(name: str) -> str:
@@ -26,6 +38,36 @@ def find_binary(name: str) -> str:
             f"{name} is not installed (looked beside {sys.executable} and on PATH)"
         )
     return found
+
+
+def launcher(run_as: RunAs | None) -> list[str]:
+    """The setpriv prefix of every child: killed with its parent, as `run_as` when given."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise PartUnavailableError("setpriv is not installed (Debian package: util-linux)")
+    return [setpriv, "--pdeathsig", "KILL", *(run_as.setpriv_args() if run_as else []), "--"]
+
+
+def stop_together(
+    processes: list[ManagedProcess], within: float, say: Callable[[str], None]
+) -> None:
+    """SIGTERM to all at once; whoever still runs after `within` seconds is killed. Says what
+    it waits for, so a slow stop is never a silent one."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + within
+    waiting = [p for p in processes if p.running()]
+    if waiting:
+        names = ", ".join(p.name for p in waiting)
+        say(f"pic-store up: waiting for {names} to stop (at most {within:.0f} s)")
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.1)
+        waiting = [p for p in waiting if p.running()]
+    for process in waiting:
+        say(f"pic-store up: {process.name} did not stop within {within:.0f} s: killed")
+        process.kill()
+    for process in processes:
+        process.close_log()
 
 
 def free_port() -> int:
@@ -56,6 +98,8 @@ class ManagedProcess:
     port: int
     log_path: Path
     env: dict[str, str] | None = None
+    # The user (groups, capabilities) it runs as; None: the user running pic-store.
+    run_as: RunAs | None = field(default=None, kw_only=True)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -65,10 +109,12 @@ class ManagedProcess:
                 f"{self.name}: {self.where} already answers (another pic-store up, or another "
                 "program?)"
             )
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self.log_path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        # Created with its mode: never readable by others, not even for a moment.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_MODE)
+        self._log = os.fdopen(fd, "ab")
         self._proc = subprocess.Popen(
-            self.argv,
+            [*launcher(self.run_as), *self.argv],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env,
@@ -112,6 +158,11 @@ class ManagedProcess:
             self._proc.send_signal(signal.SIGKILL)
             self._proc.wait(timeout=10)
 
+    def terminate(self) -> None:
+        """SIGTERM: the process finishes what it holds and exits (see `stop`)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
@@ -120,6 +171,9 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=timeout)
+        self.close_log()
+
+    def close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -42,20 +42,29 @@ class Supervisor:
         self.restarts: dict[str, int] = {}
         self._watches = {name: _Watch() for name in processes}
         self._stop = threading.Event()
+        self._release = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
 
     def start(self) -> Supervisor:
         self._thread.start()
         return self
 
+    def halt(self) -> None:
+        """No more restarts; what it started keeps running until the stack stops it."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._release.set()
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.wait(POLL):
             for name, process in self.processes.items():
                 self._check(name, process, self._watches[name])
+        # A process dies with the thread that started it (PR_SET_PDEATHSIG): this thread
+        # lives until `stop`, so what it restarted gets the stack's orderly stop.
+        self._release.wait()
 
     def _check(self, name: str, process: ManagedProcess, watch: _Watch) -> None:
         now = time.monotonic()

@@ -93,6 +93,9 @@ def deployment(tmp_path: Path, registry_host: str, cell_turn: None) -> Iterator[
         vols = docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={sid}")
         if vols:
             docker("volume", "rm", "-f", *vols.split(), check=False)
+        nets = docker("network", "ls", "-q", "--filter", f"label=com.docker.compose.project={sid}")
+        if nets:
+            docker("network", "rm", *nets.split(), check=False)
     docker("network", "rm", "pic-cell", check=False)
     asyncio.run(clear_cell(CELL, data))
     assert leftovers(CELL) == [], "the deployment left rules in the host's tables"
@@ -103,8 +106,13 @@ def _trusting_cell(data: Path, registry_host: str, env: dict[str, str]) -> Path:
     store key of its own; returns a store folder with the example published and signed."""
     password = b"deploy-test"
     private_pem, public_pem = generate_key_pair(password)
-    (data / "cosign.pub").write_bytes(public_pem)
-    store = data / "store"
+    # Where the containers see them: the verifier the cell config's folder, the installer
+    # the services' folders (a name no service id can have).
+    public_key = data / "config" / "api" / "cosign.pub"
+    public_key.parent.mkdir(parents=True)
+    public_key.write_bytes(public_pem)
+    store = data / "data" / ".stores" / "store"
+    store.parent.mkdir(parents=True)
     subprocess.run(["cp", "-r", str(EXAMPLE_STORE), str(store)], check=True)
     asyncio.run(
         publish(
@@ -125,7 +133,7 @@ def _trusting_cell(data: Path, registry_host: str, env: dict[str, str]) -> Path:
             "netpolicy": {"vpn_subnet": "10.8.0.0/24"},
             "image_verification": {
                 "mode": "enforce",
-                "public_keys": [str(data / "cosign.pub")],
+                "public_keys": [str(public_key)],
                 "insecure_registries": [registry_host],
             },
             "router": {

@@ -21,7 +21,7 @@ from tests.docs.shell import Shell, run_steps
 from tests.docs.test_store_author_guide import guide_env
 from tests.parts.docker_engine import docker
 from tests.parts.stack import cleanup_docker
-from tests.parts.up import Lines
+from tests.parts.up import Lines, reachable
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ def write_first_config(data: Path) -> None:
 def running_cell(tmp_path: Path, cell_turn: None) -> Iterator[Path]:
     """A folder whose var/pic is the data folder of a running `pic-store up --install-example`.
     Its netpolicy works in a network namespace made here, never in the host's tables."""
-    root = tmp_path / "operator"
+    root = reachable(tmp_path / "operator")  # the roles' users enter the data folder
     data = root / "var" / "pic"
     write_first_config(data)
     netns = f"pic-docs-{uuid.uuid4().hex[:8]}"

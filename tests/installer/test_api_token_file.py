@@ -14,6 +14,7 @@ from app.cli.commands import up
 from app.embedded.api_token import api_token_path, ensure_api_token
 from app.embedded.stack import EmbeddedStack
 from shared.http_guard import read_token
+from tests.parts.up import reachable
 
 pytestmark = pytest.mark.unit
 
@@ -56,7 +57,8 @@ def test_the_services_get_the_token_file(tmp_path: Path) -> None:
 def test_up_prints_where_the_token_is_but_not_the_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    token = ensure_api_token(tmp_path).read_text().strip()
+    data = reachable(tmp_path / "data")  # run as root, the roles' users enter it
+    token = ensure_api_token(data).read_text().strip()
 
     class NoSupervisor:
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -64,6 +66,9 @@ def test_up_prints_where_the_token_is_but_not_the_token(
 
         def start(self) -> NoSupervisor:
             return self
+
+        def halt(self) -> None:
+            pass
 
         def stop(self) -> None:
             pass
@@ -75,7 +80,7 @@ def test_up_prints_where_the_token_is_but_not_the_token(
     monkeypatch.setattr(up, "Supervisor", NoSupervisor)
     monkeypatch.setattr(up, "_wait_for_signal", no_wait)
     args = argparse.Namespace(
-        data_dir=tmp_path,
+        data_dir=data,
         cell="cell",
         domain="cell.pic.test",
         nats_port=4222,
@@ -85,5 +90,5 @@ def test_up_prints_where_the_token_is_but_not_the_token(
     )
     assert up.run(args) == 0
     printed = capsys.readouterr().out
-    assert str(api_token_path(tmp_path)) in printed
+    assert str(api_token_path(data.resolve())) in printed
     assert token not in printed

@@ -3,12 +3,16 @@ line with deadlines, stopped with Ctrl-C."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,10 +50,31 @@ class Lines:
         pytest.fail(f"no line matching {pattern!r} within {within} s:\n" + "".join(self.seen))
 
 
+# Outside pytest's folders: each new pytest session (another run beside this one) closes
+# /tmp/pytest-of-<user> to 0700 again, and the roles' users could no longer reach a data dir.
+UP_FOLDERS = Path("/tmp/pic-store-up")
+
+
+def reachable(folder: Path) -> Path:
+    """`folder`, made as a link to a new folder that other users may enter: run as root, `up`
+    starts each service as its role's own user, who must reach the data dir (and `up` finds
+    the real path: it resolves its data dir). The real folder goes when the tests end."""
+    UP_FOLDERS.mkdir(exist_ok=True)
+    UP_FOLDERS.chmod(0o711)
+    real = Path(tempfile.mkdtemp(dir=UP_FOLDERS, prefix=f"{folder.name}-"))
+    real.chmod(0o755)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.symlink_to(real, target_is_directory=True)
+    atexit.register(shutil.rmtree, real, True)
+    return folder
+
+
 def up_cell(data: Path, registry_host: str | None = None, cell: str = "sup") -> dict[str, str]:
     """The environment of an `up` on free ports (and of the CLI beside it), its cell config
     written in `data`: images from `registry_host`, or (None) from the stack's own registry,
     where `--install-example` publishes."""
+    if not data.exists():
+        reachable(data)
     registry_port = free_port()
     CellConfig.model_validate(
         {
@@ -115,13 +140,24 @@ def start_up(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], L
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        start_new_session=True,  # its own process group, stopped as one below
     )
     return up, Lines(up)
 
 
+# `up` stops its services and parts within 20 s (app/embedded/stack.py); a margin on top.
+STOP_WITHIN = 30
+
+
 def stop_up(up: subprocess.Popen[str]) -> None:
-    up.send_signal(signal.SIGINT)
+    """Ctrl-C, as a user stops it; SIGKILL to its whole process group when it does not stop
+    in time (its children die with it: they have the parent-death signal)."""
+    with contextlib.suppress(ProcessLookupError):
+        up.send_signal(signal.SIGINT)
     try:
-        up.wait(timeout=60)
+        up.wait(timeout=STOP_WITHIN)
     except subprocess.TimeoutExpired:
-        up.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(up.pid, signal.SIGKILL)
+        up.wait(timeout=10)
+        pytest.fail(f"pic-store up did not stop within {STOP_WITHIN} s of Ctrl-C")

@@ -11,7 +11,7 @@ from pathlib import Path
 from app.cli.output import EXIT_INVALID, EXIT_OK, fail
 from app.embedded import preflight
 from app.embedded.api_token import api_token_path
-from app.embedded.stack import EmbeddedStack, available_services
+from app.embedded.stack import STOP_PARTS, STOP_SERVICES, EmbeddedStack, available_services
 from app.embedded.supervisor import Supervisor
 from shared.config import CellConfig, VerificationMode
 from shared.errors import PicStoreError
@@ -81,10 +81,28 @@ def _first_config(args: argparse.Namespace, stack: EmbeddedStack) -> None:
     ).write(args.data_dir)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM stops it as Ctrl-C does, in order, whenever it comes (not only once started).
+    before = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _run(args: argparse.Namespace) -> int:
     args.data_dir = args.data_dir.resolve()
     stack = EmbeddedStack(
-        args.data_dir, args.cell, args.nats_port, args.registry_port, args.dns_port
+        args.data_dir,
+        args.cell,
+        args.nats_port,
+        args.registry_port,
+        args.dns_port,
+        say=lambda text: print(text, flush=True),
     )
     _first_config(args, stack)
     missing = list(preflight.problems(_ports(args, stack), args.data_dir))
@@ -124,8 +142,10 @@ def run(args: argparse.Namespace) -> int:
         print("Ctrl-C stops the stack.", flush=True)
         asyncio.run(_wait_for_signal())
     finally:
-        supervisor.stop()
+        print(f"pic-store up: stopping (at most {STOP_SERVICES + STOP_PARTS:.0f} s)", flush=True)
+        supervisor.halt()
         stack.stop()
+        supervisor.stop()
     return EXIT_OK
 
 
