@@ -19,8 +19,9 @@ from services.backup.health import wait_healthy
 from services.backup.members import MemberRule
 from services.backup.metrics import BYTES
 from shared.docker import DockerEngine
-from shared.docker.engine import ContainerInfo
-from shared.docker.streams import exec_stream, get_archive, stop
+from shared.docker.engine import ContainerInfo, DockerError
+from shared.docker.restrictions import Restrictions
+from shared.docker.streams import exec_stream, get_archive, restrictions_of, stop
 from shared.errors import PicStoreError
 from shared.installed import ServiceRecord
 from shared.manifest.model import Backup, BackupHook, BackupVolume
@@ -33,6 +34,7 @@ class Copied:
     consistency: Consistency
     volumes: dict[str, str] = field(default_factory=dict)  # name -> container:path
     images: dict[str, str] = field(default_factory=dict)  # container -> image
+    restrictions: dict[str, Restrictions] = field(default_factory=dict)  # container -> them
     trees: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> tree
 
 
@@ -66,6 +68,12 @@ class VolumeCopier:
                     f"so its {volume.path} cannot be archived"
                 )
             copied.images[volume.container] = info.image
+            try:  # what its sandbox keeps at verify time
+                copied.restrictions[volume.container] = await restrictions_of(self.engine, info.id)
+            except DockerError as exc:
+                raise BackupError(
+                    f"{sid}: the container {volume.container}: {exc.message}"
+                ) from exc
         await self._hook(sid, block.before, "before", found)
         try:
             if block.stop:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from services.backup.errors import BackupNotFoundError
 from services.backup.keys import SealedWith
+from shared.docker.restrictions import Restrictions
 from shared.events.messages import ConfigValue
 from shared.ids import BackupId, OperationId, ServiceId
 
@@ -99,6 +100,11 @@ class ServiceEntry(_Strict):
         default_factory=dict, description="name -> container:path"
     )
     images: dict[str, str] = Field(default_factory=dict, description="container -> its image")
+    restrictions: dict[str, Restrictions] = Field(
+        default_factory=dict,
+        description="container -> what the engine restricted it to at backup time; its "
+        "verify sandbox keeps them (a backup made before they were recorded: the defaults)",
+    )
     config_paths: list[str] = Field(default_factory=list)
     secrets: bool = False
     consistency: Literal["live", "commands", "stopped"] = "live"
@@ -109,7 +115,7 @@ class ServiceEntry(_Strict):
             problem = config_path_problem(self.service_id, path)
             if problem is not None:
                 raise ValueError(problem)
-        for container in self.images:
+        for container in [*self.images, *self.restrictions]:
             if not CONTAINER_NAME.fullmatch(container):
                 raise ValueError(f"{container[:60]!r} is not a container name")
         return self

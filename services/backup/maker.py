@@ -147,6 +147,7 @@ class Maker:
         for name in copied.volumes:
             await self._seal_file(own / "volumes" / f"{name}.tar.gz", to)
         entry.volumes, entry.images = copied.volumes, copied.images
+        entry.restrictions = copied.restrictions
         entry.consistency = copied.consistency
         if block.config_paths:
             plain = own / "config.tar.gz"

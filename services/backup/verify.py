@@ -1,7 +1,8 @@
 """Verified backups: restore a backup into a sandbox (scratch volumes and containers with no
-network: no routes, accounts or firewall rules reach them), compare what landed with the
-trees recorded at backup time, wait for health, tear the sandbox down, and record the result
-in the backup."""
+network: no routes, accounts or firewall rules reach them; each container under the
+restrictions its original had at backup time, no-new-privileges, and without MKNOD and
+NET_RAW unless those restrictions keep them), compare what landed with the trees recorded at
+backup time, wait for health, tear the sandbox down, and record the result in the backup."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.backup.errors import BackupError, VerifyFailedError
 from services.backup.health import wait_healthy
 from services.backup.layout import scratch_for, service_folder
 from services.backup.restore import checked_archive, decrypt_bytes, opened
+from shared.docker.restrictions import Restrictions
 from shared.docker.streams import create_volume, get_archive, put_archive, run_scratch
 from shared.errors import PicStoreError
 
@@ -88,6 +90,7 @@ class Verifier:
                     entry.images[container],
                     volumes,
                     labels,
+                    entry.restrictions.get(container, Restrictions()),
                     start=False,
                 )
             for name, where in entry.volumes.items():

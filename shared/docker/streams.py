@@ -1,7 +1,8 @@
 """Data in and out of containers, streamed: `docker exec` with its stdout read chunk by chunk
 (memory stays flat whatever the size), a tar stream put into a container through Docker's
-archive API, and scratch containers and volumes for sandboxes. aiodocker's errors become
-DockerError here, as in engine.py."""
+archive API, and scratch containers and volumes for sandboxes (restricted as the containers
+they stand in for: restrictions.py). aiodocker's errors become DockerError here, as in
+engine.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from aiodocker.exceptions import DockerError as AioDockerError
 
 from shared.docker.engine import DockerEngine, DockerError, _describe, _translated
+from shared.docker.restrictions import Restrictions
 
 STDERR_KEPT = 4000  # the tail of a failing command's stderr, for its error message
 
@@ -114,21 +116,38 @@ async def create_volume(engine: DockerEngine, name: str, labels: dict[str, str])
         await docker.volumes.create({"Name": name, "Labels": labels})
 
 
+async def restrictions_of(engine: DockerEngine, container: str) -> Restrictions:
+    """What the engine restricts `container` to (DockerError when it is gone, or holds a value
+    no template renders)."""
+    docker = await engine._client()
+    with _translated(f"inspect container {container}"):
+        data = (await docker.containers.get(container))._container
+    try:
+        return Restrictions.from_inspect(data)
+    except ValueError as exc:
+        raise DockerError(f"the restrictions of {container} are not ones rendered: {exc}") from exc
+
+
 async def run_scratch(
     engine: DockerEngine,
     name: str,
     image: str,
     mounts: dict[str, str],
     labels: dict[str, str],
+    restrictions: Restrictions,
     start: bool = True,
 ) -> None:
     """Create (and start) a container of `image` with the volumes `mounts` (volume -> path),
-    no network and no published port: a sandbox nothing can reach."""
+    no network and no published port: a sandbox nothing can reach, under `restrictions`
+    (and always no-new-privileges, MKNOD and NET_RAW dropped unless they name them)."""
     docker = await engine._client()
+    restricted = restrictions.container_config()
     config: dict[str, Any] = {
+        **restricted,
         "Image": image,
         "Labels": labels,
         "HostConfig": {
+            **restricted["HostConfig"],
             "Binds": [f"{volume}:{path}" for volume, path in mounts.items()],
             "NetworkMode": "none",
             "Init": True,
