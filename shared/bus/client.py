@@ -75,9 +75,12 @@ class Bus:
         wait for them to exist."""
 
         errors: list[str] = []
+        refusals: list[str] = []  # what the server itself said (it then closes the socket)
 
         async def on_error(exc: Exception) -> None:
             errors.append(str(exc) or type(exc).__name__)
+            if isinstance(exc, nats.errors.AuthorizationError) or type(exc) is nats.errors.Error:
+                refusals.append(errors[-1])
             log.warning("nats_error", url=url, error=errors[-1])
 
         try:
@@ -94,8 +97,9 @@ class Bus:
         except (TimeoutError, NoServersError, OSError, nats.errors.Error) as exc:
             who = f" as {role or name} ({seed})" if seed else " without an identity"
             # nats-py says "no servers available" when the server refused the identity; the
-            # server's own reason came to the error callback.
-            reason = errors[-1] if errors else str(exc)
+            # server's own reason came to the error callback, and may be followed there by the
+            # reset of the socket it closed.
+            reason = (refusals or errors or [str(exc)])[-1]
             raise PartUnavailableError(
                 f"NATS at {url} refused or did not answer the connection{who}: {reason}"
             ) from exc

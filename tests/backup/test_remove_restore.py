@@ -24,7 +24,7 @@ async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str,
 
 
 async def test_removed_service_comes_back_from_its_backup(
-    stack_factory, images: ImageSet, tmp_path: Path, capsys
+    stack_factory, images: ImageSet, tmp_path: Path, capsys, nc
 ) -> None:  # type: ignore[no-untyped-def]
     made = await storage_cell(
         stack_factory, images, tmp_path, {"greeting": "hi", "api_key": "k-987654321"}
@@ -59,13 +59,14 @@ async def test_removed_service_comes_back_from_its_backup(
 
     code, _, err = await cli(capsys, "restore", "no-such-backup", sid, *cell)
     assert code == 1 and "there is no backup no-such-backup" in err
-    # The restore hands the secrets to the installer sealed: no command carries them.
+    # The restore hands the secrets to the installer sealed: no command carries them (watched
+    # as the suite, since no role of the cell may read every command).
     seen: list[bytes] = []
 
     async def on_command(msg) -> None:  # type: ignore[no-untyped-def]
         seen.append(msg.data)
 
-    watch = await bus.nc.subscribe(f"pic.{stack.cell}.cmd.>", cb=on_command)
+    watch = await nc.subscribe(f"pic.{stack.cell}.cmd.>", cb=on_command)
     code, out, err = await cli(capsys, "restore", backup_id, sid, *cell)
     assert code == 0, err
     assert f"{sid} 1.0.0 restored" in out
