@@ -10,7 +10,7 @@ run: setup        ## the embedded stack with the example service installed, in t
 	$(PY) -m app.cli.main up --install-example
 
 test: setup       ## the whole suite against the real parts, then lint
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider --durations=15
 	$(MAKE) lint
 
 test-fast:        ## the pure-logic tier only
