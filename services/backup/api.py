@@ -5,15 +5,19 @@ and /healthz, /metrics. Each call runs through the manager, like the bus command
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field
 
 from services.backup.description import BackupManifest
 from services.backup.manager import BackupManager
 from shared.events import new_operation_id
 from shared.events.backups import BackupResultPayload
+from shared.ids import BACKUP_ID_PATTERN, SERVICE_ID_PATTERN
 from shared.service import Health, base_app
+
+BackupId = Annotated[str, Path(pattern=BACKUP_ID_PATTERN)]
 
 
 class BackupSummary(BaseModel):
@@ -29,11 +33,11 @@ class BackupSummary(BaseModel):
 
 
 class BackupRequest(BaseModel):
-    service_id: str | None = Field(default=None, min_length=1, max_length=64)
+    service_id: str | None = Field(default=None, pattern=SERVICE_ID_PATTERN)
 
 
 class RestoreRequest(BaseModel):
-    service_id: str | None = Field(default=None, min_length=1, max_length=64)
+    service_id: str | None = Field(default=None, pattern=SERVICE_ID_PATTERN)
     replace: bool = False
 
 
@@ -65,12 +69,12 @@ def build_api(health: Health, manager: BackupManager) -> FastAPI:
         return await manager.backup(new_operation_id(), body.service_id, "admin")
 
     @app.post("/backups/{backup_id}/verify", response_model=BackupResultPayload, tags=["backups"])
-    async def verify(backup_id: str) -> BackupResultPayload:
+    async def verify(backup_id: BackupId) -> BackupResultPayload:
         """Restore into a sandbox and compare with the checksums; the result is kept."""
         return await manager.verify(new_operation_id(), backup_id)
 
     @app.post("/backups/{backup_id}/restore", response_model=BackupResultPayload, tags=["backups"])
-    async def restore(backup_id: str, body: RestoreRequest) -> BackupResultPayload:
+    async def restore(backup_id: BackupId, body: RestoreRequest) -> BackupResultPayload:
         """Restore one service (or all) of the backup; over an installed one only with
         replace."""
         return await manager.restore(new_operation_id(), backup_id, body.service_id, body.replace)

@@ -72,3 +72,8 @@ async def test_scheduled_backups_are_verified_and_pruned(
         assert again["ok"] is True and again["action"] == "verify"
         missing = (await http.post("/backups/nope/restore", json={})).json()
         assert missing["ok"] is False and missing["error_key"] == "backup_not_found"
+        for bad in ("..", "a.b", "%2e%2e%2fsecrets", "x" * 200):  # an id is never a path
+            refused = await http.post(f"/backups/{bad}/verify")
+            assert refused.status_code in (404, 422), (bad, refused.text)
+        refused = await http.post("/backups/nope/restore", json={"service_id": "../x"})
+        assert refused.status_code == 422 and "service_id" in refused.text
