@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.manifest import Manifest
+from shared.manifest.const import ACCOUNTS_API_SECRET
 
 
 class StepName(StrEnum):
@@ -43,6 +44,9 @@ class StepSpec:
     # Fields of the Plan message this step fills in.
     plan: Callable[[Manifest, PlanFacts], dict[str, Any]]
     leaves_state: bool = True  # False: a check with nothing to undo (verify)
+    # Generated secrets (PIC_SECRET_<NAME>) the owner is handed with the step, sealed to the
+    # recipient it announces: the only way a secret leaves the installer for a participant.
+    handed_secrets: tuple[str, ...] = ()
 
 
 def _routes(m: Manifest, facts: PlanFacts) -> dict[str, Any]:
@@ -115,6 +119,7 @@ STEPS: tuple[StepSpec, ...] = (
         "Provision an account for every peer",
         lambda m: m.has_accounts,
         _accounts,
+        handed_secrets=(ACCOUNTS_API_SECRET,),  # the account API's bearer secret
     ),
     StepSpec(StepName.backup, "backup", "Register the backups", lambda m: m.has_storage, _backup),
 )

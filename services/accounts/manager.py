@@ -28,6 +28,7 @@ from shared.errors import PicStoreError
 from shared.events import StepRequest
 from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
+from shared.manifest.const import ACCOUNTS_API_SECRET
 
 log = structlog.get_logger("accounts")
 UPGRADING = (ServiceState.installing, ServiceState.reconfiguring)
@@ -64,8 +65,8 @@ class AccountsManager:
         )
         if payload.sealed:
             handed = self.vault.open_sealed(payload.sealed, f"the account-API secret of {sid}")
-            if handed.get("api_secret"):
-                target.api_secret = self.vault.lock_text(handed["api_secret"])
+            if handed.get(ACCOUNTS_API_SECRET):
+                target.api_secret = self.vault.lock_text(handed[ACCOUNTS_API_SECRET])
         async with self.lock:
             before = await self.state.targets.get(sid)
             if target.api_secret is None and before is not None:

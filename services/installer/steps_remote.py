@@ -13,7 +13,6 @@ from shared.config import VerificationMode
 from shared.errors import OperationError
 from shared.events import StepRequest
 from shared.events.messages import StepAction
-from shared.manifest.const import ACCOUNTS_API_SECRET
 from shared.participants import ask_step, handles, recipient_of
 from shared.peer_client import seal
 from shared.steps import STEPS, StepName, StepSpec, owner_of
@@ -59,18 +58,19 @@ def _request(
     )
 
 
-async def _handed(ctx: OpContext, step: StepName) -> str | None:
-    """The accounts step gets the service's account-API secret, sealed to the recipient the
-    accounts service announces (it keeps it in its own vault); no other step gets any."""
-    secret = ctx.secrets.get(ACCOUNTS_API_SECRET)
-    if step is not StepName.accounts or not secret:
+async def _handed(ctx: OpContext, spec: StepSpec) -> str | None:
+    """The generated secrets the step declares (`StepSpec.handed_secrets`), sealed to the
+    recipient its owner announces (it keeps them in its own vault); None when it declares none
+    or the service has none of them."""
+    handed = {name: ctx.secrets[name] for name in spec.handed_secrets if ctx.secrets.get(name)}
+    if not handed:
         return None
-    recipient = await recipient_of(ctx.deps.bus, step)
+    recipient = await recipient_of(ctx.deps.bus, spec.name)
     if recipient is None:
         return None
     try:
-        return seal({"api_secret": secret}, recipient)
-    except ValueError:  # not an age recipient: the accounts service says what it lacks
+        return seal(handed, recipient)
+    except ValueError:  # not an age recipient: the owner says what it lacks
         return None
 
 
@@ -124,7 +124,7 @@ def remote_step(spec: StepSpec) -> Step[OpContext]:
             )
             ctx.warnings.append(missing)
             raise StepSkipped(missing)
-        sealed = await _handed(ctx, step)
+        sealed = await _handed(ctx, spec)
         result = await ask_step(
             ctx.deps.bus,
             _request(ctx, step, StepAction.apply, sealed=sealed),
