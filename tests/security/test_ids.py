@@ -265,14 +265,18 @@ async def test_a_command_with_a_path_for_an_id_is_refused_and_changes_nothing(
 
     letters: dict[str, DeadLetter] = {}
     all_in = asyncio.Event()
+    all_sent = False  # until then, every letter so far being in says nothing
+
+    def check_all_in() -> None:
+        if all_sent and len(letters) == len(sent):
+            all_in.set()
 
     async def on_letter(msg: Any) -> None:
         letter = DeadLetter.model_validate_json(msg.data)
         for marker in sent:
             if marker in letter.payload.data:
                 letters[marker] = letter
-        if len(letters) == len(sent):
-            all_in.set()
+        check_all_in()
 
     sent: dict[str, str] = {}  # event id -> what was sent
     sub = await suite_nc.subscribe(f"pic.{stack.cell}.dlq.>", cb=on_letter)
@@ -285,6 +289,8 @@ async def test_a_command_with_a_path_for_an_id_is_refused_and_changes_nothing(
                 body["event_id"] = uuid.uuid4().hex
                 sent[body["event_id"]] = f"{channel.name} with {field}={bad[:12]!r}"
                 await js.publish(subject, json.dumps(body).encode())
+    all_sent = True
+    check_all_in()
 
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_in.wait(), 30)
