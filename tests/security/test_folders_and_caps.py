@@ -75,11 +75,10 @@ def local_user_tries(folder: Path) -> list[str]:
     return done.stdout.split()
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-async def test_a_service_container_cannot_make_devices_or_open_raw_sockets(
-    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
-) -> None:
+async def _installed_with_uploads(
+    client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> str:
+    """A web service with a bind folder `uploads` at /data/up, installed; its id."""
     sid = service_id()
     stack_factory.used_ids.append(sid)
     manifest = web_manifest(sid, images.web)
@@ -87,6 +86,15 @@ async def test_a_service_container_cannot_make_devices_or_open_raw_sockets(
     store = write_store(tmp_path / "store", [(manifest, template)])
     result = await install(client, store, sid)
     assert result.payload.status == "succeeded", result.payload.message
+    return sid
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_service_container_cannot_make_devices_or_open_raw_sockets(
+    stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
+) -> None:
+    sid = await _installed_with_uploads(client, tmp_path, images, stack_factory)
     container = f"cell-{sid}"
 
     made = in_container(container, "mknod", "/data/up/disk", "b", "8", "0")
@@ -103,13 +111,7 @@ async def test_a_service_container_cannot_make_devices_or_open_raw_sockets(
 async def test_a_local_user_cannot_enter_the_folders_of_a_service(
     stack: Stack, client: StoreClient, tmp_path: Path, images: ImageSet, stack_factory: Any
 ) -> None:
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    manifest = web_manifest(sid, images.web)
-    template = web_template(manifest) + f"      - ${{PIC_DATA_DIR}}/{sid}/uploads:/data/up\n"
-    store = write_store(tmp_path / "store", [(manifest, template)])
-    result = await install(client, store, sid)
-    assert result.payload.status == "succeeded", result.payload.message
+    sid = await _installed_with_uploads(client, tmp_path, images, stack_factory)
     data = stack.data_dir / "data"
     for folder in (data, data / sid, stack.data_dir / "services" / sid):
         assert local_user_tries(folder) == ["denied", "denied"], folder
