@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -92,9 +93,23 @@ def _query(prometheus: ManagedProcess, expr: str) -> list[dict]:  # type: ignore
     return body["data"]["result"]  # type: ignore[no-any-return]
 
 
+def _wait_until_ready(prometheus: ManagedProcess, deadline: float) -> None:
+    """Prometheus listens before its storage is open; until then every query is a 503."""
+    url = f"http://127.0.0.1:{prometheus.port}/-/ready"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError as error:
+            assert error.code == 503, error
+        assert time.monotonic() < deadline, "Prometheus never became ready"
+        time.sleep(0.2)
+
+
 def _wait_for_scrapes(prometheus: ManagedProcess) -> None:
     """Until every service has been scraped once: what happens next is seen happen."""
     deadline = time.monotonic() + 30
+    _wait_until_ready(prometheus, deadline)
     while len(_query(prometheus, 'up{job="pic-store"} == 1')) < len(SERVICES):
         assert time.monotonic() < deadline, "Prometheus did not scrape every service"
         time.sleep(0.5)

@@ -80,7 +80,7 @@ async def nc(nats_url: str, suite_seed: Path) -> AsyncIterator[NATS]:
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     if not engine_answers():
-        pytest.fail("no Docker engine answers: run `make engine` (or .ci/run) to start dockerd")
+        pytest.fail("no Docker engine answers: run `make setup` (or .ci/run) to start dockerd")
 
 
 @pytest.fixture(scope="session")
