@@ -24,8 +24,10 @@ lint:
 image: setup      ## the deployment's image (deploy/compose.yml), built from this checkout
 	$(PY) -m app.deploy.image
 
-asyncapi:         ## regenerate docs/asyncapi.yaml from the message models
+asyncapi:         ## regenerate what is derived: docs/asyncapi.yaml, docs/events.md's channel table, deploy/prometheus.yml
 	$(PY) -m shared.events.asyncapi > docs/asyncapi.yaml
+	$(PY) -m shared.events.channel_table
+	$(PY) -m app.deploy.scrape_config
 
 bench: setup
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider -s

@@ -4,10 +4,11 @@ the result. Used by the CLI, the installer (a backup before an upgrade) and the 
 from __future__ import annotations
 
 from shared.bus import Bus
-from shared.bus.request import request
+from shared.bus.channel import Channel
+from shared.bus.request import ask
 from shared.errors import OperationError
 from shared.events.backups import BackupCommand, BackupResult, RestoreCommand, VerifyCommand
-from shared.events.channels import BACKUP, BACKUP_RESULT, RESTORE, VERIFY_BACKUP, Channel
+from shared.events.channels import BACKUP, BACKUP_RESULT, RESTORE, VERIFY_BACKUP
 
 BackupCommands = BackupCommand | RestoreCommand | VerifyCommand
 CHANNEL: dict[type[BackupCommands], Channel] = {
@@ -18,26 +19,24 @@ CHANNEL: dict[type[BackupCommands], Channel] = {
 
 
 class BackupTimeoutError(OperationError):
+    """No result of a backup, restore or verify command within the client's wait: is the backup
+    service running?"""
+
     key = "backup_timeout"
 
 
 async def run_backup_command(bus: Bus, command: BackupCommands, timeout: float) -> BackupResult:
     """Publish the command; its result (TimeoutError-free: BackupTimeoutError names why)."""
-    try:
-        answer = await request(
-            bus,
-            CHANNEL[type(command)],
-            command,
-            replies=BACKUP_RESULT,
-            answers=lambda m: (
-                isinstance(m, BackupResult) and m.operation_id == command.operation_id
-            ),
-            timeout=timeout,
-        )
-    except TimeoutError as exc:
-        raise BackupTimeoutError(
+    return await ask(
+        bus,
+        CHANNEL[type(command)],
+        command,
+        replies=BACKUP_RESULT,
+        reply=BackupResult,
+        answers=lambda result: result.operation_id == command.operation_id,
+        timeout=timeout,
+        timeout_error=lambda: BackupTimeoutError(
             f"no backup result for {command.operation_id} within {timeout:.0f} s; is the "
             f"backup service running for cell {bus.cell}?"
-        ) from exc
-    assert isinstance(answer, BackupResult)
-    return answer
+        ),
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from shared.bus import Bus
-from shared.bus.request import request
+from shared.bus.channel import Channel
+from shared.bus.request import ask
 from shared.errors import OperationError
 from shared.events import (
     InstallCommand,
@@ -18,7 +19,7 @@ from shared.events import (
     ReconfigureCommand,
     RemoveCommand,
 )
-from shared.events.channels import INSTALL, PROGRESS, RECONFIGURE, REMOVE, RESULT, Channel
+from shared.events.channels import INSTALL, PROGRESS, RECONFIGURE, REMOVE, RESULT
 from shared.installed import ServiceView, services_bucket, view
 
 Command = InstallCommand | ReconfigureCommand | RemoveCommand
@@ -31,6 +32,9 @@ CHANNEL: dict[type[Message], Channel] = {
 
 
 class OperationTimeoutError(OperationError):
+    """No result of a life-cycle command within the client's wait: is the installer running for
+    the cell and host?"""
+
     key = "operation_timeout"
 
 
@@ -57,26 +61,21 @@ class StoreClient:
                 return on_progress(event)
             return None
 
-        try:
-            result = await request(
-                self.bus,
-                CHANNEL[type(command)],
-                command,
-                replies=RESULT,
-                timeout=timeout,
-                answers=lambda m: (
-                    isinstance(m, OperationResult) and m.operation_id == command.operation_id
-                ),
-                tokens={"host": self.host},
-                follow=[(PROGRESS, progress)],
-            )
-        except TimeoutError as exc:
-            raise OperationTimeoutError(
+        return await ask(
+            self.bus,
+            CHANNEL[type(command)],
+            command,
+            replies=RESULT,
+            reply=OperationResult,
+            answers=lambda result: result.operation_id == command.operation_id,
+            timeout=timeout,
+            timeout_error=lambda: OperationTimeoutError(
                 f"no result for {command.operation_id} within {timeout:.0f} s; is the "
                 f"installer running for cell {self.bus.cell}, host {self.host}?"
-            ) from exc
-        assert isinstance(result, OperationResult)
-        return result
+            ),
+            tokens={"host": self.host},
+            follow=[(PROGRESS, progress)],
+        )
 
     async def services(self) -> list[ServiceView]:
         bucket = await services_bucket(self.bus)

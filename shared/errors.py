@@ -22,16 +22,28 @@ class PicStoreError(Exception):
 
 
 class PartUnavailableError(PicStoreError):
+    """A real part (Docker, NATS, Caddy, a registry, DNS, the Compose binary) does not answer,
+    is missing or did not start."""
+
     key = "part_unavailable"
 
 
 class RenderError(PicStoreError):
+    """A compose template could not be rendered: its variables, its structure, Compose or the
+    policy refused it, or a cell setting is bad."""
+
     key = "render_error"
 
 
 class ConfigError(PicStoreError):
+    """The cell config file (or a service's settings from the environment) is unreadable or
+    invalid."""
+
     key = "config_error"
 
 
 class OperationError(PicStoreError):
+    """An install, reconfigure or remove cannot go on (e.g. a reconfigure of a service not
+    installed); the root of the operations' errors."""
+
     key = "operation_failed"

@@ -11,16 +11,27 @@ from typing import Any
 import pyrage
 
 from shared.bus import Bus
-from shared.bus.request import request
+from shared.bus.request import ask
 from shared.errors import OperationError
-from shared.events import Message, new_operation_id
+from shared.events import new_operation_id
 from shared.events.channels import PEER_ADDED, PEER_REMOVED, PEER_REPLY, PEER_REQUEST
-from shared.events.peers import PeerAction, PeerAdded, PeerRemoved, PeerReply, PeerRequest
+from shared.events.peers import (
+    PeerAction,
+    PeerAdded,
+    PeerPayload,
+    PeerRemoved,
+    PeerReply,
+    PeerRequest,
+    PeerRequestPayload,
+)
 
 Configs = dict[str, dict[str, str]]
 
 
 class PeerRequestError(OperationError):
+    """The accounts service refused a peer request (its reason), or did not answer within the
+    wait."""
+
     key = "peer_request_failed"
 
 
@@ -40,13 +51,13 @@ def unseal(sealed: str, identity: pyrage.x25519.Identity) -> Any:
 
 async def add_peer(bus: Bus, peer: str) -> None:
     await bus.publish(
-        PEER_ADDED, PeerAdded(operation_id=new_operation_id(), payload={"peer": peer})
+        PEER_ADDED, PeerAdded(operation_id=new_operation_id(), payload=PeerPayload(peer=peer))
     )
 
 
 async def remove_peer(bus: Bus, peer: str) -> None:
     await bus.publish(
-        PEER_REMOVED, PeerRemoved(operation_id=new_operation_id(), payload={"peer": peer})
+        PEER_REMOVED, PeerRemoved(operation_id=new_operation_id(), payload=PeerPayload(peer=peer))
     )
 
 
@@ -63,26 +74,22 @@ async def ask_peer(
     identity = pyrage.x25519.Identity.generate()
     message = PeerRequest(
         operation_id=new_operation_id(),
-        payload={
-            "action": action,
-            "peer": peer,
-            "service": service,
-            "recipient": str(identity.to_public()),
-        },
+        payload=PeerRequestPayload(
+            action=action, peer=peer, service=service, recipient=str(identity.to_public())
+        ),
     )
-
-    def answers(reply: Message) -> bool:
-        return isinstance(reply, PeerReply) and reply.correlation_id == message.event_id
-
-    try:
-        reply = await request(
-            bus, PEER_REQUEST, message, replies=PEER_REPLY, answers=answers, timeout=timeout
-        )
-    except TimeoutError as exc:
-        raise PeerRequestError(
+    reply = await ask(
+        bus,
+        PEER_REQUEST,
+        message,
+        replies=PEER_REPLY,
+        reply=PeerReply,
+        answers=lambda answer: answer.correlation_id == message.event_id,
+        timeout=timeout,
+        timeout_error=lambda: PeerRequestError(
             f"the accounts service did not answer within {timeout:.0f} s (is it running?)"
-        ) from exc
-    assert isinstance(reply, PeerReply)
+        ),
+    )
     if not reply.payload.ok:
         raise PeerRequestError(reply.payload.reason)
     return unseal(reply.payload.sealed, identity)

@@ -1,12 +1,21 @@
 """The services of a cell and the port each serves `/healthz` and `/metrics` on: the
-installer, then every owner of a saga step (shared/steps.py), in the order of that table."""
+installer's own, and every participant's as its contract declares it."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from shared.steps import participants
+from shared.contract.registry import contracts
 
-SERVICES: Final = ("installer", *participants())
-FIRST_HTTP_PORT: Final = 8470
-HTTP_PORTS: Final = {name: FIRST_HTTP_PORT + index for index, name in enumerate(SERVICES)}
+INSTALLER_HTTP_PORT: Final = 8470
+
+
+def http_ports() -> dict[str, int]:
+    return {
+        "installer": INSTALLER_HTTP_PORT,
+        **{contract.owner: contract.port for contract in contracts()},
+    }
+
+
+HTTP_PORTS: Final = http_ports()
+SERVICES: Final = tuple(HTTP_PORTS)

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.bus import Bus
 from shared.errors import PicStoreError
+from shared.events.layout import CELL_LAYOUT
 from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
 from shared.logging import configure_logging
 
@@ -186,6 +187,7 @@ async def serve(settings: ServiceSettings, main: Main) -> None:
             name=settings.name,
             seed=settings.nats_seed,
             role=settings.name,
+            layout=CELL_LAYOUT,
         )
         stack.push_async_callback(bus.close)
         health.checks["nats"] = lambda: bus.nc.is_connected

@@ -13,14 +13,26 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (TYPE_CHECKING blocks included)."""
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module a file imports, at any depth (TYPE_CHECKING blocks included), by its
+    absolute name: `from services import router` is `services.router`, and a relative
+    import is resolved against the file's own package."""
+    package = (
+        list(path.relative_to(root).with_suffix("").parts[:-1]) if path.is_relative_to(root) else []
+    )
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1] if node.level > 1 else package
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.add(module)
+            # `from package import name` may import a module of the package.
+            found.update(f"{module}.{alias.name}" for alias in node.names)
     return found
 
 
@@ -58,4 +70,26 @@ def test_the_rules_see_an_import(tmp_path: Path) -> None:
     """The check itself finds an import nested in a function."""
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from services.router import manager\n")
-    assert imported_modules(sample) == {"services.router"}
+    assert "services.router" in imported_modules(sample)
+
+
+def test_the_rules_see_a_package_import_and_a_relative_one(tmp_path: Path) -> None:
+    """`from services import router` and `from ..router import manager` in a service are
+    imports of another service too."""
+    sample = tmp_path / "services" / "verifier" / "sample.py"
+    sample.parent.mkdir(parents=True)
+    sample.write_text("from services import router\nfrom ..netpolicy import manager\n")
+    found = imported_modules(sample, root=tmp_path)
+    assert {"services.router", "services.netpolicy.manager"} <= found
+
+
+def test_the_bus_layer_knows_no_subject_nor_the_contract() -> None:
+    """shared/bus/ is the floor: the event contract (shared/events/) and the participants'
+    contracts (shared/contract/) stand on it, never the reverse."""
+    broken = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in files_of("shared/bus")
+        for module in imported_modules(path)
+        if module.startswith(("shared.events", "shared.contract"))
+    ]
+    assert broken == []

@@ -16,6 +16,7 @@ from shared.bus.auth import seed_path
 from shared.client import StoreClient
 from shared.errors import PicStoreError
 from shared.events import OperationResult, ProgressEvent
+from shared.events.layout import CELL_LAYOUT
 from shared.events.messages import ConfigValue, StepStatus
 from shared.logging import configure_logging
 
@@ -91,6 +92,7 @@ def with_client(args: argparse.Namespace, work: Callable[[StoreClient], Awaitabl
                 role="admin",
                 timeout=3.0,
                 reconnect_attempts=1,
+                layout=CELL_LAYOUT,
             )
         except PicStoreError as exc:
             return fail(f"{exc.message}; is the cell running (`pic-store up`)?")

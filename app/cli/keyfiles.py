@@ -18,6 +18,8 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 class KeyFileError(PicStoreError):
+    """A key file cannot be read, opened or written, or the two passwords typed differ."""
+
     key = "key_file"
 
 

@@ -18,9 +18,10 @@ from shared.bus.auth import (
     ensure_identities,
     seed_path,
     server_config,
-    server_users,
     write_server_config,
 )
+from shared.events.permissions import server_users
+from shared.events.roles import ROLES
 
 
 @dataclass
@@ -41,7 +42,7 @@ class BusAuthority:
         return self.secrets_dir / "nats-server.json"
 
     def add_cell(self, cell: str) -> None:
-        self.cells[cell] = ensure_identities(self.secrets_dir / "nats", cell)
+        self.cells[cell] = ensure_identities(self.secrets_dir / "nats", cell, ROLES)
 
     def seed(self, cell: str, role: str) -> Path:
         return seed_path(self.secrets_dir / "nats", cell, role)

@@ -31,6 +31,8 @@ from shared.client import StoreClient
 from shared.config import VerificationMode
 from shared.cosign import PrivateKey, generate_key_pair, load_private_key
 from shared.events import InstallCommand, new_operation_id
+from shared.events.layout import CELL_LAYOUT
+from shared.events.messages import InstallPayload
 from shared.peer_client import add_peer
 from shared.roster import HTTP_PORTS
 
@@ -50,6 +52,7 @@ REFERENCE_BASE = (
         "libnginx-mod-http-dav-ext",
         "radicale",
         "python3-bcrypt",
+        "python3-cffi-backend",  # python3-bcrypt's, named: debootstrap skips virtual packages
         "postfix",
         "dovecot-core",
         "dovecot-imapd",
@@ -137,13 +140,20 @@ def publish_example(stack: EmbeddedStack) -> Path:
 
 async def _install(stack: EmbeddedStack, store: Path) -> int:
     bus = await Bus.connect(
-        stack.nats_url, stack.cell, name="pic-store-example", seed=stack.seed("admin"), role="admin"
+        stack.nats_url,
+        stack.cell,
+        name="pic-store-example",
+        seed=stack.seed("admin"),
+        role="admin",
+        layout=CELL_LAYOUT,
     )
     try:
         for service in INSTALLED:
             print(f"example: installing {service} from {store}", flush=True)
             command = InstallCommand(
-                operation_id=new_operation_id(), service_id=service, payload={"store": str(store)}
+                operation_id=new_operation_id(),
+                service_id=service,
+                payload=InstallPayload(store=str(store)),
             )
             code = report(await StoreClient(bus).run(command, print_progress, timeout=300))
             if code != EXIT_OK:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from app.embedded.parts import (
 )
 from app.embedded.process import ManagedProcess, stop_together
 from app.embedded.roles import HostRoles, parts_user_of
+from app.embedded.wiring import service_process
 from shared.config import CellConfig
 from shared.roster import HTTP_PORTS, SERVICES
 
@@ -116,6 +116,9 @@ class EmbeddedStack:
                 api_token_path(self.data_dir) if self.roles else ensure_api_token(self.data_dir)
             ),
             "PIC_CADDY_ADMIN": caddy_admin_url(self.data_dir / "caddy"),
+            # PIC's project folder (a service's backup.config_paths are config/<id> below it):
+            # the caller's, else one in the data dir.
+            "PIC_ROOT": tuning.get("PIC_ROOT") or str(self.data_dir / "pic-root"),
         }
 
     @staticmethod
@@ -124,20 +127,12 @@ class EmbeddedStack:
         return int(os.environ.get(f"PIC_{name.upper()}_HTTP_PORT") or HTTP_PORTS[name])
 
     def start_service(self, name: str, **env: str) -> ManagedProcess:
-        port = self.service_port(name)
-        process = ManagedProcess(
+        process = service_process(
             name,
-            [sys.executable, "-m", f"services.{name}"],
-            port,
+            self.service_port(name),
             self.data_dir / "logs" / f"{name}.log",
-            env={
-                **self.service_env(),
-                **env,
-                f"PIC_{name.upper()}_HTTP_PORT": str(port),
-                "PIC_NATS_SEED": str(self.seed(name)),
-                # The installer's HTTP API is the gateway's, and acts with its identity.
-                "PIC_API_NATS_SEED": str(self.seed("gateway")),
-            },
+            {**self.service_env(), **env},
+            self.seed,
             run_as=self.roles.users.get(name) if self.roles else None,
         )
         return self._keep(process.start(timeout=60))

@@ -32,6 +32,8 @@ DOCKERFILE = "Dockerfile"
 
 
 class PublishError(PicStoreError):
+    """The build, push, sign and pin pipeline of `pic-store publish` failed."""
+
     key = "publish_failed"
 
 

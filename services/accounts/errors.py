@@ -6,6 +6,9 @@ from shared.errors import OperationError
 
 
 class AccountsError(OperationError):
+    """The accounts service could not make, change or hand out an account; the root of its
+    errors."""
+
     key = "accounts_failed"
 
 
@@ -16,4 +19,6 @@ class ManagerError(AccountsError):
 
 
 class UnknownPeerError(AccountsError):
+    """No peer has that name."""
+
     key = "unknown_peer"

@@ -19,12 +19,9 @@ CALLS = Counter(
 )
 CORRECTIONS = Counter(
     "pic_accounts_reconcile_corrections_total",
-    "What reconciliations corrected, by kind (created, deleted)",
+    "What reconciliations corrected, by kind (created, reapplied, deleted)",
     ["kind"],
 )
 RECONCILIATIONS = Counter(
     "pic_accounts_reconciliations_total", "Reconciliations, by result", ["result"]
-)
-STEPS = Counter(
-    "pic_accounts_steps_total", "Saga steps handled, by action and result", ["action", "result"]
 )

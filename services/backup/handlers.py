@@ -12,7 +12,8 @@ from services.backup.keys import check_key
 from services.backup.maker import backup_block
 from services.backup.manager import BackupManager
 from services.backup.settings import BackupSettings
-from shared.bus import Bus
+from shared.contract.participants.backup import BACKUP_STEP, CONTRACT
+from shared.contract.serve import Outcome, Participant, ServingBus
 from shared.errors import PicStoreError
 from shared.events import StepRequest
 from shared.events.backups import (
@@ -23,57 +24,40 @@ from shared.events.backups import (
     VerifyCommand,
 )
 from shared.events.channels import BACKUP, BACKUP_RESULT, RESTORE, VERIFY_BACKUP
-from shared.events.messages import StepResultPayload
 from shared.installed import ServiceRecord
-from shared.participants import Participant
-
-COMMANDS_AT_ONCE = 4
 
 
-class BackupParticipant(Participant):
-    """Registers a service's backup plan: what each backup of it will hold."""
-
-    owner = "backup"
-
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
-    async def apply(self, request: StepRequest) -> StepResultPayload:
-        payload = request.payload
-        record = ServiceRecord(
-            service_id=str(request.service_id), state="installing", manifest=payload.manifest
-        )
-        try:
-            block = backup_block(record)
-        except (BackupError, ValueError) as exc:
-            return StepResultPayload(
-                step=payload.step, action=payload.action, ok=False, reason=str(exc)
-            )
-        held = [f"{v.name}.tar.gz from {v.container}:{v.path}" for v in block.volumes]
-        held += [f"config {path}" for path in block.config_paths]
-        warning = ""
-        try:
-            check_key(self.deps.config(), self.deps.data_dir)
-        except PicStoreError as exc:
-            warning = f"backups of {request.service_id} cannot be made yet: {exc.message}"
-        return StepResultPayload(
-            step=payload.step,
-            action=payload.action,
-            ok=True,
-            warning=warning,
-            details={"backs_up": "; ".join(held)},
-        )
-
-    async def compensate(self, request: StepRequest) -> StepResultPayload:
-        # Nothing to undo: the plan lives in the service's manifest, and backups already made
-        # stay (a removed service is restored from them).
-        payload = request.payload
-        return StepResultPayload(step=payload.step, action=payload.action, ok=True)
+async def register(deps: Deps, request: StepRequest) -> Outcome:
+    """What each backup of the service will hold (the plan lives in its manifest)."""
+    record = ServiceRecord(
+        service_id=str(request.service_id), state="installing", manifest=request.payload.manifest
+    )
+    try:
+        block = backup_block(record)
+    except ValueError as exc:
+        raise BackupError(str(exc)) from exc
+    held = [f"{v.name}.tar.gz from {v.container}:{v.path}" for v in block.volumes]
+    held += [f"config {path}" for path in block.config_paths]
+    warning = ""
+    try:
+        check_key(deps.config(), deps.data_dir)
+    except PicStoreError as exc:
+        warning = f"backups of {request.service_id} cannot be made yet: {exc.message}"
+    return Outcome(warning=warning, details={"backs_up": "; ".join(held)})
 
 
-def start(
-    bus: Bus, manager: BackupManager, settings: BackupSettings, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
+def participant(manager: BackupManager, settings: BackupSettings, bus: ServingBus) -> Participant:
+    service = Participant(CONTRACT)
+
+    @service.apply(BACKUP_STEP)
+    async def register_backups(request: StepRequest) -> Outcome:
+        return await register(manager.deps, request)
+
+    @service.compensate(BACKUP_STEP)
+    async def keep_backups(request: StepRequest) -> Outcome:
+        # Nothing to undo: backups already made stay (a removed service is restored from them).
+        return Outcome()
+
     async def answer(
         message: BackupCommand | RestoreCommand | VerifyCommand, result: BackupResultPayload
     ) -> None:
@@ -87,12 +71,14 @@ def start(
             ),
         )
 
+    @service.endpoint(BACKUP, ack_wait=settings.ack_wait)
     async def on_backup(command: BackupCommand) -> None:
         await answer(
             command,
             await manager.backup(command.operation_id, command.service_id, command.payload.reason),
         )
 
+    @service.endpoint(RESTORE, ack_wait=settings.ack_wait)
     async def on_restore(command: RestoreCommand) -> None:
         payload = command.payload
         await answer(
@@ -102,29 +88,14 @@ def start(
             ),
         )
 
+    @service.endpoint(VERIFY_BACKUP, ack_wait=settings.ack_wait)
     async def on_verify(command: VerifyCommand) -> None:
         await answer(command, await manager.verify(command.operation_id, command.payload.backup))
 
-    # Several commands at once: a service whose backup hangs (until its limit) holds up no
-    # other service's backup, nor the installer's before an upgrade.
-    consumers = (
-        (BACKUP, "backup-run", on_backup, COMMANDS_AT_ONCE),
-        (RESTORE, "backup-restore", on_restore, COMMANDS_AT_ONCE),
-        (VERIFY_BACKUP, "backup-verify", on_verify, 1),
-    )
-    return [
-        *BackupParticipant(manager.deps).tasks(bus, stop),
-        *(
-            asyncio.create_task(
-                bus.consume(
-                    channel,
-                    durable,
-                    handler,
-                    stop=stop,
-                    ack_wait=settings.ack_wait,
-                    concurrency=concurrency,
-                )
-            )
-            for channel, durable, handler, concurrency in consumers
-        ),
-    ]
+    return service
+
+
+def start(
+    bus: ServingBus, manager: BackupManager, settings: BackupSettings, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    return participant(manager, settings, bus).tasks(bus, stop)

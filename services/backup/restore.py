@@ -30,7 +30,7 @@ from services.backup.members import safe_copy
 from shared.client import StoreClient
 from shared.docker.streams import exec_output, put_archive, restart
 from shared.events import InstallCommand
-from shared.events.messages import OperationStatus, ServiceState
+from shared.events.messages import InstallPayload, OperationStatus, ServiceState
 from shared.installed import MASK, ServiceRecord
 
 # Empty a folder (dot files too) and keep the folder itself: its mode comes from the archive.
@@ -212,11 +212,7 @@ class Restorer:
         command = InstallCommand(
             operation_id=f"{operation_id}-install-{entry.service_id}"[:80],
             service_id=entry.service_id,
-            payload={
-                "store": str(own / "store"),
-                "config": config,
-                "confirm_downgrade": True,
-            },
+            payload=InstallPayload(store=str(own / "store"), config=config, confirm_downgrade=True),
         )
         client = StoreClient(self.deps.bus, settings.docker_host)
         result = await client.run(command, timeout=settings.install_timeout)

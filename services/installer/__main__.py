@@ -19,6 +19,7 @@ from services.installer.state import Buckets, OperationRecord
 from services.installer.upkeep import start_upkeep
 from shared.bus import Bus
 from shared.docker import DockerEngine
+from shared.events.layout import CELL_LAYOUT
 from shared.events.roles import OPERATIONS
 from shared.service import Health, finish_on_exit, run_service
 
@@ -46,6 +47,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
         name="installer-api",
         seed=SETTINGS.api_nats_seed,
         role="gateway",
+        layout=CELL_LAYOUT,
     )
     stack.push_async_callback(gateway.close)
     operations = await gateway.bucket(OPERATIONS, OperationRecord, history=1)

@@ -23,7 +23,12 @@ from shared.events import (
     new_operation_id,
 )
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
-from shared.events.messages import OperationKind
+from shared.events.messages import (
+    InstallPayload,
+    OperationKind,
+    ReconfigurePayload,
+    RemovePayload,
+)
 from shared.http_guard import ErrorDetail
 from shared.ids import OPERATION_ID_PATTERN, SERVICE_ID_PATTERN
 from shared.installed import ServiceView
@@ -137,13 +142,13 @@ def build_api(
         command = InstallCommand(
             operation_id=new_operation_id(),
             service_id=service_id,
-            payload={
-                "store": body.store,
-                "config": body.config,
-                "plan_only": body.plan,
-                "confirm_downgrade": body.confirm_downgrade,
-                "egress": body.egress,
-            },
+            payload=InstallPayload(
+                store=body.store,
+                config=body.config,
+                plan_only=body.plan,
+                confirm_downgrade=body.confirm_downgrade,
+                egress=body.egress,
+            ),
         )
         return await submit(command, wait)
 
@@ -162,7 +167,7 @@ def build_api(
         command = ReconfigureCommand(
             operation_id=new_operation_id(),
             service_id=service_id,
-            payload={"config": body.config, "plan_only": body.plan, "egress": body.egress},
+            payload=ReconfigurePayload(config=body.config, plan_only=body.plan, egress=body.egress),
         )
         return await submit(command, wait)
 
@@ -178,7 +183,7 @@ def build_api(
         command = RemoveCommand(
             operation_id=new_operation_id(),
             service_id=service_id,
-            payload={"purge": purge, "plan_only": plan},
+            payload=RemovePayload(purge=purge, plan_only=plan),
         )
         return await submit(command, wait)
 

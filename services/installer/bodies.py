@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 
 from services.installer import egress as egress_choice
 from services.installer import steps_local as local
-from services.installer.context import Deps, OpContext
+from services.installer.context import (
+    Applied,
+    Deploying,
+    Deps,
+    Fetched,
+    OpContext,
+    Planned,
+    Rendered,
+    Validated,
+)
 from services.installer.lifecycle import install_steps, reconfigure_steps, remove_steps
 from services.installer.operations import Operations
 from services.installer.plan import build_plan, removal_plan
@@ -16,14 +26,14 @@ from services.installer.preflight import early_problems, require_preflight
 from services.installer.prepare import (
     Change,
     decide,
-    fetch_and_validate,
+    fetch,
     load_previous_project,
     options_for,
-    validate_config,
+    validate,
 )
 from services.installer.runtime import project_containers
-from services.installer.saga import Journal, Report, Step, run
-from services.installer.state import OperationRecord, OpStatus, now
+from services.installer.saga import C, Journal, Report, Step, run
+from services.installer.state import OperationRecord, OpStatus, Snapshot, now
 from services.installer.steps_remote import PARTICIPANT_STEPS
 from services.installer.upgrade_guard import backup_before_upgrade
 from shared.config import CellConfig
@@ -55,28 +65,27 @@ async def _settings_in_use(ctx: OpContext) -> dict[str, ConfigValue]:
     return {**(ctx.previous.config if ctx.previous else {}), **kept}
 
 
-def _snapshot(ctx: OpContext) -> dict[str, object]:
-    return {
-        "store": ctx.store,
-        "manifest": ctx.manifest_data,
-        "config": ctx.public_config(),  # no secret outlives the operation in its record
-        "service_ip": ctx.service_ip,
-        "image": ctx.image,
-        "pinned": ctx.pinned,
-        "egress": ctx.egress,
-        "previous": ctx.previous.model_dump(mode="json") if ctx.previous else None,
-    }
-
-
-async def _dry_render(ctx: OpContext) -> None:
-    """Render in memory (nothing stored) to know the containers for the plan and pre-flight,
-    with the IP the pool would give now (the render step reuses it when that holds)."""
-    held = ctx.service_ip  # an install holds none yet; a reconfigure keeps its own
-    ctx.service_ip = (
-        held or await ctx.deps.pool.candidate(ctx.service_id) or ctx.deps.settings.pool_first
+def snapshot_of(ctx: OpContext, validated: Validated | None = None) -> Snapshot:
+    """What recovery needs to undo the saga about to start (no secret: public settings)."""
+    return Snapshot(
+        store=validated.fetched.store if validated else "",
+        manifest=ctx.manifest_data,
+        config=validated.public_config() if validated else {},
+        service_ip=ctx.service_ip,
+        image=ctx.image,
+        pinned=ctx.pinned,
+        egress=ctx.egress,
+        previous=ctx.previous,
     )
-    await local.render(ctx)
-    ctx.service_ip = held
+
+
+async def _draft(op: OpContext, validated: Validated) -> Rendered:
+    """Render in memory (nothing stored) to know the containers for the plan and pre-flight,
+    with the IP the service holds, else the one the pool would give now (the render step
+    reuses this render when the saga gets that IP)."""
+    ip = op.service_ip or await op.deps.pool.candidate(op.service_id) or op.deps.settings.pool_first
+    stored = await op.deps.buckets.secrets.get(op.service_id)
+    return await local.render_file(op, validated, ip, stored.value.values if stored else {})
 
 
 async def _set_state(
@@ -104,11 +113,11 @@ async def _set_state(
     return record
 
 
-async def _saga(
-    ctx: OpContext, ops: Operations, record: OperationRecord, steps: list[Step[OpContext]]
+async def _journaled(
+    ctx: C, ops: Operations, record: OperationRecord, steps: Sequence[Step[C]], snap: Snapshot
 ) -> list[str]:
-    """Run the steps; the names of those done (not skipped)."""
-    record.snapshot = _snapshot(ctx)
+    """Run the steps, the snapshot recovery needs saved first; the names of those done."""
+    record.snapshot = snap.model_dump(mode="json")
     await ops.save(record)
     report, journal = _reporter(ops, record, ctx)
     done = await run(steps, ctx, ctx.kind.value, report, journal)
@@ -116,27 +125,36 @@ async def _saga(
     return [name for name, _ in done]
 
 
+async def _apply(
+    ctx: Deploying, ops: Operations, record: OperationRecord, planned: Planned
+) -> Applied:
+    """The planned saga, run: what it left running."""
+    done = await _journaled(ctx, ops, record, planned.steps, snapshot_of(ctx, planned.validated))
+    return Applied(rendered=ctx.rendered, addresses=dict(ctx.addresses), done=done)
+
+
+async def _plan(ctx: Deploying, steps: list[Step[Deploying]], notes: list[str]) -> Planned:
+    return Planned(ctx.validated, ctx.rendered, steps, await build_plan(ctx, steps, notes))
+
+
 async def install(
-    ctx: OpContext, cmd: InstallCommand, ops: Operations, record: OperationRecord
+    op: OpContext, cmd: InstallCommand, ops: Operations, record: OperationRecord
 ) -> Outcome:
-    existing = await ctx.deps.buckets.services.get(ctx.service_id)
-    ctx.previous = existing.value if existing else None
-    ctx.store = cmd.payload.store
-    await fetch_and_validate(ctx)
-    kept = await _settings_in_use(ctx)
-    validate_config(ctx, {**kept, **cmd.payload.config})
-    egress_choice.choose(ctx, cmd.payload.egress)
-    change = decide(ctx, cmd.payload.confirm_downgrade)
+    existing = await op.deps.buckets.services.get(op.service_id)
+    op.previous = existing.value if existing else None
+    fetched = await fetch(op, cmd.payload.store)
+    kept = await _settings_in_use(op)
+    validated = validate(op, fetched, {**kept, **cmd.payload.config}, cmd.payload.egress)
+    version = fetched.manifest.version
+    change = decide(op, cmd.payload.confirm_downgrade)
     if change == Change.same:
-        return OpStatus.noop, f"{ctx.service_id} {ctx.manifest.version} is already installed", None
-    load_previous_project(ctx)
-    early = asyncio.create_task(early_problems(ctx))  # while Compose judges the file
+        return OpStatus.noop, f"{op.service_id} {version} is already installed", None
+    load_previous_project(op)
+    early = asyncio.create_task(early_problems(op))  # while Compose judges the file
     try:
-        await _dry_render(ctx)
-        steps = install_steps(ctx)
-        before = f"{ctx.previous.version} -> " if ctx.previous and ctx.previous.version else ""
-        notes = [f"{change.value}: {before}{ctx.manifest.version}"]
-        plan = await build_plan(ctx, steps, notes)
+        ctx = Deploying.begin(op, validated, await _draft(op, validated))
+        before = f"{op.previous.version} -> " if op.previous and op.previous.version else ""
+        planned = await _plan(ctx, install_steps(ctx), [f"{change.value}: {before}{version}"])
     except BaseException:
         early.cancel()
         with contextlib.suppress(BaseException):
@@ -144,103 +162,102 @@ async def install(
         raise
     problems = await early
     if cmd.payload.plan_only:
-        return OpStatus.planned, f"plan for {change.value} of {ctx.service_id}", plan
+        return OpStatus.planned, f"plan for {change.value} of {op.service_id}", planned.plan
     await require_preflight(ctx, problems)
     if change == Change.upgrade:
-        await backup_before_upgrade(ctx)
-    await _set_state(
-        ctx,
-        ops,
-        ServiceState.installing,
-        version=ctx.manifest.version,
-        name=ctx.manifest.name,
-        last_error="",
-    )
-    done = await _saga(ctx, ops, record, steps)
-    _keep_sources(ctx)
-    assert ctx.project is not None
+        await backup_before_upgrade(op)  # the manager restores from it if the saga fails
+    name = fetched.manifest.name
+    await _set_state(ctx, ops, ServiceState.installing, version=version, name=name, last_error="")
+    applied = await _apply(ctx, ops, record, planned)
+    _keep_sources(ctx, fetched)
+    project = applied.rendered.project
     await _set_state(
         ctx,
         ops,
         ServiceState.installed,
-        version=ctx.manifest.version,
-        name=ctx.manifest.name,
-        manifest=ctx.manifest_data,
-        store=ctx.store,
-        config=ctx.public_config(),
-        service_ip=ctx.service_ip,
+        version=version,
+        name=name,
+        manifest=fetched.manifest_data,
+        store=fetched.store,
+        config=validated.public_config(),
+        service_ip=applied.rendered.service_ip,
         image=ctx.image,
         pinned=ctx.pinned,
-        egress=ctx.egress,
+        egress=validated.egress,
         compose_path=str(ctx.compose_path),
-        containers=ctx.project.containers,
-        volumes=ctx.project.volumes,
-        addresses=ctx.addresses,
+        containers=project.containers,
+        volumes=project.volumes,
+        addresses=applied.addresses,
         warnings=ctx.warnings,
-        applied_steps=[n for n in done if n in PARTICIPANT_STEPS],
+        applied_steps=[n for n in applied.done if n in PARTICIPANT_STEPS],
         last_error="",
     )
     return (
         OpStatus.succeeded,
-        f"{ctx.service_id} {ctx.manifest.version} installed at {ctx.service_ip}",
-        plan,
+        f"{op.service_id} {version} installed at {applied.rendered.service_ip}",
+        planned.plan,
     )
 
 
-def _keep_sources(ctx: OpContext) -> None:
+def _keep_sources(ctx: OpContext, fetched: Fetched) -> None:
     """Keep the manifest and template beside the compose file, for reconfigure."""
     ctx.service_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.service_dir / "manifest.json").write_text(json.dumps(ctx.manifest_data, indent=2))
-    (ctx.service_dir / "compose-template.yml").write_text(ctx.template_text)
+    (ctx.service_dir / "manifest.json").write_text(json.dumps(fetched.manifest_data, indent=2))
+    (ctx.service_dir / "compose-template.yml").write_text(fetched.template_text)
+
+
+def _installed_sources(op: OpContext, previous: ServiceRecord) -> Fetched:
+    """The fetched phase of a reconfigure: the sources the installed version was made from."""
+    template = op.service_dir / "compose-template.yml"
+    if not template.exists():
+        raise OperationError(
+            f"the compose template of {op.service_id} is missing from "
+            f"{op.service_dir}; install it again"
+        )
+    manifest = parse_manifest(previous.manifest, options_for(op))
+    fetched = Fetched(previous.store, manifest, previous.manifest, template.read_text())
+    op.take(fetched)
+    return fetched
 
 
 async def reconfigure(
-    ctx: OpContext, cmd: ReconfigureCommand, ops: Operations, record: OperationRecord
+    op: OpContext, cmd: ReconfigureCommand, ops: Operations, record: OperationRecord
 ) -> Outcome:
-    existing = await ctx.deps.buckets.services.get(ctx.service_id)
+    existing = await op.deps.buckets.services.get(op.service_id)
     if existing is None or existing.value.state != ServiceState.installed:
         state = existing.value.state.value if existing else "not installed"
-        raise OperationError(f"{ctx.service_id} cannot be reconfigured: it is {state}")
-    ctx.previous = previous = existing.value
-    ctx.manifest_data = previous.manifest
-    ctx.parsed = parse_manifest(previous.manifest, options_for(ctx))
-    template = ctx.service_dir / "compose-template.yml"
-    if not template.exists():
-        raise OperationError(
-            f"the compose template of {ctx.service_id} is missing from "
-            f"{ctx.service_dir}; install it again"
-        )
-    ctx.template_text = template.read_text()
-    ctx.store, ctx.image, ctx.service_ip = previous.store, previous.image, previous.service_ip
-    ctx.pinned = dict(previous.pinned)
-    in_use = await _settings_in_use(ctx)
-    validate_config(ctx, {**in_use, **cmd.payload.config})
-    egress_choice.choose(ctx, cmd.payload.egress)
-    load_previous_project(ctx)
-    await local.render(ctx)
-    steps = reconfigure_steps(ctx)
-    plan = await build_plan(ctx, steps, [])
+        raise OperationError(f"{op.service_id} cannot be reconfigured: it is {state}")
+    op.previous = previous = existing.value
+    if previous.service_ip is None:
+        raise OperationError(f"{op.service_id} has no cell IP in its record; install it again")
+    fetched = _installed_sources(op, previous)
+    op.image, op.service_ip, op.pinned = previous.image, previous.service_ip, dict(previous.pinned)
+    in_use = await _settings_in_use(op)
+    validated = validate(op, fetched, {**in_use, **cmd.payload.config}, cmd.payload.egress)
+    load_previous_project(op)
+    ctx = Deploying.begin(op, validated, await _draft(op, validated))
+    planned = await _plan(ctx, reconfigure_steps(ctx), [])
+    plan = planned.plan
     if cmd.payload.plan_only:
-        return OpStatus.planned, f"plan for reconfiguring {ctx.service_id}", plan
-    if not plan.recreate and ctx.config == in_use and not egress_choice.changed(ctx):
+        return OpStatus.planned, f"plan for reconfiguring {op.service_id}", plan
+    if not plan.recreate and validated.config == in_use and not egress_choice.changed(ctx):
         return OpStatus.noop, "nothing changed: the settings are the ones in use", plan
     await _set_state(ctx, ops, ServiceState.reconfiguring)
-    await _saga(ctx, ops, record, steps)
-    assert ctx.project is not None
+    applied = await _apply(ctx, ops, record, planned)
     await _set_state(
         ctx,
         ops,
         ServiceState.installed,
-        config=ctx.public_config(),
-        containers=ctx.project.containers,
-        volumes=ctx.project.volumes,
-        addresses=ctx.addresses,
-        egress=ctx.egress,
+        config=validated.public_config(),
+        containers=applied.rendered.project.containers,
+        volumes=applied.rendered.project.volumes,
+        addresses=applied.addresses,
+        egress=validated.egress,
         last_error="",
     )
     return (
         OpStatus.succeeded,
-        f"{ctx.service_id} reconfigured; recreated: {', '.join(plan.recreate) or 'none'}",
+        f"{op.service_id} reconfigured; recreated: {', '.join(plan.recreate) or 'none'}",
         plan,
     )
 
@@ -268,7 +285,7 @@ async def remove(
         return OpStatus.noop, f"{ctx.service_id} is not installed", plan
     if ctx.previous is not None:
         await _set_state(ctx, ops, ServiceState.removing)
-    await _saga(ctx, ops, record, remove_steps(ctx))
+    await _journaled(ctx, ops, record, remove_steps(ctx), snapshot_of(ctx))
     await ctx.deps.buckets.services.delete(ctx.service_id)
     await ops.state(
         ctx.service_id,
@@ -312,38 +329,59 @@ async def after_failure(
     await _set_state(ctx, ops, ServiceState.failed, **fields)
 
 
-async def context_from_snapshot(deps: Deps, record: OperationRecord) -> OpContext:
+async def context_from_snapshot(deps: Deps, record: OperationRecord, snap: Snapshot) -> OpContext:
+    """The context a recovery compensates with: the operation as its snapshot tells it (the
+    service's stored secrets only to mask them in what it reports)."""
     ctx = OpContext(
         deps=deps,
         operation_id=record.operation_id,
         kind=record.kind,
         service_id=record.service_id,
         cell=CellConfig.load(deps.settings.data_dir),
+        previous=snap.previous,
+        manifest_data=snap.manifest,
+        service_ip=snap.service_ip,
+        image=snap.image,
+        pinned=dict(snap.pinned),
+        egress=snap.egress,
     )
-    snap = record.snapshot
-    ctx.store = str(snap.get("store") or "")
-    ctx.manifest_data = dict(snap.get("manifest") or {})
-    if ctx.manifest_data:
-        ctx.parsed = parse_manifest(ctx.manifest_data, options_for(ctx))
-    ctx.config = dict(snap.get("config") or {})
-    ctx.service_ip = snap.get("service_ip")
-    ctx.image = snap.get("image")
-    ctx.pinned = dict(snap.get("pinned") or {})
-    ctx.egress = snap.get("egress")
-    previous = snap.get("previous")
-    ctx.previous = ServiceRecord.model_validate(previous) if previous else None
+    if snap.manifest:
+        ctx.parsed = parse_manifest(snap.manifest, options_for(ctx))
+    stored = await deps.buckets.secrets.get(record.service_id)
+    if stored is not None:
+        ctx.hide(stored.value.settings, stored.value.values)
     load_previous_project(ctx)
     return ctx
 
 
 async def mark_interrupted(
-    deps: Deps, ops: Operations, record: OperationRecord, reason: str
+    ctx: OpContext, ops: Operations, record: OperationRecord, reason: str
 ) -> None:
-    ctx = await context_from_snapshot(deps, record)
-    existing = await deps.buckets.services.get(record.service_id)
+    existing = await ctx.deps.buckets.services.get(record.service_id)
     if existing is not None and existing.value.state in (
         ServiceState.installing,
         ServiceState.reconfiguring,
         ServiceState.removing,
     ):
         await after_failure(ctx, ops, record, reason)
+
+
+async def mark_unrecoverable(
+    deps: Deps, ops: Operations, record: OperationRecord, reason: str
+) -> None:
+    """A dead operation that could not be rolled back: a service it was working on is
+    `failed`, with the reason."""
+    existing = await deps.buckets.services.get(record.service_id)
+    if existing is not None and existing.value.state in (
+        ServiceState.installing,
+        ServiceState.reconfiguring,
+        ServiceState.removing,
+    ):
+        ctx = OpContext(
+            deps=deps,
+            operation_id=record.operation_id,
+            kind=record.kind,
+            service_id=record.service_id,
+            cell=CellConfig(),
+        )
+        await _set_state(ctx, ops, ServiceState.failed, last_error=reason)

@@ -8,9 +8,13 @@ from services.installer.context import OpContext
 from shared.errors import OperationError
 
 DEFAULT = "default"
+CHOICE = "egress"  # the choice a step declares it carries (its contract's `choice`)
 
 
 class EgressInvalidError(OperationError):
+    """The asked outbound connection is not one of the manifest's `egress.allowed`, or the
+    service has no egress choice."""
+
     key = "egress_invalid"
 
 

@@ -9,6 +9,7 @@ from services.installer.settings import InstallerSettings
 from shared.bus import Bus
 from shared.events import InstallCommand, ReconfigureCommand, RemoveCommand
 from shared.events.channels import INSTALL, RECONFIGURE, REMOVE
+from shared.events.roles import installer_durable
 
 
 def consumers(
@@ -25,12 +26,12 @@ def consumers(
 
     host = settings.docker_host
     tasks = []
-    for channel, handler in (
+    for channel, handler in (  # one handler per command kind
         (INSTALL, on_install),
         (RECONFIGURE, on_reconfigure),
         (REMOVE, on_remove),
     ):
-        durable = f"installer-{host}-{channel.name.split('.')[-1]}"
+        durable = installer_durable(channel, host)
         tasks.append(
             asyncio.create_task(
                 bus.consume(

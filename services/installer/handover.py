@@ -22,6 +22,7 @@ from shared.events.backups import (
     SecretsHandoverReply,
 )
 from shared.events.channels import SECRETS_HANDOVER, SECRETS_HANDOVER_REPLY
+from shared.events.roles import installer_durable
 
 
 class Handover:
@@ -51,12 +52,17 @@ class Handover:
         stored = await self.buckets.secrets.get(request.service_id or "")
         secrets = stored.value if stored else Secrets()
         sealed = pyrage.encrypt(secrets.model_dump_json().encode(), [recipient])
-        template = self.settings.services_dir / str(request.service_id) / "compose-template.yml"
+        own = self.settings.services_dir / str(request.service_id)
+        template, rendered = own / "compose-template.yml", own / "docker-compose.yml"
+        # The rendered file holds the secrets too: it crosses the bus sealed like them (the
+        # backup's verify sandbox runs the service as this file says).
+        compose = pyrage.encrypt(rendered.read_bytes(), [recipient]) if rendered.is_file() else b""
         return HandoverReplyPayload(
             ok=True,
             sealed=base64.b64encode(sealed).decode(),
             recipient=self.recipient,
             template=template.read_text() if template.is_file() else "",
+            compose=base64.b64encode(compose).decode() if compose else "",
         )
 
     async def _import(self, request: SecretsHandover) -> HandoverReplyPayload:
@@ -96,7 +102,7 @@ def serve_handover(
     return asyncio.create_task(
         bus.consume(
             SECRETS_HANDOVER,
-            f"installer-{host}-secrets",
+            installer_durable(SECRETS_HANDOVER, host),
             on_request,
             stop=stop,
             ack_wait=settings.ack_wait,

@@ -27,6 +27,8 @@ BIND_FOLDER = 0o755
 
 
 class BindEscapeError(OperationError):
+    """A bind folder is a symlink or a file on the host, or not directly in the service's folder."""
+
     key = "bind_outside_own_folder"
 
 

@@ -11,6 +11,8 @@ from shared.errors import OperationError
 
 
 class PoolExhaustedError(OperationError):
+    """No free cell IP address in the pool."""
+
     key = "ip_pool_exhausted"
 
 

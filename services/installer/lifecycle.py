@@ -6,53 +6,60 @@ import shutil
 
 from services.installer import egress as egress_choice
 from services.installer import steps_local as local
-from services.installer.context import OpContext
+from services.installer.context import Deploying, OpContext
 from services.installer.runtime import project_containers
 from services.installer.saga import Step, StepData, StepSkipped
 from services.installer.steps_remote import remote_step, verify, withdraw
-from shared.steps import BY_NAME, STEPS, StepName, after_health
+from shared.contract.registry import after_health, saga, with_choice
 
 S = Step[OpContext]
+D = Step[Deploying]
 
 
-def install_steps(ctx: OpContext) -> list[S]:
-    steps: list[S] = [
-        S("verify", "Verify the image signatures", verify),
-        S("allocate_ip", "Allocate the cell IP", local.allocate_ip, local.release_ip),
-        S("render", "Render the compose file", local.render),
-        S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
-        S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
-        S("network", "Create the cell network", local.ensure_network),
-        S("pull", "Pull the images", local.pull_images),
-        S("containers", "docker compose up", local.start_containers, local.restore_containers),
-        S("health", "Wait until healthy", local.wait_until_healthy),
+def install_steps(ctx: OpContext) -> list[D]:
+    """The install's steps (its manifest says which participants take part)."""
+    steps: list[D] = [
+        D("verify", "Verify the image signatures", verify),
+        D("allocate_ip", "Allocate the cell IP", local.allocate_ip, local.release_ip),
+        D("render", "Render the compose file", local.render),
+        D("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
+        D("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
+        D("network", "Create the cell network", local.ensure_network),
+        D("pull", "Pull the images", local.pull_images),
+        D("containers", "docker compose up", local.start_containers, local.restore_containers),
+        D("health", "Wait until healthy", local.wait_until_healthy),
     ]
-    steps += [remote_step(spec) for spec in after_health(ctx.manifest)]
+    steps += [remote_step(spec) for _, spec in after_health(ctx.manifest)]
     return steps
 
 
-def reconfigure_steps(ctx: OpContext) -> list[S]:
-    steps: list[S] = [
-        S("render", "Render the compose file", local.render),
-        S("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
-        S("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
-        S(
+def reconfigure_steps(ctx: OpContext) -> list[D]:
+    steps: list[D] = [
+        D("render", "Render the compose file", local.render),
+        D("secrets", "Store new secrets", local.save_secrets, local.drop_new_secrets),
+        D("compose_file", "Write docker-compose.yml", local.write_compose, local.restore_compose),
+        D(
             "containers",
             "docker compose up (recreates what changed)",
             local.start_containers,
             local.restore_containers,
         ),
-        S("health", "Wait until healthy", local.wait_until_healthy),
+        D("health", "Wait until healthy", local.wait_until_healthy),
     ]
-    if egress_choice.applies_again(ctx):  # last: nothing after it can fail and undo it
-        steps.append(remote_step(BY_NAME[StepName.egress]))
+    # A step that carries the admin's egress choice runs again while the choice is in play;
+    # last: nothing after it can fail and undo it.
+    steps += [
+        remote_step(spec)
+        for _, spec in with_choice()
+        if spec.choice == egress_choice.CHOICE and egress_choice.applies_again(ctx)
+    ]
     return steps
 
 
 # -- remove: every step tolerates what is already gone, and none is rolled back ------------
 
 
-def _withdraw(step: StepName) -> S:
+def _withdraw(step: str) -> S:
     async def apply(ctx: OpContext) -> StepData:
         problem = await withdraw(ctx, step)
         if problem:
@@ -60,7 +67,7 @@ def _withdraw(step: StepName) -> S:
             raise StepSkipped(problem)
         return {}
 
-    return S(f"withdraw_{step.value}", f"Withdraw {step.value}", apply)
+    return S(f"withdraw_{step}", f"Withdraw {step}", apply)
 
 
 async def remove_containers(ctx: OpContext) -> StepData:
@@ -91,15 +98,15 @@ async def purge_data(ctx: OpContext) -> StepData:
     return {"volumes": volumes}
 
 
-def _applied(ctx: OpContext) -> list[StepName]:
+def _applied(ctx: OpContext) -> list[str]:
     """The participant steps to undo, in install order: those the install recorded as done;
     for an older record, those its manifest wants; with no manifest, every one."""
     applied = ctx.previous.applied_steps if ctx.previous is not None else None
     if applied is not None:
-        return [spec.name for spec in STEPS if spec.name.value in applied]
+        return [spec.name for _, spec in saga() if spec.name in applied]
     if ctx.parsed is not None:
-        return [spec.name for spec in after_health(ctx.manifest)]
-    return [spec.name for spec in STEPS if spec.leaves_state]
+        return [spec.name for _, spec in after_health(ctx.manifest)]
+    return [spec.name for _, spec in saga() if spec.leaves_state]
 
 
 def remove_steps(ctx: OpContext) -> list[S]:

@@ -16,7 +16,15 @@ from services.installer.state import JournalEntry, OperationRecord, OpStatus, no
 from shared.bus import Busy, Lease, LeaseLocks, Retry
 from shared.events import OperationResult, ProgressEvent, ServiceStateChanged
 from shared.events.channels import PROGRESS, RESULT, SERVICE_STATE
-from shared.events.messages import OperationKind, ServiceState, StepStatus
+from shared.events.messages import (
+    CompensationFailure,
+    OperationKind,
+    ProgressPayload,
+    ResultPayload,
+    ServiceState,
+    StatePayload,
+    StepStatus,
+)
 
 log = structlog.get_logger("installer")
 
@@ -58,11 +66,18 @@ class Operations:
         await self.save(record)
 
     async def finish(
-        self, record: OperationRecord, status: OpStatus, message: str, error_key: str | None = None
+        self,
+        record: OperationRecord,
+        status: OpStatus,
+        message: str,
+        error_key: str | None = None,
+        rollback_failures: list[CompensationFailure] | None = None,
+        keep_journal: bool = False,
     ) -> None:
         record.status, record.message, record.error_key = status, message, error_key
+        record.rollback_failures = rollback_failures or []
         record.finished = now()
-        if status.final:
+        if status.final and not keep_journal:
             record.journal = []
         await self.save(record)
 
@@ -90,14 +105,14 @@ class Operations:
             ProgressEvent(
                 operation_id=record.operation_id,
                 service_id=record.service_id,
-                payload={
-                    "kind": record.kind,
-                    "step": step,
-                    "status": status,
-                    "index": index,
-                    "total": total,
-                    "message": message,
-                },
+                payload=ProgressPayload(
+                    kind=record.kind,
+                    step=step,
+                    status=status,
+                    index=index,
+                    total=total,
+                    message=message,
+                ),
             ),
         )
 
@@ -107,13 +122,14 @@ class Operations:
             OperationResult(
                 operation_id=record.operation_id,
                 service_id=record.service_id,
-                payload={
-                    "kind": record.kind,
-                    "status": record.status.value,
-                    "message": record.message,
-                    "error_key": record.error_key,
-                    "plan": plan,
-                },
+                payload=ResultPayload(
+                    kind=record.kind,
+                    status=record.status.value,
+                    message=record.message,
+                    error_key=record.error_key,
+                    plan=plan,
+                    rollback_failures=record.rollback_failures,
+                ),
             ),
         )
 
@@ -131,12 +147,9 @@ class Operations:
             ServiceStateChanged(
                 operation_id=operation_id,
                 service_id=service_id,
-                payload={
-                    "state": state,
-                    "previous": previous,
-                    "version": version,
-                    "reason": reason,
-                },
+                payload=StatePayload(
+                    state=state, previous=previous, version=version, reason=reason
+                ),
             ),
         )
 

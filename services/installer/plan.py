@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
-from services.installer.context import OpContext
+from services.installer.context import Deploying, OpContext
+from services.installer.egress import CHOICE
 from services.installer.runtime import project_containers
 from services.installer.saga import Step
+from shared.contract.declare import PlanFacts
+from shared.contract.registry import after_health
 from shared.events import Plan
 from shared.events.messages import OperationKind
-from shared.steps import PlanFacts, after_health
 
 
-async def build_plan(ctx: OpContext, steps: list[Step[OpContext]], notes: list[str]) -> Plan:
-    m = ctx.manifest
-    assert ctx.project is not None
+async def build_plan(ctx: Deploying, steps: list[Step[Deploying]], notes: list[str]) -> Plan:
+    """The plan of an install or reconfigure, from its draft render."""
+    m, project = ctx.validated.manifest, ctx.rendered.project
     running = {
         c.name for c in await project_containers(ctx.deps.engine, ctx.service_id) if c.running
     }
-    facts = PlanFacts(ctx.cell.domain, ctx.cell.cell_address, ctx.service_ip)
-    shown: dict[str, object] = {}
-    for spec in after_health(m):  # what each participant would do, as its row says
-        shown.update(spec.plan(m, facts))
-    if "egress" in shown and ctx.egress is not None:
-        shown["egress"] = ctx.egress  # the admin's choice, not only the manifest's default
+    # The admin's choices, not only the manifest's defaults.
+    facts = PlanFacts(ctx.cell.domain, ctx.cell.cell_address, ctx.service_ip, {CHOICE: ctx.egress})
+    # What each participant would do, as its contract's plan section says.
+    shown = {spec.name: spec.plan(m, facts) for _, spec in after_health(m)}
     return Plan(
         kind=ctx.kind,
         service_id=ctx.service_id,
         version=m.version,
-        containers=ctx.project.containers,
-        recreate=ctx.project.changed(ctx.previous_project, running),
-        service_ip=ctx.service_ip,
-        volumes=ctx.project.volumes,
+        containers=project.containers,
+        recreate=project.changed(ctx.previous_project, running),
+        service_ip=ctx.service_ip,  # the IP it holds (a new install holds none yet)
+        volumes=project.volumes,
         steps=[s.name for s in steps],
         notes=notes,
-        **shown,
+        participants=shown,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.installer.context import OpContext
+from services.installer.context import Deploying, OpContext
 from services.installer.project import LABEL_OWNER, LABEL_PROJECT
 from shared.errors import OperationError
 from shared.events.messages import ServiceState
@@ -12,6 +12,9 @@ from shared.manifest import subdomains_of
 
 
 class PreflightError(OperationError):
+    """Disk space, the IP, name collisions, engine features or foreign containers refuse the
+    install."""
+
     key = "preflight_failed"
 
 
@@ -22,7 +25,8 @@ async def early_problems(ctx: OpContext) -> list[str]:
     return [problem for problems in found for problem in problems]
 
 
-async def rendered_problems(ctx: OpContext) -> list[str]:
+async def rendered_problems(ctx: Deploying) -> list[str]:
+    """What the rendered file tells: engine features, container names already taken."""
     found = await asyncio.gather(_engine_features(ctx), _names(ctx), _foreign_containers(ctx))
     return [problem for problems in found for problem in problems]
 
@@ -59,11 +63,11 @@ async def _collisions(ctx: OpContext) -> list[str]:
     return problems
 
 
-async def _names(ctx: OpContext) -> list[str]:
+async def _names(ctx: Deploying) -> list[str]:
     """A container name is one container's, and on the cell network the only name it answers
     to: none of this service's may be a name of another installed service (its record
     holds every container it runs, whether or not they run now)."""
-    mine = {ctx.manifest.container_name, *ctx.containers}
+    mine = {ctx.validated.manifest.container_name, *ctx.rendered.project.containers}
     problems = []
     for other_id, record in sorted((await ctx.deps.buckets.services.items()).items()):
         other = record.value
@@ -78,10 +82,11 @@ async def _names(ctx: OpContext) -> list[str]:
     return problems
 
 
-async def _foreign_containers(ctx: OpContext) -> list[str]:
-    found = await asyncio.gather(*(ctx.deps.engine.inspect(name) for name in ctx.containers))
+async def _foreign_containers(ctx: Deploying) -> list[str]:
+    names = ctx.rendered.project.containers
+    found = await asyncio.gather(*(ctx.deps.engine.inspect(name) for name in names))
     problems = []
-    for name, info in zip(ctx.containers, found, strict=True):
+    for name, info in zip(names, found, strict=True):
         if info is None or info.labels.get(LABEL_PROJECT) == ctx.service_id:
             continue
         owner = info.labels.get(LABEL_OWNER) or info.labels.get(LABEL_PROJECT)
@@ -94,7 +99,7 @@ async def _foreign_containers(ctx: OpContext) -> list[str]:
     return problems
 
 
-async def require_preflight(ctx: OpContext, early: list[str]) -> None:
+async def require_preflight(ctx: Deploying, early: list[str]) -> None:
     problems = early + await rendered_problems(ctx)
     if problems:
         raise PreflightError("pre-flight refused the operation: " + "; ".join(problems))
@@ -104,12 +109,10 @@ async def require_preflight(ctx: OpContext, early: list[str]) -> None:
 _NEEDS_API = {("healthcheck", "start_interval"): ((1, 44), "Docker Engine 25")}
 
 
-async def _engine_features(ctx: OpContext) -> list[str]:
-    if ctx.project is None:
-        return []
+async def _engine_features(ctx: Deploying) -> list[str]:
     api = await ctx.deps.engine.api_version()
     problems = []
-    for service, body in ctx.project.services.items():
+    for service, body in ctx.rendered.project.services.items():
         for (section, key), (needed, engine) in _NEEDS_API.items():
             if key in (body.get(section) or {}) and api < needed:
                 problems.append(

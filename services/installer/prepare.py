@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from services.installer.context import OpContext
+from services.installer import egress as egress_choice
+from services.installer.context import Fetched, OpContext, Validated
 from services.installer.project import Project
 from services.installer.store import fetch_service
 from shared.docker.compose import ComposeRejected, canonical_config
@@ -22,10 +23,14 @@ from shared.manifest import (
 
 
 class ConfigInvalidError(OperationError):
+    """The admin's settings do not fit the manifest's `config_schema`."""
+
     key = "config_invalid"
 
 
 class DowngradeNeedsConfirmationError(OperationError):
+    """An older version than the installed one, without `confirm_downgrade`."""
+
     key = "downgrade_needs_confirmation"
 
 
@@ -45,41 +50,48 @@ def options_for(ctx: OpContext) -> ValidationOptions:
     )
 
 
-def _from_a_backup(ctx: OpContext) -> bool:
+def _from_a_backup(ctx: OpContext, store: str) -> bool:
     """A restore installs from the store files a backup holds (the very version backed up),
     a folder under `<data dir>/backups/`: local, but written by pic-store itself."""
     backups = (ctx.deps.settings.data_dir / "backups").resolve()
-    return Path(ctx.store).resolve().is_relative_to(backups)
+    return Path(store).resolve().is_relative_to(backups)
 
 
-async def fetch_and_validate(ctx: OpContext) -> None:
-    allow_local = ctx.cell.allow_local_stores or _from_a_backup(ctx)
-    fetched = await fetch_service(ctx.store, ctx.service_id, allow_local)
-    data = fetched.manifest_data
-    ctx.parsed = parse_manifest(data, options_for(ctx))
-    if ctx.manifest.id != ctx.service_id:
+async def fetch(ctx: OpContext, store: str) -> Fetched:
+    """The fetched phase: the service's manifest (parsed, its id the one asked for) and
+    template from the store; the step requests carry that manifest from now on."""
+    allow_local = ctx.cell.allow_local_stores or _from_a_backup(ctx, store)
+    found = await fetch_service(store, ctx.service_id, allow_local)
+    data = found.manifest_data
+    manifest = parse_manifest(data, options_for(ctx))
+    if manifest.id != ctx.service_id:
         raise ManifestInvalidError(
             [
                 Issue(
                     "$.id",
-                    f"the store lists {ctx.service_id!r} but "
-                    f"its manifest says id {ctx.manifest.id!r}",
+                    f"the store lists {ctx.service_id!r} but its manifest says id {manifest.id!r}",
                 )
             ]
         )
-    assert isinstance(data, dict)  # parse_manifest accepted it
-    ctx.manifest_data = data
-    ctx.template_text = fetched.template_text
-    ctx.image = ctx.manifest.image
+    if not isinstance(data, dict):  # parse_manifest accepts only an object
+        raise ManifestInvalidError([Issue("$", "the manifest is not a JSON object")])
+    fetched = Fetched(store, manifest, data, found.template_text)
+    ctx.take(fetched)
+    return fetched
 
 
-def validate_config(ctx: OpContext, values: dict[str, ConfigValue]) -> None:
-    typed, issues = validate_config_values(ctx.manifest.config_fields, values)
+def validate(
+    ctx: OpContext, fetched: Fetched, values: dict[str, ConfigValue], egress: str | None
+) -> Validated:
+    """The validated phase: the settings checked against the manifest's schema (defaults
+    applied), and the egress choice against the manifest and the cell config."""
+    typed, issues = validate_config_values(fetched.manifest.config_fields, values)
     if issues:
         raise ConfigInvalidError(
             "the settings are invalid: " + "; ".join(str(issue) for issue in issues)
         )
-    ctx.config = typed
+    egress_choice.choose(ctx, egress)
+    return Validated(fetched, typed, ctx.egress)
 
 
 def decide(ctx: OpContext, confirm_downgrade: bool) -> Change:

@@ -21,7 +21,7 @@ from shared.docker.compose import ComposeProject
 from shared.errors import PicStoreError
 from shared.events import ReconcileReport
 from shared.events.channels import RECONCILED
-from shared.events.messages import Correction, ServiceState
+from shared.events.messages import Correction, ReconcilePayload, ServiceState
 from shared.installed import ServiceRecord
 
 
@@ -44,7 +44,9 @@ async def reconcile(deps: Deps, ops: Operations) -> list[Correction]:
     if corrections:
         await deps.bus.publish(
             RECONCILED,
-            ReconcileReport(operation_id="reconcile", payload={"corrections": corrections}),
+            ReconcileReport(
+                operation_id="reconcile", payload=ReconcilePayload(corrections=corrections)
+            ),
         )
     return corrections
 

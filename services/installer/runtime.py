@@ -13,6 +13,8 @@ POLL_SECONDS = 0.05
 
 
 class UnhealthyError(OperationError):
+    """A container did not become healthy within `PIC_HEALTH_TIMEOUT`."""
+
     key = "unhealthy"
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.bus import Bus, Lease, TypedBucket
-from shared.events.messages import ConfigValue, OperationKind
+from shared.errors import OperationError
+from shared.events.messages import CompensationFailure, ConfigValue, OperationKind
 from shared.installed import ServiceRecord, services_bucket
 
 
@@ -43,6 +44,43 @@ class JournalEntry(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class SnapshotInvalidError(OperationError):
+    """The crash snapshot of an operation does not parse, so it cannot be recovered."""
+
+    key = "snapshot_invalid"
+
+
+class Snapshot(BaseModel):
+    """What a takeover needs to roll back an operation, written when its saga starts: the
+    sources and choices the steps were made from. It holds no secret (the settings are the
+    ones the service record shows: a secret one only as the mask)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: str = ""
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+    service_ip: str | None = None
+    image: str | None = None
+    pinned: dict[str, str] = Field(default_factory=dict)
+    egress: str | None = None
+    previous: ServiceRecord | None = None
+
+    @classmethod
+    def of(cls, record: OperationRecord) -> Snapshot:
+        """The record's snapshot; SnapshotInvalidError names what does not parse."""
+        try:
+            return cls.model_validate(record.snapshot)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or '(top)'}: {error['msg']}"
+                for error in exc.errors()[:5]
+            )
+            raise SnapshotInvalidError(
+                f"the snapshot of operation {record.operation_id} does not parse ({problems})"
+            ) from exc
+
+
 class OperationRecord(BaseModel):
     operation_id: str
     kind: OperationKind
@@ -50,10 +88,13 @@ class OperationRecord(BaseModel):
     status: OpStatus = OpStatus.running
     journal: list[JournalEntry] = Field(default_factory=list)
     snapshot: dict[str, Any] = Field(
-        default_factory=dict, description="What a takeover needs to roll back"
+        default_factory=dict,
+        description="A Snapshot as JSON (written and read through Snapshot, kept raw here so "
+        "that a record whose snapshot does not parse is still read, and reported)",
     )
     message: str = ""
     error_key: str | None = None
+    rollback_failures: list[CompensationFailure] = Field(default_factory=list)
     holder: str = ""
     started: float = Field(default_factory=now)
     finished: float | None = None

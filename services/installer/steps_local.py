@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from services.installer.context import OpContext
+from services.installer.context import Deploying, OpContext, Rendered, Validated
 from services.installer.host_folders import prepare_host_folders, private_folder
 from services.installer.prepare import options_for
 from services.installer.project import LABEL_PROJECT, Project
@@ -23,7 +23,7 @@ from shared.compose import RenderContext, render_compose
 from shared.errors import OperationError
 
 
-async def allocate_ip(ctx: OpContext) -> StepData:
+async def allocate_ip(ctx: Deploying) -> StepData:
     held = await ctx.deps.pool.held_by(ctx.service_id)
     ctx.service_ip = await ctx.deps.pool.allocate(ctx.service_id, ctx.operation_id)
     return {"ip": ctx.service_ip, "new": held is None}
@@ -34,7 +34,7 @@ async def release_ip(ctx: OpContext, data: StepData) -> None:
         await ctx.deps.pool.release(ctx.service_id, data["ip"])
 
 
-async def render(ctx: OpContext) -> StepData:
+async def render(ctx: Deploying) -> StepData:
     """Render the file and have Compose and the policy judge it (nothing is written).
 
     The render before the saga (for the plan and the pre-flight) assumed the IP the pool
@@ -43,38 +43,55 @@ async def render(ctx: OpContext) -> StepData:
     """
     stored = await ctx.deps.buckets.secrets.get(ctx.service_id)
     before = stored.value.values if stored else {}
-    inputs = (ctx.service_ip, tuple(sorted(ctx.pinned.items())))
-    if ctx.rendered_for != inputs or not ctx.compose_text:
-        settings = ctx.deps.settings
-        context = RenderContext(
-            domain=ctx.cell.domain,
-            cell_name=ctx.cell.cell_name,
-            data_dir=str(settings.store_data_dir),
-            service_ip=ctx.service_ip,
-            config=ctx.config,
-            secrets={**ctx.secrets, **before},
-            options=options_for(ctx),
-            network=settings.network,
-            pinned=ctx.pinned,
+    if not ctx.rendered.made_for(ctx.ip, ctx.pinned):
+        ctx.rendered = await render_file(
+            ctx, ctx.validated, ctx.ip, {**ctx.rendered.secrets, **before}
         )
-        result = await asyncio.to_thread(render_compose, ctx.template_text, ctx.manifest, context)
-        ctx.secrets, ctx.compose_text = result.secrets, result.yaml_text
-        ctx.project = Project(ctx.service_id, result.canonical)
-        ctx.rendered_for = inputs
-    return {"new_secrets": sorted(set(ctx.secrets) - set(before))}
+    return {"new_secrets": sorted(set(ctx.rendered.secrets) - set(before))}
 
 
-async def save_secrets(ctx: OpContext) -> StepData:
+async def render_file(
+    op: OpContext, validated: Validated, ip: str, secrets: dict[str, str]
+) -> Rendered:
+    """One render of the validated sources for this IP and the images pinned so far."""
+    settings = op.deps.settings
+    context = RenderContext(
+        domain=op.cell.domain,
+        cell_name=op.cell.cell_name,
+        data_dir=str(settings.store_data_dir),
+        service_ip=ip,
+        config=validated.config,
+        secrets=secrets,
+        options=options_for(op),
+        network=settings.network,
+        pinned=op.pinned,
+    )
+    fetched = validated.fetched
+    result = await asyncio.to_thread(
+        render_compose, fetched.template_text, fetched.manifest, context
+    )
+    op.hide(validated.secret_settings(), result.secrets)
+    return Rendered(
+        service_ip=ip,
+        pinned=tuple(sorted(op.pinned.items())),
+        secrets=result.secrets,
+        compose_text=result.yaml_text,
+        project=Project(op.service_id, result.canonical),
+    )
+
+
+async def save_secrets(ctx: Deploying) -> StepData:
     """Keep the generated secrets and the admin's secret settings in the secrets bucket, the
     only place they live (no other identity may read it); the journal holds no value, only
     the revision to go back to."""
     bucket = ctx.deps.buckets.secrets
     stored = await bucket.get(ctx.service_id)
     before = stored.value if stored else Secrets()
-    added = sorted(set(ctx.secrets) - set(before.values))
+    secrets = ctx.rendered.secrets
+    added = sorted(set(secrets) - set(before.values))
     wanted = Secrets(
-        values={**before.values, **{k: ctx.secrets[k] for k in added}},
-        settings=ctx.secret_settings(),
+        values={**before.values, **{k: secrets[k] for k in added}},
+        settings=ctx.validated.secret_settings(),
     )
     if wanted == before:
         raise StepSkipped("no new secrets")
@@ -111,7 +128,7 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-async def write_compose(ctx: OpContext) -> StepData:
+async def write_compose(ctx: Deploying) -> StepData:
     """Write the new file; what ran before stays beside it until the operation ends.
 
     A kept file found here was left by an attempt that died before it could journal this
@@ -124,7 +141,7 @@ async def write_compose(ctx: OpContext) -> StepData:
     if not had_previous and ctx.compose_path.exists():
         os.replace(ctx.compose_path, ctx.previous_compose_path)
         had_previous = True
-    write_atomically(ctx.compose_path, ctx.compose_text)
+    write_atomically(ctx.compose_path, ctx.rendered.compose_text)
     return {"previous": had_previous}
 
 
@@ -150,10 +167,9 @@ async def ensure_network(ctx: OpContext) -> StepData:
     return {}
 
 
-async def pull_images(ctx: OpContext) -> StepData:
-    assert ctx.project is not None
+async def pull_images(ctx: Deploying) -> StepData:
     pulled = []
-    for image in ctx.project.images:
+    for image in ctx.rendered.project.images:
         if "@sha256:" in image and await ctx.deps.engine.image_exists(image):
             continue
         await ctx.deps.engine.pull(image)
@@ -163,13 +179,13 @@ async def pull_images(ctx: OpContext) -> StepData:
     return {"pulled": pulled}
 
 
-async def start_containers(ctx: OpContext) -> StepData:
+async def start_containers(ctx: Deploying) -> StepData:
     """`docker compose up -d`: Compose recreates exactly the containers whose config changed."""
-    assert ctx.project is not None
-    await asyncio.to_thread(prepare_folders, ctx, ctx.project)
+    project = ctx.rendered.project
+    await asyncio.to_thread(prepare_folders, ctx, project)
     volumes_before = set(await _project_volumes(ctx))
     before = ctx.previous_project
-    dropped = before is not None and bool(set(before.services) - set(ctx.project.services))
+    dropped = before is not None and bool(set(before.services) - set(project.services))
     await ctx.compose().up(remove_orphans=dropped)
     created = sorted(set(await _project_volumes(ctx)) - volumes_before)
     return {"created_volumes": created}
@@ -197,25 +213,25 @@ async def _project_volumes(ctx: OpContext) -> list[str]:
     return await ctx.deps.engine.list_volumes(f"{LABEL_PROJECT}={ctx.service_id}")
 
 
-async def wait_until_healthy(ctx: OpContext) -> StepData:
+async def wait_until_healthy(ctx: Deploying) -> StepData:
     """Each container healthy (its healthcheck, else the backend port, else a steady run);
     then note every container's address on the cell network, for the routes."""
-    assert ctx.project is not None
+    manifest = ctx.validated.manifest
     probe = None
-    backend = ctx.manifest.backend if ctx.manifest.has_subdomain else None
-    if backend and ctx.service_ip:
+    backend = manifest.backend if manifest.has_subdomain else None
+    if backend:
         host, _, port = backend.rpartition(":")
-        if host == ctx.manifest.container_name:
-            probe = (ctx.service_ip, int(port))
+        if host == manifest.container_name:
+            probe = (ctx.rendered.service_ip, int(port))
     timeout = ctx.deps.settings.health_timeout
-    names = ctx.project.containers
+    names = ctx.rendered.project.containers
     judged = await asyncio.gather(
         *(
             wait_healthy(
                 ctx.deps.engine,
                 name,
                 timeout,
-                probe if name == ctx.manifest.container_name else None,
+                probe if name == manifest.container_name else None,
             )
             for name in names
         )

@@ -1,5 +1,5 @@
-"""Install steps owned by other services (shared/steps.py), asked over the bus and
-compensated the same way."""
+"""Install steps owned by participants (their contracts, shared/contract/), asked over the
+bus and compensated the same way."""
 
 from __future__ import annotations
 
@@ -7,33 +7,39 @@ import asyncio
 
 import structlog
 
-from services.installer.context import OpContext
+from services.installer.context import Deploying, OpContext
 from services.installer.saga import Step, StepData, StepSkipped
 from shared.config import VerificationMode
+from shared.contract.declare import Step as Declared
+from shared.contract.participants.verifier import VERIFY
+from shared.contract.presence import ask_step, handles, recipient_of
+from shared.contract.registry import owner_of, saga
 from shared.errors import OperationError
 from shared.events import StepRequest
-from shared.events.messages import StepAction
-from shared.participants import ask_step, handles, recipient_of
+from shared.events.messages import StepAction, StepRequestPayload
 from shared.peer_client import seal
-from shared.steps import STEPS, StepName, StepSpec, owner_of
 
 log = structlog.get_logger("installer")
 
 # Steps that leave something behind in another service (verify only checks).
-PARTICIPANT_STEPS = frozenset(spec.name.value for spec in STEPS if spec.leaves_state)
+PARTICIPANT_STEPS = frozenset(step.name for _, step in saga() if step.leaves_state)
 
 
 class VerificationRefusedError(OperationError):
+    """`enforce`: an image was refused, or no verifier is running."""
+
     key = "verification_refused"
 
 
 class RemoteStepError(OperationError):
+    """A participant answered a saga step with `ok=False` (its reason)."""
+
     key = "remote_step_failed"
 
 
 def _request(
     ctx: OpContext,
-    step: StepName,
+    step: str,
     action: StepAction,
     image: str | None = None,
     sealed: str | None = None,
@@ -44,22 +50,22 @@ def _request(
     return StepRequest(
         operation_id=ctx.operation_id,
         service_id=ctx.service_id,
-        payload={
-            "step": step,
-            "action": action,
-            "manifest": ctx.manifest_data,
-            "image": image,
-            "service_ip": ctx.service_ip,
-            "domain": ctx.cell.domain,
-            "egress": ctx.egress,
-            "addresses": ctx.addresses,
-            "sealed": sealed,
-        },
+        payload=StepRequestPayload(
+            step=step,
+            action=action,
+            manifest=ctx.manifest_data,
+            image=image,
+            service_ip=ctx.service_ip,
+            domain=ctx.cell.domain,
+            egress=ctx.egress,
+            addresses=ctx.addresses,
+            sealed=sealed,
+        ),
     )
 
 
-async def _handed(ctx: OpContext, spec: StepSpec) -> str | None:
-    """The generated secrets the step declares (`StepSpec.handed_secrets`), sealed to the
+async def _handed(ctx: OpContext, spec: Declared) -> str | None:
+    """The generated secrets the step declares (`Step.handed_secrets`), sealed to the
     recipient its owner announces (it keeps them in its own vault); None when it declares none
     or the service has none of them."""
     handed = {name: ctx.secrets[name] for name in spec.handed_secrets if ctx.secrets.get(name)}
@@ -74,26 +80,25 @@ async def _handed(ctx: OpContext, spec: StepSpec) -> str | None:
         return None
 
 
-async def verify(ctx: OpContext) -> StepData:
+async def verify(ctx: Deploying) -> StepData:
     """Every image the rendered file runs (sidecars too), under the cell's mode; the
     verified digests pin them in the file that runs."""
     mode = ctx.cell.image_verification.mode
     if mode == VerificationMode.off:
         raise StepSkipped("image verification is off in the cell config")
-    if not await handles(ctx.deps.bus, StepName.verify):
+    if not await handles(ctx.deps.bus, VERIFY.name):
         if mode == VerificationMode.enforce:
             raise VerificationRefusedError(
                 "image verification is enforced but no verifier is running on this cell"
             )
         ctx.warnings.append("no verifier is running; the images were not verified")
         raise StepSkipped("no verifier is running; warn mode installs without verification")
-    assert ctx.project is not None
-    images = ctx.project.images
+    images = ctx.rendered.project.images
     results = await asyncio.gather(
         *(
             ask_step(
                 ctx.deps.bus,
-                _request(ctx, StepName.verify, StepAction.apply, image),
+                _request(ctx, VERIFY.name, StepAction.apply, image),
                 ctx.deps.settings.step_timeout,
             )
             for image in images
@@ -112,15 +117,14 @@ async def verify(ctx: OpContext) -> StepData:
     return {"image": ctx.image, "pinned": ctx.pinned, "warnings": warnings}
 
 
-def remote_step(spec: StepSpec) -> Step[OpContext]:
-    step, owner = spec.name, spec.owner
+def remote_step(spec: Declared) -> Step[OpContext]:
+    step, owner = spec.name, owner_of(spec.name)
 
     async def apply(ctx: OpContext) -> StepData:
         if not await handles(ctx.deps.bus, step):
             # The manifest asked for it: an install that quietly lacks it is not a success.
             missing = (
-                f"{spec.title.lower()}: not done, no service on this cell handles "
-                f"the {step.value} step"
+                f"{spec.title.lower()}: not done, no service on this cell handles the {step} step"
             )
             ctx.warnings.append(missing)
             raise StepSkipped(missing)
@@ -139,18 +143,18 @@ def remote_step(spec: StepSpec) -> Step[OpContext]:
     async def compensate(ctx: OpContext, data: StepData) -> None:
         await withdraw(ctx, step)
 
-    return Step(step.value, spec.title, apply, compensate)
+    return Step(step, spec.title, apply, compensate)
 
 
-async def withdraw(ctx: OpContext, step: StepName) -> str | None:
+async def withdraw(ctx: OpContext, step: str) -> str | None:
     """Ask the owner to undo a step; a warning (not a failure) when it cannot."""
     owner = owner_of(step)
     if not await handles(ctx.deps.bus, step):
-        return f"no {owner} is running to undo {step.value}"
+        return f"no {owner} is running to undo {step}"
     try:
         result = await ask_step(
             ctx.deps.bus, _request(ctx, step, StepAction.compensate), ctx.deps.settings.step_timeout
         )
     except OperationError as exc:
         return exc.message
-    return None if result.ok else f"the {owner} could not undo {step.value}: {result.reason}"
+    return None if result.ok else f"the {owner} could not undo {step}: {result.reason}"

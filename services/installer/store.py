@@ -52,6 +52,8 @@ log = structlog.get_logger("installer")
 
 
 class StoreError(OperationError):
+    """The store cannot be fetched or read, or is refused."""
+
     key = "store_error"
 
 

@@ -9,15 +9,17 @@ import structlog
 
 from services.installer.context import OpContext
 from shared.backup_client import run_backup_command
+from shared.contract.presence import handles
+from shared.contract.registry import upgrade_guard
 from shared.errors import OperationError, PicStoreError
-from shared.events.backups import BackupCommand, RestoreCommand
-from shared.participants import handles
-from shared.steps import StepName
+from shared.events.backups import BackupCommand, BackupPayload, RestoreCommand, RestorePayload
 
 log = structlog.get_logger("upgrade_guard")
 
 
 class UpgradeBackupError(OperationError):
+    """The backup before an upgrade failed, so the upgrade did not start."""
+
     key = "upgrade_backup_failed"
 
 
@@ -26,7 +28,8 @@ async def backup_before_upgrade(ctx: OpContext) -> None:
     if previous is None or not previous.manifest.get("has_storage"):
         return
     bus = ctx.deps.bus
-    if not await handles(bus, StepName.backup):
+    guard = upgrade_guard()  # the participant whose contract says it guards upgrades
+    if guard is None or not await handles(bus, guard[1].name):
         ctx.warnings.append(
             f"no backup before the upgrade of {ctx.service_id}: the backup service is not "
             "running, so a failed upgrade cannot bring its data back"
@@ -35,7 +38,7 @@ async def backup_before_upgrade(ctx: OpContext) -> None:
     command = BackupCommand(
         operation_id=f"{ctx.operation_id}-backup"[:80],
         service_id=ctx.service_id,
-        payload={"reason": "upgrade"},
+        payload=BackupPayload(reason="upgrade"),
     )
     result = await run_backup_command(bus, command, ctx.deps.settings.upgrade_backup_timeout)
     if not result.payload.ok:
@@ -54,7 +57,7 @@ async def restore_after_failed_upgrade(ctx: OpContext) -> str:
     command = RestoreCommand(
         operation_id=f"{ctx.operation_id}-restore"[:80],
         service_id=ctx.service_id,
-        payload={"backup": backup_id, "replace": True},
+        payload=RestorePayload(backup=backup_id, replace=True),
     )
     try:
         result = await run_backup_command(

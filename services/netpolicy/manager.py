@@ -16,17 +16,14 @@ import structlog
 
 from services.netpolicy.errors import InvalidPolicyError
 from services.netpolicy.iptables import ChainTable, Rule, owner_of, tag_of
-from services.netpolicy.metrics import RULES_APPLIED, STEPS
+from services.netpolicy.metrics import RULES_APPLIED
 from services.netpolicy.names import TAG, chain_name, priorities, tables
 from services.netpolicy.policy import DEFAULT, ServicePolicy, private_returns, service_policy
 from services.netpolicy.routing import IpRule, Routing, service_rules
 from services.netpolicy.runner import Runner
 from shared.config import CellConfig
-from shared.errors import PicStoreError
 from shared.events import StepRequest
-from shared.events.messages import StepAction, StepResultPayload
 from shared.manifest import ValidationOptions, parse_manifest
-from shared.steps import StepName
 
 log = structlog.get_logger("netpolicy")
 LoadConfig = Callable[[], CellConfig]
@@ -55,24 +52,6 @@ class NetpolicyManager:
 
     # -- steps ----------------------------------------------------------------------------
 
-    async def handle(self, request: StepRequest) -> StepResultPayload:
-        step, action = request.payload.step, request.payload.action
-        try:
-            if step not in (StepName.firewall, StepName.egress):
-                raise InvalidPolicyError(f"the netpolicy does not handle the {step.value} step")
-            if action is StepAction.apply:
-                details = await self.apply(request)
-            else:
-                details = await self.withdraw(step, request.service_id, request.payload.service_ip)
-        except PicStoreError as exc:
-            return self._failed(request, exc.message, exc.key)
-        except Exception as exc:  # a bug: fail the step rather than leave the saga waiting
-            log.exception("step_crashed", step=step.value, action=action.value)
-            return self._failed(request, f"internal error ({type(exc).__name__})", "internal_error")
-        STEPS.labels(step.value, action.value, "ok").inc()
-        log.info("step_done", step=step.value, action=action.value, **details)
-        return StepResultPayload(step=step, action=action, ok=True, details=details)
-
     def policy_of(self, request: StepRequest, config: CellConfig) -> ServicePolicy:
         sid, payload = request.service_id, request.payload
         manifest = parse_manifest(payload.manifest, self.options(config))
@@ -82,18 +61,21 @@ class NetpolicyManager:
             sid, manifest, payload.service_ip, payload.addresses, payload.egress, config.netpolicy
         )
 
-    async def apply(self, request: StepRequest) -> dict[str, str]:
+    async def apply_firewall(self, request: StepRequest) -> dict[str, str]:
+        policy = self.policy_of(request, self.config())  # every check before anything changes
+        async with self.lock:
+            await self.filter.ensure()
+            added, removed = await self.filter.replace(
+                lambda r: owner_of(r) == policy.service_id, policy.firewall
+            )
+        RULES_APPLIED.labels("filter").inc(added + removed)
+        return {"rules": str(len(policy.firewall)), "chain": self.chain}
+
+    async def apply_egress(self, request: StepRequest) -> dict[str, str]:
         config = self.config()
         policy = self.policy_of(request, config)  # every check before anything changes
         numbers = tables(self.cell, config.netpolicy)
         async with self.lock:
-            if request.payload.step is StepName.firewall:
-                await self.filter.ensure()
-                added, removed = await self.filter.replace(
-                    lambda r: owner_of(r) == policy.service_id, policy.firewall
-                )
-                RULES_APPLIED.labels("filter").inc(added + removed)
-                return {"rules": str(len(policy.firewall)), "chain": self.chain}
             await self._set_egress(policy, config, numbers)
         return {"egress": policy.egress}
 
@@ -121,13 +103,16 @@ class NetpolicyManager:
         RULES_APPLIED.labels("nat").inc(added + removed)
         RULES_APPLIED.labels("rule").inc(more + fewer)
 
-    async def withdraw(self, step: StepName, service_id: str, ip: str | None) -> dict[str, str]:
-        """Take the step's rules of the service away; what is already gone is fine."""
+    async def withdraw_firewall(self, service_id: str) -> dict[str, str]:
+        """Take the service's firewall rules away; what is already gone is fine."""
         async with self.lock:
-            if step is StepName.firewall:
-                _, removed = await self.filter.replace(lambda r: owner_of(r) == service_id, [])
-                RULES_APPLIED.labels("filter").inc(removed)
-                return {"removed": str(removed)}
+            _, removed = await self.filter.replace(lambda r: owner_of(r) == service_id, [])
+        RULES_APPLIED.labels("filter").inc(removed)
+        return {"removed": str(removed)}
+
+    async def withdraw_egress(self, service_id: str, ip: str | None) -> dict[str, str]:
+        """Take the service's egress rules and routing away; what is already gone is fine."""
+        async with self.lock:
             remembered = self.in_flight.pop(service_id, (None, DEFAULT))[0]
             extra = self.extra_sources.pop(service_id, set())
             _, removed = await self.nat.replace(lambda r: owner_of(r) == service_id, [])
@@ -151,12 +136,3 @@ class NetpolicyManager:
             await self.nat.remove_jump_and_chain()
             self.in_flight.clear()
             self.extra_sources.clear()
-
-    def _failed(self, request: StepRequest, reason: str, key: str) -> StepResultPayload:
-        payload = request.payload
-        STEPS.labels(payload.step.value, payload.action.value, "failed").inc()
-        log.warning(
-            "step_failed", step=payload.step.value, action=payload.action.value, reason=reason,
-            key=key, service_id=request.service_id,
-        )  # fmt: skip
-        return StepResultPayload(step=payload.step, action=payload.action, ok=False, reason=reason)

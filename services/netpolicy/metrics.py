@@ -20,8 +20,3 @@ RECONCILIATIONS = Counter(
     "Reconciliations, by what started them and their result",
     ["trigger", "result"],
 )
-STEPS = Counter(
-    "pic_netpolicy_steps_total",
-    "Saga steps handled, by step, action and result",
-    ["step", "action", "result"],
-)

@@ -21,7 +21,7 @@ from services.netpolicy.policy import DEFAULT
 from services.netpolicy.reconcile import Report, reconcile_once
 from shared.errors import PicStoreError
 from shared.events import new_operation_id
-from shared.events.netpolicy import NetpolicyReconciled
+from shared.events.netpolicy import NetpolicyReconciled, NetpolicyReconciledPayload
 from shared.installed import ServiceRecord
 
 log = structlog.get_logger("netpolicy")
@@ -99,11 +99,9 @@ class Upkeep:
         self._problems = report.problems
         event = NetpolicyReconciled(
             operation_id=new_operation_id(),
-            payload={
-                "trigger": trigger,
-                "corrections": report.corrections,
-                "problems": report.problems,
-            },
+            payload=NetpolicyReconciledPayload(
+                trigger=trigger, corrections=report.corrections, problems=report.problems
+            ),
         )
         try:
             await self._publish(event)

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 
 from services.router.api import build_api
 from services.router.handlers import start
-from services.router.manager import LOCK_BUCKET, LOCK_LEASE, RouterManager
+from services.router.manager import LOCK_LEASE, RouterManager
 from services.router.metrics import observe_admin
 from services.router.parts import PartsCache
 from services.router.settings import RouterSettings
 from services.router.upkeep import Upkeep
 from shared.bus import Bus, Lease, LeaseLocks
+from shared.contract.participants.router import LOCK_BUCKET
 from shared.events.channels import ROUTES_RECONCILED
 from shared.installed import services_bucket
 from shared.service import Health, finish_on_exit, run_service

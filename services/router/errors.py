@@ -18,6 +18,8 @@ from shared.errors import PicStoreError
 
 
 class RouterError(PicStoreError):
+    """Caddy refused a change; names the route id and Caddy's answer."""
+
     key = "router_error"
 
     def __init__(
@@ -29,6 +31,8 @@ class RouterError(PicStoreError):
 
 
 class CaddyUnavailableError(RouterError):
+    """Caddy's admin API did not answer (worth a retry)."""
+
     key = "caddy_unavailable"
 
 
@@ -45,6 +49,8 @@ class HostTakenError(RouterError):
 
 
 class DnsError(PicStoreError):
+    """The DNS server refused an update; names the rcode."""
+
     key = "dns_error"
 
     def __init__(self, message: str, *, rcode: str | None = None) -> None:
@@ -53,4 +59,6 @@ class DnsError(PicStoreError):
 
 
 class DnsUnavailableError(DnsError):
+    """The DNS server did not answer (worth a retry)."""
+
     key = "dns_unavailable"

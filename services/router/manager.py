@@ -18,22 +18,18 @@ import structlog
 from services.router.desired import claimed_elsewhere, service_routes
 from services.router.dns import checked_records, records_for
 from services.router.errors import HostTakenError, InvalidRouteError, RouterError
-from services.router.metrics import STEPS
 from services.router.parts import Parts, PartsCache
+from services.router.reconcile import Report, ensure_tls, reconcile_once
 from services.router.routes import Route, diff, service_of
 from services.router.status import RoutesReport, build_report
-from services.router.sync import Report, ensure_tls, reconcile_once
 from shared.bus import LeaseLocks, TypedBucket
 from shared.config import CellConfig
 from shared.errors import PicStoreError
 from shared.events import StepRequest
-from shared.events.messages import StepAction, StepResultPayload
 from shared.installed import ServiceRecord
 from shared.manifest import ValidationOptions, parse_manifest
-from shared.steps import StepName
 
 log = structlog.get_logger("router")
-LOCK_BUCKET = "pic_router_lock"
 LOCK_KEY = "caddy"
 LOCK_LEASE = 15.0  # renewed every 5 s while held; a dead holder blocks others this long
 LOCK_WAIT = 40.0  # under the installer's step timeout, so a busy router gives a reason
@@ -55,29 +51,6 @@ class RouterManager:
 
     def _exclusive(self, operation_id: str) -> AbstractAsyncContextManager[object]:
         return self.locks.waiting(LOCK_KEY, operation_id, LOCK_WAIT)
-
-    async def handle(self, request: StepRequest) -> StepResultPayload:
-        step, action = request.payload.step, request.payload.action
-        with structlog.contextvars.bound_contextvars(
-            operation_id=request.operation_id, service_id=request.service_id
-        ):
-            try:
-                if step is not StepName.routes:
-                    raise RouterError(f"the router does not handle the {step.value} step")
-                if action is StepAction.apply:
-                    details = await self.apply(request)
-                else:
-                    details = await self.withdraw(request.service_id, request.operation_id)
-            except PicStoreError as exc:
-                return self._failed(request, exc.message, exc.key)
-            except Exception as exc:  # a bug: fail the step rather than leave the saga waiting
-                log.exception("step_crashed", step=step.value, action=action.value)
-                return self._failed(
-                    request, f"internal error ({type(exc).__name__})", "internal_error"
-                )
-            STEPS.labels(action.value, "ok").inc()
-            log.info("step_done", step=step.value, action=action.value, **details)
-        return StepResultPayload(step=step, action=action, ok=True, details=details)
 
     async def apply(self, request: StepRequest) -> dict[str, str]:
         sid, payload = request.service_id, request.payload
@@ -180,15 +153,3 @@ class RouterManager:
         except PicStoreError as exc:
             # The next reconciliation puts right what is left.
             log.warning("restore_failed", reason=exc.message)
-
-    def _failed(self, request: StepRequest, reason: str, key: str) -> StepResultPayload:
-        payload = request.payload
-        STEPS.labels(payload.action.value, "failed").inc()
-        log.warning(
-            "step_failed",
-            step=payload.step.value,
-            action=payload.action.value,
-            reason=reason,
-            key=key,
-        )
-        return StepResultPayload(step=payload.step, action=payload.action, ok=False, reason=reason)

@@ -24,9 +24,6 @@ RECONCILIATIONS = Counter(
 CORRECTIONS = Counter(
     "pic_router_corrections_total", "What reconciliations corrected, by kind", ["kind"]
 )
-STEPS = Counter(
-    "pic_router_steps_total", "Saga steps handled, by action and result", ["action", "result"]
-)
 
 
 def observe_admin(method: str, seconds: float) -> None:

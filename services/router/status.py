@@ -16,8 +16,8 @@ from services.router import lookup
 from services.router.desired import Desired, hosts_of
 from services.router.errors import InvalidRouteError
 from services.router.parts import Parts
+from services.router.reconcile import normalised, wanted
 from services.router.routes import Route, dial_of, is_ours, service_of
-from services.router.sync import normalised, wanted
 from shared.errors import PicStoreError
 from shared.installed import ServiceRecord
 

@@ -13,10 +13,11 @@ import structlog
 from services.router.errors import DnsError, RouterError
 from services.router.manager import RouterManager
 from services.router.metrics import CORRECTIONS, DNS_RECORDS, RECONCILIATIONS, ROUTES
+from services.router.reconcile import Report
 from services.router.settings import RouterSettings
-from services.router.sync import Report
 from shared.errors import PicStoreError
 from shared.events import RoutesReconciled, new_operation_id
+from shared.events.messages import RoutesReconciledPayload
 
 log = structlog.get_logger("router")
 
@@ -106,11 +107,9 @@ class Upkeep:
         self._problems = report.problems
         event = RoutesReconciled(
             operation_id=new_operation_id(),
-            payload={
-                "trigger": trigger,
-                "corrections": report.corrections(),
-                "problems": list(report.problems),
-            },
+            payload=RoutesReconciledPayload(
+                trigger=trigger, corrections=report.corrections(), problems=list(report.problems)
+            ),
         )
         try:
             await self._publish(event)

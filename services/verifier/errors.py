@@ -16,6 +16,9 @@ from shared.errors import PicStoreError
 
 
 class VerifierError(PicStoreError):
+    """An image could not be accepted, for a reason the admin can fix (the `reason` of the
+    step's answer)."""
+
     key = "verifier_error"
 
     @property
@@ -24,12 +27,18 @@ class VerifierError(PicStoreError):
 
 
 class NotPinnedError(VerifierError):
+    """The image names a tag, not a `@sha256` digest."""
+
     key = "image_not_pinned"
 
 
 class TrustConfigError(VerifierError):
+    """The cell's `image_verification` keys cannot be used."""
+
     key = "trust_config"
 
 
 class RegistryCheckError(VerifierError):
+    """The registry could not be asked (unreachable, auth, timeout)."""
+
     key = "registry_check_failed"

@@ -1,40 +1,35 @@
-"""Bus handlers: the verifier's step (the `verify` row of shared/steps.py), answered through
-the manager."""
+"""Bus handlers: the verifier's `verify` step (shared/contract/participants/verifier.py),
+answered through the manager."""
 
 from __future__ import annotations
 
 import asyncio
 
 from services.verifier.manager import VerifierManager
-from shared.bus import Bus
+from shared.contract.participants.verifier import CONTRACT, VERIFY
+from shared.contract.serve import Outcome, Participant, ServingBus
 from shared.events import StepRequest
-from shared.events.messages import StepResultPayload
-from shared.participants import Participant
 
 
-class VerifierParticipant(Participant):
-    owner = "verifier"
+def participant(manager: VerifierManager) -> Participant:
+    service = Participant(CONTRACT)
 
-    def __init__(self, manager: VerifierManager) -> None:
-        self.manager = manager
-
-    async def apply(self, request: StepRequest) -> StepResultPayload:
+    @service.apply(VERIFY)
+    async def verify(request: StepRequest) -> Outcome:
         payload = request.payload
         image = payload.image or payload.manifest.get("image")
-        decision = await self.manager.verify(image if isinstance(image, str) else None)
-        return StepResultPayload(
-            step=payload.step,
-            action=payload.action,
+        decision = await manager.verify(image if isinstance(image, str) else None)
+        return Outcome(
             ok=decision.ok,
             reason=decision.reason,
             warning=decision.warning,
             details=decision.details,
         )
 
-    async def compensate(self, request: StepRequest) -> StepResultPayload:
-        # A check leaves nothing to undo.
-        return StepResultPayload(step=request.payload.step, action=request.payload.action, ok=True)
+    return service  # a check leaves nothing to undo: no compensate
 
 
-def consumers(bus: Bus, manager: VerifierManager, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    return VerifierParticipant(manager).tasks(bus, stop)
+def consumers(
+    bus: ServingBus, manager: VerifierManager, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    return participant(manager).tasks(bus, stop)

@@ -22,22 +22,17 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from shared.bus.auth import inbox_prefix
+from shared.bus.channel import Channel
 from shared.bus.consumer import Handler, consume
+from shared.bus.envelope import Message
 from shared.bus.kv import TypedBucket
+from shared.bus.layout import Layout
 from shared.errors import PartUnavailableError
-from shared.events import Message
-from shared.events.channels import STREAMS, Channel, Kind
-from shared.events.roles import BUCKET_SPECS, BUCKETS, ROLES
 
 M = TypeVar("M", bound=Message)
 R = TypeVar("R", bound=BaseModel)
 
 log = structlog.get_logger("bus")
-STREAM_MAX_AGE = {
-    Kind.command: 7 * 86400.0,
-    Kind.event: 7 * 86400.0,
-    Kind.dead_letter: 30 * 86400.0,
-}
 
 
 def _identity(cell: str, role: str, seed: Path | None) -> dict[str, str]:
@@ -49,8 +44,11 @@ def _identity(cell: str, role: str, seed: Path | None) -> dict[str, str]:
 class Bus:
     """One NATS connection for one cell, with the JetStream objects the services share."""
 
-    def __init__(self, nc: NATS, cell: str, replicas: int = 1, role: str | None = None) -> None:
+    def __init__(
+        self, nc: NATS, cell: str, layout: Layout, replicas: int = 1, role: str | None = None
+    ) -> None:
         self.nc = nc
+        self.layout = layout
         self.js: JetStreamContext = nc.jetstream()
         self.cell = cell
         self.replicas = replicas
@@ -62,6 +60,7 @@ class Bus:
         url: str,
         cell: str,
         *,
+        layout: Layout,
         name: str = "pic-store",
         seed: Path | None = None,
         role: str | None = None,
@@ -103,7 +102,7 @@ class Bus:
             raise PartUnavailableError(
                 f"NATS at {url} refused or did not answer the connection{who}: {reason}"
             ) from exc
-        bus = cls(nc, cell, replicas, role)
+        bus = cls(nc, cell, layout, replicas, role)
         if bus.makes_streams:
             await bus.ensure_streams()
             await bus.ensure_buckets()
@@ -114,7 +113,7 @@ class Bus:
     @property
     def makes_streams(self) -> bool:
         """Only the installer's role (or an identity outside the roles) makes streams."""
-        return self.role is None or self.role not in ROLES or ROLES[self.role].manages_streams
+        return self.role is None or self.role in self.layout.stream_makers
 
     async def close(self) -> None:
         if not self.nc.is_closed:
@@ -123,7 +122,8 @@ class Bus:
     async def wait_for_streams(self, timeout: float) -> None:
         """Until the installer (or the admin) has set the streams up."""
         deadline = asyncio.get_running_loop().time() + timeout
-        for name, _ in STREAMS.values():
+        for stream in self.layout.streams:
+            name = stream.name
             while True:
                 try:
                     await self.js.stream_info(name)
@@ -137,17 +137,16 @@ class Bus:
                     await asyncio.sleep(0.2)
 
     async def ensure_streams(self) -> None:
-        for kind, (name, subjects) in STREAMS.items():
+        for stream in self.layout.streams:
+            name = stream.name
             config = StreamConfig(
                 name=name,
-                subjects=[subjects],
-                # A command (its settings may be secret) is gone once its consumer has handled
-                # and acknowledged it; events and dead letters age out.
+                subjects=[stream.subjects],
                 retention=RetentionPolicy.WORK_QUEUE
-                if kind == Kind.command
+                if stream.work_queue
                 else RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
-                max_age=STREAM_MAX_AGE[kind],
+                max_age=stream.max_age,
                 num_replicas=self.replicas,
                 duplicate_window=120.0,
             )
@@ -160,9 +159,8 @@ class Bus:
                     log.warning("stream_config_kept", stream=name, reason=str(exc))
 
     async def ensure_buckets(self) -> None:
-        """Every bucket of the cell (shared/events/roles.py), made when missing."""
-        for name in BUCKETS:
-            spec = BUCKET_SPECS[name]
+        """Every bucket of the layout, made when missing."""
+        for name, spec in self.layout.buckets.items():
             with contextlib.suppress(BadRequestError):  # made meanwhile by another replica
                 await self._open(f"{name}_{self.cell}", spec.history, spec.ttl, create=True)
 
@@ -176,9 +174,9 @@ class Bus:
         wait: float = 30.0,
     ) -> TypedBucket[R]:
         """The cell's bucket of that name (`<name>_<cell>`). The installer makes a missing
-        one (a cell's buckets are made as declared in roles.py); any other role waits for
+        one (as the layout declares it); any other role waits for
         it up to `wait` seconds."""
-        spec = BUCKET_SPECS.get(name)
+        spec = self.layout.buckets.get(name)
         if spec is not None:
             history, ttl = spec.history, spec.ttl
         full = f"{name}_{self.cell}"

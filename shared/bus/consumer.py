@@ -14,8 +14,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from shared.events import DeadLetter, Message
-from shared.events.channels import DEAD_LETTER, Channel
+from shared.bus.channel import Channel
+from shared.bus.dead_letter import DeadLetter, DeadLetterPayload
+from shared.bus.envelope import Message
+from shared.bus.layout import Layout
 from shared.metrics import BUS_MESSAGES, BUS_REDELIVERIES, bus_series
 
 
@@ -24,6 +26,7 @@ class Bus(Protocol):
 
     cell: str
     js: JetStreamContext
+    layout: Layout
 
     async def publish(self, channel: Channel, message: Message, **tokens: str) -> None: ...
 
@@ -164,13 +167,13 @@ async def _dead_letter(bus: Bus, durable: str, msg: Msg, reason: str, deliveries
     BUS_MESSAGES.labels(durable, "dead_lettered").inc()
     letter = DeadLetter(
         operation_id="dead-letter",
-        payload={
-            "subject": msg.subject,
-            "consumer": durable,
-            "reason": reason,
-            "data": msg.data[:DEAD_LETTER_SAMPLE].decode(errors="replace"),
-            "deliveries": deliveries,
-        },
+        payload=DeadLetterPayload(
+            subject=msg.subject,
+            consumer=durable,
+            reason=reason,
+            data=msg.data[:DEAD_LETTER_SAMPLE].decode(errors="replace"),
+            deliveries=deliveries,
+        ),
     )
-    await bus.publish(DEAD_LETTER, letter, consumer=durable)
+    await bus.publish(bus.layout.dead_letters, letter, consumer=durable)
     await msg.term()

@@ -16,18 +16,26 @@ from shared.errors import PicStoreError
 
 
 class TrustError(PicStoreError):
+    """Something about keys or signatures is wrong."""
+
     key = "trust_error"
 
 
 class KeyFormatError(TrustError):
+    """A key file that is not a supported cosign key."""
+
     key = "key_format"
 
 
 class KeyPasswordError(TrustError):
+    """The password does not open the private key."""
+
     key = "key_password"
 
 
 class SigningError(TrustError):
+    """A signature could not be made or pushed."""
+
     key = "signing_failed"
 
 

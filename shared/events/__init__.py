@@ -4,10 +4,11 @@
 through those channel objects, so no subject string is typed twice.
 """
 
-from shared.events.channels import CHANNELS, Channel, channel_for_subject
-from shared.events.envelope import Message, new_operation_id
+from shared.bus.channel import Channel
+from shared.bus.dead_letter import DeadLetter
+from shared.bus.envelope import Message, new_operation_id
+from shared.events.channels import CHANNELS, channel_for_subject
 from shared.events.messages import (
-    DeadLetter,
     InstallCommand,
     OperationResult,
     Plan,

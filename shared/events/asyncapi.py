@@ -11,8 +11,10 @@ from typing import Any
 
 import yaml
 
-from shared.events.channels import CHANNELS, Kind
-from shared.steps import participants
+from shared.bus.channel import Channel, Kind
+from shared.contract.registry import participants
+from shared.events.channels import CHANNELS
+from shared.events.roles import ROLES
 
 TITLE = "pic-store"
 VERSION = "1.0.0"
@@ -23,12 +25,34 @@ def _parameters(template: str) -> dict[str, Any]:
     descriptions = {
         "cell": "The cell's name: one NATS cluster can serve several cells.",
         "host": "The Docker host the installer works on (`local` by default).",
-        "owner": "The service that owns the step (shared/steps.py): "
+        "owner": "The participant that owns the step (its contract, shared/contract/): "
         + ", ".join(participants())
         + ".",
         "consumer": "The durable consumer that rejected the message.",
     }
     return {n: {"description": descriptions.get(n, n)} for n in names}
+
+
+# The roles that are people's tools rather than services.
+CLIENTS = {"admin": "CLI", "gateway": "gateway"}
+
+
+def publishers_of(channel: Channel) -> list[str]:
+    """Who may publish on the channel: read off the roles nats-server enforces."""
+    names = [r.name for r in ROLES.values() if any(c is channel for c, _ in r.publish)]
+    if channel.name == "dead_letter":
+        names = ["every consumer"]
+    return [CLIENTS.get(name, name) for name in names]
+
+
+def consumers_of(channel: Channel) -> list[str]:
+    """Who reads the channel (a durable consumer or a live watch), from the roles."""
+    names = [
+        r.name
+        for r in ROLES.values()
+        if any(c.channel is channel for c in r.consume) or any(c is channel for c, _ in r.watch)
+    ]
+    return [CLIENTS.get(name, name) for name in names] or ["operators"]
 
 
 def _hoist(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +88,8 @@ def document() -> dict[str, Any]:
         operations[key] = {
             "action": action,
             "channel": {"$ref": f"#/channels/{key}"},
-            "summary": f"published by {channel.publisher}; consumed by "
-            f"{', '.join(channel.consumers)}",
+            "summary": f"published by {', '.join(publishers_of(channel))}; consumed by "
+            f"{', '.join(consumers_of(channel))}",
             "messages": [{"$ref": f"#/channels/{key}/messages/{model.__name__}"}],
         }
     return {

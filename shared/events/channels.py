@@ -13,9 +13,10 @@ cluster can serve several cells or hosts without a change to the services:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from enum import StrEnum
 
+from shared.bus.channel import Channel, Kind
+from shared.bus.dead_letter import DeadLetter
+from shared.bus.envelope import Message
 from shared.events.backups import (
     BackupCommand,
     BackupResult,
@@ -24,9 +25,7 @@ from shared.events.backups import (
     SecretsHandoverReply,
     VerifyCommand,
 )
-from shared.events.envelope import Message
 from shared.events.messages import (
-    DeadLetter,
     InstallCommand,
     OperationResult,
     ProgressEvent,
@@ -40,16 +39,6 @@ from shared.events.messages import (
 )
 from shared.events.netpolicy import NetpolicyReconciled
 from shared.events.peers import PeerAdded, PeerRemoved, PeerReply, PeerRequest
-from shared.steps import participants
-
-TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class Kind(StrEnum):
-    command = "command"
-    event = "event"
-    dead_letter = "dead_letter"
-
 
 STREAMS: dict[Kind, tuple[str, str]] = {
     # kind: (stream name, subject filter)
@@ -59,43 +48,8 @@ STREAMS: dict[Kind, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    template: str
-    model: type[Message]
-    kind: Kind
-    description: str
-    publisher: str
-    consumers: tuple[str, ...]
-
-    @property
-    def stream(self) -> str:
-        return STREAMS[self.kind][0]
-
-    def subject(self, **tokens: str) -> str:
-        for key, value in tokens.items():
-            if not TOKEN.match(value):
-                raise ValueError(f"subject token {key}={value!r} is not a valid token")
-        return self.template.format(**tokens)
-
-    def wildcard(self, **tokens: str) -> str:
-        """The subject with every token not given replaced by `*`."""
-        names = re.findall(r"{(\w+)}", self.template)
-        filled = {n: tokens.get(n, "*") for n in names}
-        return self.template.format(**filled)
-
-
-def _c(
-    name: str,
-    template: str,
-    model: type[Message],
-    kind: Kind,
-    description: str,
-    publisher: str,
-    *consumers: str,
-) -> Channel:
-    return Channel(name, template, model, kind, description, publisher, consumers)
+def _c(name: str, template: str, model: type[Message], kind: Kind, description: str) -> Channel:
+    return Channel(name, template, model, kind, description, STREAMS[kind][0])
 
 
 INSTALL = _c(
@@ -104,8 +58,6 @@ INSTALL = _c(
     InstallCommand,
     Kind.command,
     "Install (or upgrade) a store service on one Docker host.",
-    "gateway, CLI",
-    "installer",
 )
 RECONFIGURE = _c(
     "installer.reconfigure",
@@ -113,8 +65,6 @@ RECONFIGURE = _c(
     ReconfigureCommand,
     Kind.command,
     "Apply new admin config values; secrets, IP and volumes stay.",
-    "gateway, CLI",
-    "installer",
 )
 REMOVE = _c(
     "installer.remove",
@@ -122,8 +72,6 @@ REMOVE = _c(
     RemoveCommand,
     Kind.command,
     "Remove a service; `purge` also deletes its data.",
-    "gateway, CLI",
-    "installer",
 )
 STEP_REQUEST = _c(
     "step.request",
@@ -131,8 +79,6 @@ STEP_REQUEST = _c(
     StepRequest,
     Kind.command,
     "A saga step (apply or compensate) asked of the service that owns it.",
-    "installer",
-    *participants(),
 )
 PROGRESS = _c(
     "installer.progress",
@@ -140,9 +86,6 @@ PROGRESS = _c(
     ProgressEvent,
     Kind.event,
     "One step of an operation started, finished, failed or rolled back.",
-    "installer",
-    "gateway",
-    "CLI",
 )
 RESULT = _c(
     "installer.result",
@@ -150,9 +93,6 @@ RESULT = _c(
     OperationResult,
     Kind.event,
     "The final result of an operation (also of a plan).",
-    "installer",
-    "gateway",
-    "CLI",
 )
 SERVICE_STATE = _c(
     "installer.service",
@@ -160,12 +100,6 @@ SERVICE_STATE = _c(
     ServiceStateChanged,
     Kind.event,
     "A service changed state.",
-    "installer",
-    "gateway",
-    "router",
-    "accounts",
-    "backup",
-    "netpolicy",
 )
 RECONCILED = _c(
     "installer.reconciled",
@@ -173,8 +107,6 @@ RECONCILED = _c(
     ReconcileReport,
     Kind.event,
     "What the installer corrected when it compared its state with Docker.",
-    "installer",
-    "gateway",
 )
 ROUTES_RECONCILED = _c(
     "router.reconciled",
@@ -182,8 +114,6 @@ ROUTES_RECONCILED = _c(
     RoutesReconciled,
     Kind.event,
     "What the router corrected in Caddy and DNS to match the installed services.",
-    "router",
-    "gateway",
 )
 NETPOLICY_RECONCILED = _c(
     "netpolicy.reconciled",
@@ -191,8 +121,6 @@ NETPOLICY_RECONCILED = _c(
     NetpolicyReconciled,
     Kind.event,
     "What the netpolicy corrected in the firewall and the routing to match the installed services.",
-    "netpolicy",
-    "gateway",
 )
 STEP_RESULT = _c(
     "step.result",
@@ -200,8 +128,6 @@ STEP_RESULT = _c(
     StepResult,
     Kind.event,
     "The outcome of a saga step, on its owner's subject.",
-    ", ".join(participants()),
-    "installer",
 )
 DEAD_LETTER = _c(
     "dead_letter",
@@ -209,8 +135,6 @@ DEAD_LETTER = _c(
     DeadLetter,
     Kind.dead_letter,
     "A message a consumer could not accept, with the reason.",
-    "every consumer",
-    "operators",
 )
 
 PEER_ADDED = _c(
@@ -219,8 +143,6 @@ PEER_ADDED = _c(
     PeerAdded,
     Kind.event,
     "A VPN peer was added: it gets an account in every service that has accounts.",
-    "gateway, CLI",
-    "accounts",
 )
 PEER_REMOVED = _c(
     "peers.removed",
@@ -228,8 +150,6 @@ PEER_REMOVED = _c(
     PeerRemoved,
     Kind.event,
     "A VPN peer was removed: its accounts go.",
-    "gateway, CLI",
-    "accounts",
 )
 PEER_REQUEST = _c(
     "accounts.request",
@@ -237,8 +157,6 @@ PEER_REQUEST = _c(
     PeerRequest,
     Kind.command,
     "Ask for a peer's rendered configs, or rotate its credentials in one service.",
-    "gateway, CLI",
-    "accounts",
 )
 PEER_REPLY = _c(
     "accounts.reply",
@@ -246,9 +164,6 @@ PEER_REPLY = _c(
     PeerReply,
     Kind.event,
     "The answer to a peer request, sealed to the asker's one-time key.",
-    "accounts",
-    "gateway",
-    "CLI",
 )
 
 BACKUP = _c(
@@ -257,8 +172,6 @@ BACKUP = _c(
     BackupCommand,
     Kind.command,
     "Back up one service, or every service with storage.",
-    "gateway, CLI, installer (before an upgrade)",
-    "backup",
 )
 RESTORE = _c(
     "backup.restore",
@@ -267,8 +180,6 @@ RESTORE = _c(
     Kind.command,
     "Restore a service (or every service) from a backup; over an installed one only with "
     "`replace`.",
-    "gateway, CLI",
-    "backup",
 )
 VERIFY_BACKUP = _c(
     "backup.verify",
@@ -276,8 +187,6 @@ VERIFY_BACKUP = _c(
     VerifyCommand,
     Kind.command,
     "Restore a backup into a sandbox, compare it with its checksums, record the result.",
-    "gateway, CLI",
-    "backup",
 )
 BACKUP_RESULT = _c(
     "backup.result",
@@ -285,10 +194,6 @@ BACKUP_RESULT = _c(
     BackupResult,
     Kind.event,
     "The outcome of a backup, restore or verify command.",
-    "backup",
-    "gateway",
-    "CLI",
-    "installer",
 )
 SECRETS_HANDOVER = _c(
     "installer.secrets",
@@ -296,8 +201,6 @@ SECRETS_HANDOVER = _c(
     SecretsHandover,
     Kind.command,
     "Hand a service's secrets over sealed to an age recipient, or take sealed ones back.",
-    "backup",
-    "installer",
 )
 SECRETS_HANDOVER_REPLY = _c(
     "installer.secrets_reply",
@@ -305,8 +208,6 @@ SECRETS_HANDOVER_REPLY = _c(
     SecretsHandoverReply,
     Kind.event,
     "The installer's answer to a secrets handover (the secrets only sealed).",
-    "installer",
-    "backup",
 )
 
 CHANNELS: tuple[Channel, ...] = (

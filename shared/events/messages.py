@@ -1,16 +1,18 @@
-"""The message models: one per subject, each with its payload. (`StepName` comes from the
-step table in shared/steps.py.)"""
+"""The message models: one per subject, each with its payload. (A step's name is declared by
+its participant's contract, shared/contract/.)"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from shared.events.envelope import Message, Payload
+from shared.bus.envelope import Message, Payload
 from shared.ids import ServiceId
-from shared.steps import StepName
+
+# A step's name, as its participant's contract declares it (shared/contract/).
+StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
 
 ConfigValue = str | int | bool
 
@@ -123,14 +125,20 @@ class Plan(Payload):
     service_ip: str | None = None
     volumes: list[str] = Field(default_factory=list)
     delete_volumes: list[str] = Field(default_factory=list)
-    routes: list[str] = Field(default_factory=list)
-    dns_names: list[str] = Field(default_factory=list)
-    firewall_rules: list[str] = Field(default_factory=list)
-    egress: str | None = None
-    accounts: bool = False
-    backups: list[str] = Field(default_factory=list)
+    participants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Each participant step the operation runs -> what it would make (its "
+        "contract's plan section)",
+    )
     steps: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+
+class CompensationFailure(Payload):
+    """A step a rollback could not undo, and why (secrets masked)."""
+
+    step: str
+    reason: str
 
 
 class ResultPayload(Payload):
@@ -139,6 +147,11 @@ class ResultPayload(Payload):
     message: str = ""
     error_key: str | None = None
     plan: Plan | None = None
+    rollback_failures: list[CompensationFailure] = Field(
+        default_factory=list,
+        description="A failed operation whose rollback was incomplete: each step whose "
+        "compensation failed (empty: everything done was undone)",
+    )
 
 
 class OperationResult(Message):
@@ -196,7 +209,7 @@ class StepAction(StrEnum):
 
 
 class StepRequestPayload(Payload):
-    step: StepName
+    step: StepId
     action: StepAction
     manifest: dict[str, Any] = Field(description="The validated manifest of the service")
     image: str | None = Field(default=None, description="Image reference, digest-pinned when known")
@@ -224,10 +237,13 @@ class StepRequest(Message):
 
 
 class StepResultPayload(Payload):
-    step: StepName
+    step: StepId
     action: StepAction
     ok: bool
     reason: str = ""
+    error_key: str = Field(
+        default="", description="What kind of failure (docs/architecture.md, error keys)"
+    )
     warning: str = ""
     details: dict[str, str] = Field(default_factory=dict)
 
@@ -236,20 +252,3 @@ class StepResult(Message):
     type: Literal["step.result"] = "step.result"
     version: Literal[1] = 1
     payload: StepResultPayload
-
-
-# -- failures -----------------------------------------------------------------------------
-
-
-class DeadLetterPayload(Payload):
-    subject: str
-    consumer: str
-    reason: str
-    data: str = Field(description="The first bytes of the rejected message, as text")
-    deliveries: int = 1
-
-
-class DeadLetter(Message):
-    type: Literal["dead_letter"] = "dead_letter"
-    version: Literal[1] = 1
-    payload: DeadLetterPayload

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events.envelope import Message, Payload
+from shared.bus.envelope import Message, Payload
 from shared.events.messages import Correction
 
 

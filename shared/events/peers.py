@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events.envelope import Message, Payload
+from shared.bus.envelope import Message, Payload
 from shared.ids import PEER_NAME_PATTERN, PeerName, ServiceId
 
 

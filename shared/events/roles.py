@@ -6,7 +6,7 @@ consumers and key-value buckets). A role names channels and buckets, never raw s
 
     installer   runs the commands; the only one to touch secrets, progress, results, states;
                 the only one to make streams and buckets (shared/bus/auth.py says why)
-    <owner>     every saga participant (shared/steps.py): its own steps and results only
+    <owner>     every saga participant: what its contract (shared/contract/) declares
     gateway     the web UI's back end: sends commands, reads services, operations, events
     admin       the `pic-store` command line: what the gateway does
 """
@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.bus.channel import Channel
+from shared.bus.layout import Bucket
+from shared.contract.declare import Contract
+from shared.contract.registry import contracts
 from shared.events.channels import (
     BACKUP,
     BACKUP_RESULT,
@@ -37,47 +41,31 @@ from shared.events.channels import (
     STEP_REQUEST,
     STEP_RESULT,
     VERIFY_BACKUP,
-    Channel,
 )
-from shared.steps import participants
 
-# Key-value buckets, one set per cell (`<name>_<cell>`).
+# The installer's key-value buckets, one set per cell (`<name>_<cell>`); each participant
+# declares its own in its contract.
 SERVICES = "pic_services"
 OPERATIONS = "pic_operations"
 LOCKS = "pic_locks"
 IPAM = "pic_ipam"
 SECRETS = "pic_secrets"
 PARTICIPANTS = "pic_participants"
-ROUTER_LOCK = "pic_router_lock"
-# The accounts service's own state: the current peers, the services it provisions, and the
-# accounts it created (credentials encrypted).
-PEERS = "pic_peers"
-ACCOUNT_SERVICES = "pic_account_services"
-ACCOUNTS = "pic_accounts"
 PRESENCE_TTL = 15.0  # a participant's announcement lapses unless renewed
-
-
-@dataclass(frozen=True)
-class BucketSpec:
-    """How a bucket is made: the revisions it keeps per key, and how long a value lives."""
-
-    history: int = 5
-    ttl: float | None = None
-
 
 # Every bucket of a cell, made by the installer alone when it starts (no other role may
 # create a stream: a stream's config can source another one, secrets included).
-BUCKET_SPECS: dict[str, BucketSpec] = {
-    SERVICES: BucketSpec(),
-    OPERATIONS: BucketSpec(history=1),
-    LOCKS: BucketSpec(history=1),
-    IPAM: BucketSpec(history=1),
-    SECRETS: BucketSpec(),
-    PARTICIPANTS: BucketSpec(history=1, ttl=PRESENCE_TTL),
-    ROUTER_LOCK: BucketSpec(history=1),
-    PEERS: BucketSpec(history=1),
-    ACCOUNT_SERVICES: BucketSpec(history=1),
-    ACCOUNTS: BucketSpec(history=1),
+BUCKET_SPECS: dict[str, Bucket] = {
+    bucket.name: bucket
+    for bucket in (
+        Bucket(SERVICES),
+        Bucket(OPERATIONS, history=1),
+        Bucket(LOCKS, history=1),
+        Bucket(IPAM, history=1),
+        Bucket(SECRETS),
+        Bucket(PARTICIPANTS, history=1, ttl=PRESENCE_TTL),
+        *(bucket for contract in contracts() for bucket in contract.owns),
+    )
 }
 BUCKETS = tuple(BUCKET_SPECS)
 
@@ -114,61 +102,35 @@ class Role:
     manages_streams: bool = False
 
 
+# The installer's durables, one per command channel and Docker host.
+INSTALLER_CONSUMERS: dict[str, Consumer] = {
+    channel.name: Consumer(channel, f"installer-{{host}}-{channel.name.split('.')[-1]}")
+    for channel in (*COMMANDS, SECRETS_HANDOVER)
+}
+
+
+def installer_durable(channel: Channel, host: str) -> str:
+    """The installer's durable consumer of a command channel on one Docker host."""
+    return INSTALLER_CONSUMERS[channel.name].durable.format(host=host)
+
+
 def _all(channels: tuple[Channel, ...]) -> tuple[tuple[Channel, dict[str, str]], ...]:
     return tuple((channel, {}) for channel in channels)
 
 
-@dataclass(frozen=True)
-class Extras:
-    """What a participant needs beyond its own steps: one row per participant that does."""
-
-    publish: tuple[tuple[Channel, dict[str, str]], ...] = ()
-    watch: tuple[tuple[Channel, dict[str, str]], ...] = ()
-    consume: tuple[Consumer, ...] = ()
-    read: tuple[str, ...] = ()
-    write: tuple[str, ...] = ()
-
-
-PARTICIPANT_EXTRAS: dict[str, Extras] = {
-    # reconciles on state changes, under its own lock
-    "router": Extras(
-        publish=((ROUTES_RECONCILED, {}),), watch=((SERVICE_STATE, {}),), write=(ROUTER_LOCK,)
-    ),
-    # reconciles the host's firewall and routing on state changes
-    "netpolicy": Extras(publish=((NETPOLICY_RECONCILED, {}),), watch=((SERVICE_STATE, {}),)),
-    # keeps the peers and its accounts; answers peer requests, sealed to the asker
-    "accounts": Extras(
-        publish=((PEER_REPLY, {}),),
-        consume=(
-            Consumer(PEER_ADDED, "accounts-peer-added"),
-            Consumer(PEER_REMOVED, "accounts-peer-removed"),
-            Consumer(PEER_REQUEST, "accounts-requests"),
-        ),
-        write=(PEERS, ACCOUNT_SERVICES, ACCOUNTS),
-    ),
-    # takes backup commands; restores through the installer's install command, and gets a
-    # service's secrets from the installer only sealed to its own age recipient
-    "backup": Extras(
-        publish=((BACKUP_RESULT, {}), (INSTALL, {}), (SECRETS_HANDOVER, {})),
-        watch=((RESULT, {}), (PROGRESS, {}), (SECRETS_HANDOVER_REPLY, {})),
-        consume=(
-            Consumer(BACKUP, "backup-run"),
-            Consumer(RESTORE, "backup-restore"),
-            Consumer(VERIFY_BACKUP, "backup-verify"),
-        ),
-    ),
-}
-
-
-def _participant(owner: str) -> Role:
-    extras = PARTICIPANT_EXTRAS.get(owner, Extras())
+def participant_role(contract: Contract) -> Role:
+    """A participant's role, from its contract: its own steps and results, its endpoints'
+    durables, what it publishes and watches, the buckets it reads and owns."""
     return Role(
-        owner,
-        publish=((STEP_RESULT, {"owner": owner}), *extras.publish),
-        watch=extras.watch,
-        consume=(Consumer(STEP_REQUEST, f"{owner}-steps", {"owner": owner}), *extras.consume),
-        read=(SERVICES, PARTICIPANTS, *extras.read),
-        write=extras.write,
+        contract.owner,
+        publish=((STEP_RESULT, {"owner": contract.owner}), *_all(contract.publishes)),
+        watch=_all(contract.watches),
+        consume=(
+            Consumer(STEP_REQUEST, contract.steps_durable, {"owner": contract.owner}),
+            *(Consumer(e.channel, contract.durable(e)) for e in contract.endpoints),
+        ),
+        read=(SERVICES, PARTICIPANTS, *contract.reads),
+        write=tuple(bucket.name for bucket in contract.owns),
         announce=True,
     )
 
@@ -190,15 +152,12 @@ ROLES: dict[str, Role] = {
             (STEP_REQUEST, {}),
         ),
         watch=((STEP_RESULT, {}), (BACKUP_RESULT, {})),
-        consume=tuple(
-            Consumer(channel, f"installer-{{host}}-{channel.name.split('.')[-1]}")
-            for channel in (*COMMANDS, SECRETS_HANDOVER)
-        ),
+        consume=tuple(INSTALLER_CONSUMERS.values()),
         read=(PARTICIPANTS,),
         write=(SERVICES, OPERATIONS, LOCKS, IPAM, SECRETS),
         manages_streams=True,
     ),
-    **{owner: _participant(owner) for owner in participants()},
+    **{contract.owner: participant_role(contract) for contract in contracts()},
     "gateway": Role("gateway", **_COMMANDER),  # type: ignore[arg-type]
     "admin": Role("admin", **_COMMANDER),  # type: ignore[arg-type]
 }

@@ -21,36 +21,54 @@ from shared.errors import PicStoreError
 
 
 class RegistryError(PicStoreError):
+    """A registry could not give what was asked."""
+
     key = "registry_error"
 
 
 class InvalidReferenceError(RegistryError):
+    """An image reference or digest does not parse."""
+
     key = "invalid_image_reference"
 
 
 class RegistryUnreachableError(RegistryError):
+    """The registry did not answer: connection refused, DNS, TLS, a timeout or the deadline."""
+
     key = "registry_unreachable"
 
 
 class RegistryAuthError(RegistryError):
+    """Credentials are missing or refused, or the token service failed."""
+
     key = "registry_auth"
 
 
 class RegistryNotFoundError(RegistryError):
+    """The repository, manifest, tag or blob does not exist (made from a 404)."""
+
     key = "registry_not_found"
 
 
 class RegistryProtocolError(RegistryError):
+    """An unexpected status, a bad redirect or a wrong content type."""
+
     key = "registry_protocol"
 
 
 class RegistryContentError(RegistryError):
+    """Malformed JSON, or content that is not what it claims."""
+
     key = "registry_bad_content"
 
 
 class DigestMismatchError(RegistryContentError):
+    """Content whose sha256 differs from the digest asked for."""
+
     key = "registry_digest_mismatch"
 
 
 class RegistryTooLargeError(RegistryError):
+    """A manifest or blob above its size cap."""
+
     key = "registry_too_large"

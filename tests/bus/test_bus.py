@@ -11,20 +11,24 @@ from pydantic import BaseModel
 from shared.bus import Bus, Conflict, Reject, Retry
 from shared.events import DeadLetter, InstallCommand, Message, new_operation_id
 from shared.events.channels import DEAD_LETTER, INSTALL
+from shared.events.layout import CELL_LAYOUT
+from shared.events.messages import InstallPayload
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def bus(nats_url: str, suite_seed):  # type: ignore[no-untyped-def]
-    bus = await Bus.connect(nats_url, f"b{uuid.uuid4().hex[:8]}", seed=suite_seed)
+    bus = await Bus.connect(
+        nats_url, f"b{uuid.uuid4().hex[:8]}", seed=suite_seed, layout=CELL_LAYOUT
+    )
     yield bus
     await bus.close()
 
 
 def command(sid: str = "notes") -> InstallCommand:
     return InstallCommand(
-        operation_id=new_operation_id(), service_id=sid, payload={"store": "/store"}
+        operation_id=new_operation_id(), service_id=sid, payload=InstallPayload(store="/store")
     )
 
 

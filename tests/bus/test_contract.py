@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.events import CHANNELS, InstallCommand, channel_for_subject
+from shared.events import CHANNELS, InstallCommand, channel_for_subject, channel_table
 from shared.events.asyncapi import render
 
 pytestmark = pytest.mark.unit
@@ -52,3 +52,11 @@ def test_subject_tokens_cannot_inject_wildcards() -> None:
     for bad in ("a.b", "*", ">", "A", "", "a b"):
         with pytest.raises(ValueError, match="not a valid token"):
             channel.subject(cell=bad, host="local")
+
+
+def test_the_channel_table_of_events_md_is_current() -> None:
+    """Who publishes and consumes each channel, as the roles say, is what the docs say."""
+    doc = channel_table.DOC.read_text()
+    assert doc == channel_table.rendered(doc), (
+        "docs/events.md's channel table is stale: run `python -m shared.events.channel_table`"
+    )

@@ -8,13 +8,16 @@ import uuid
 import pytest
 
 from shared.bus import Bus, Busy, Lease, LeaseLocks
+from shared.events.layout import CELL_LAYOUT
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def bucket(nats_url: str, suite_seed):  # type: ignore[no-untyped-def]
-    bus = await Bus.connect(nats_url, f"l{uuid.uuid4().hex[:8]}", seed=suite_seed)
+    bus = await Bus.connect(
+        nats_url, f"l{uuid.uuid4().hex[:8]}", seed=suite_seed, layout=CELL_LAYOUT
+    )
     yield await bus.bucket("locks", Lease, history=1)
     await bus.close()
 

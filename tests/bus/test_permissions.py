@@ -22,9 +22,9 @@ from nats.aio.client import Client as NATS
 from app.embedded import ManagedProcess
 from app.embedded.bus_identity import BusAuthority
 from shared.bus.auth import inbox_prefix, new_seed
+from shared.contract.registry import participants
 from shared.events.channels import CHANNELS, DEAD_LETTER, STREAMS, Channel
 from shared.events.roles import BUCKETS, PARTICIPANTS, ROLES, Role
-from shared.steps import participants
 from tests.parts.stack import Stack, register_cell
 
 pytestmark = pytest.mark.integration

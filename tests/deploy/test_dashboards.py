@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.deploy import scrape_config
 from app.embedded import ManagedProcess, free_port
 from services.netpolicy.names import chain_name
 from shared.roster import HTTP_PORTS, SERVICES
@@ -53,6 +54,9 @@ def test_the_scrape_configuration_names_every_service_on_its_port() -> None:
     (job,) = config["scrape_configs"]
     targets = {s["labels"]["service"]: s["targets"] for s in job["static_configs"]}
     assert targets == {name: [f"127.0.0.1:{port}"] for name, port in HTTP_PORTS.items()}
+    assert SCRAPE.read_text() == scrape_config.render(), (
+        "deploy/prometheus.yml is stale: run `python -m app.deploy.scrape_config`"
+    )
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -101,7 +105,8 @@ def _wait_until_ready(prometheus: ManagedProcess, deadline: float) -> None:
             with urllib.request.urlopen(url, timeout=5):
                 return
         except urllib.error.HTTPError as error:
-            assert error.code == 503, error
+            if error.code != 503:
+                raise
         assert time.monotonic() < deadline, "Prometheus never became ready"
         time.sleep(0.2)
 

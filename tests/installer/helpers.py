@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from shared.client import StoreClient
+from shared.contract.registry import contract_of
+from shared.contract.serve import Outcome, Participant, ServingBus
 from shared.events import (
     InstallCommand,
     OperationResult,
@@ -17,8 +20,12 @@ from shared.events import (
     StepRequest,
     new_operation_id,
 )
-from shared.events.messages import StepResultPayload
-from shared.participants import Participant
+from shared.events.messages import (
+    InstallPayload,
+    ReconfigurePayload,
+    RemovePayload,
+    StepResultPayload,
+)
 from tests.parts.docker_engine import docker
 
 
@@ -33,7 +40,7 @@ async def install(
     command = InstallCommand(
         operation_id=payload.pop("operation_id", new_operation_id()),
         service_id=service_id,
-        payload={"store": str(store), **payload},
+        payload=InstallPayload(store=str(store), **payload),
     )
     return await client.run(
         command, progress.append if progress is not None else None, timeout=timeout
@@ -44,7 +51,9 @@ async def reconfigure(
     client: StoreClient, service_id: str, timeout: float = 120, **payload: Any
 ) -> OperationResult:
     command = ReconfigureCommand(
-        operation_id=new_operation_id(), service_id=service_id, payload=payload
+        operation_id=new_operation_id(),
+        service_id=service_id,
+        payload=ReconfigurePayload(**payload),
     )
     return await client.run(command, timeout=timeout)
 
@@ -52,7 +61,9 @@ async def reconfigure(
 async def remove(
     client: StoreClient, service_id: str, timeout: float = 120, **payload: Any
 ) -> OperationResult:
-    command = RemoveCommand(operation_id=new_operation_id(), service_id=service_id, payload=payload)
+    command = RemoveCommand(
+        operation_id=new_operation_id(), service_id=service_id, payload=RemovePayload(**payload)
+    )
     return await client.run(command, timeout=timeout)
 
 
@@ -95,17 +106,24 @@ def service_id() -> str:
     return f"s{uuid.uuid4().hex[:8]}"
 
 
-class StandIn(Participant):
-    """A real participant on the bus in the place of `owner`, answering with `answer`."""
+class StandIn:
+    """A real participant on the bus in the place of `owner` (served by the contract
+    framework with `owner`'s contract), answering every step with `answer`."""
 
     def __init__(
         self, owner: str, answer: Callable[[StepRequest], Awaitable[StepResultPayload]]
     ) -> None:
-        self.owner = owner
-        self._answer = answer
+        self.service = Participant(contract_of(owner))
 
-    async def apply(self, request: StepRequest) -> StepResultPayload:
-        return await self._answer(request)
+        async def handle(request: StepRequest) -> Outcome:
+            result = await answer(request)
+            return Outcome(
+                ok=result.ok, reason=result.reason, warning=result.warning, details=result.details
+            )
 
-    async def compensate(self, request: StepRequest) -> StepResultPayload:
-        return await self._answer(request)
+        for step in self.service.contract.steps:
+            self.service.apply(step)(handle)
+            self.service.compensate(step)(handle)
+
+    def tasks(self, bus: ServingBus, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        return self.service.tasks(bus, stop)

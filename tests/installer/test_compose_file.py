@@ -5,16 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from services.installer.context import Deps, OpContext
+from services.installer.context import Deploying, Deps, Fetched, OpContext, Validated
+from services.installer.prepare import options_for
+from services.installer.project import Project
 from services.installer.settings import InstallerSettings
 from services.installer.steps_local import forget_previous_compose, restore_compose, write_compose
 from shared.config import CellConfig
 from shared.events.messages import OperationKind
+from shared.manifest import parse_manifest
+from tests.installer.fakes import IMAGE, canonical, fake_rendered
+from tests.parts.store import web_manifest
 
 pytestmark = pytest.mark.unit
 
 
-def context(tmp_path: Path, text: str) -> OpContext:
+def context(tmp_path: Path, text: str) -> Deploying:
+    """An install's context whose render holds `text` as its compose file."""
     settings = InstallerSettings(data_dir=tmp_path)
     deps = Deps(
         bus=None,
@@ -24,15 +30,17 @@ def context(tmp_path: Path, text: str) -> OpContext:
         settings=settings,
         instance="test",
     )
-    ctx = OpContext(
+    op = OpContext(
         deps=deps,
         operation_id="op",
         kind=OperationKind.install,
         service_id="notes",
         cell=CellConfig(),
     )
-    ctx.compose_text = text
-    return ctx
+    data = web_manifest("notes", IMAGE)
+    fetched = Fetched("", parse_manifest(data, options_for(op)), data, "unused")
+    draft = fake_rendered("172.20.0.10", Project("notes", canonical("notes")), text)
+    return Deploying.begin(op, Validated(fetched, {}, None), draft)
 
 
 async def test_an_upgrade_rolled_back_puts_the_old_file_back(tmp_path: Path) -> None:

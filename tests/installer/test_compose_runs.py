@@ -16,7 +16,6 @@ from shared.client import StoreClient
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
 from shared.installed import services_bucket
-from shared.steps import StepName
 from tests.installer.helpers import (
     StandIn,
     containers_of,
@@ -266,7 +265,7 @@ async def routes_participant(stack: Stack) -> AsyncIterator[list[StepRequest]]:
         return StepResultPayload(step=request.payload.step, action=request.payload.action, ok=True)
 
     tasks = StandIn("router", answer).tasks(bus, stop)
-    await present(bus, StepName.routes)
+    await present(bus, "routes")
     try:
         yield seen
     finally:

@@ -9,10 +9,9 @@ import pytest
 
 from shared.bus.kv import raw_items
 from shared.client import StoreClient
+from shared.contract.presence import Presence, announce
 from shared.events import StepRequest
 from shared.events.messages import StepResultPayload
-from shared.participants import Presence, announce
-from shared.steps import StepName
 from tests.installer.helpers import (
     StandIn,
     containers_of,
@@ -103,7 +102,7 @@ async def test_a_refused_remote_step_rolls_back_everything(
     asked: list[str] = []
 
     async def refuse(request: StepRequest) -> StepResultPayload:
-        asked.append(f"{request.payload.step.value}:{request.payload.action.value}")
+        asked.append(f"{request.payload.step}:{request.payload.action.value}")
         ok = request.payload.action.value == "compensate"
         return StepResultPayload(
             step=request.payload.step,
@@ -116,7 +115,7 @@ async def test_a_refused_remote_step_rolls_back_everything(
     bus = await stack.bus("router", name="stand-in")
     tasks = StandIn("router", refuse).tasks(bus, stop)
     try:
-        await present(bus, StepName.routes)
+        await present(bus, "routes")
         result = await install(client, store, sid)
     finally:
         stop.set()
@@ -146,7 +145,7 @@ async def test_a_silent_participant_times_out_and_rolls_back(
     bus = await stack.bus("backup", name="silent")
     task = asyncio.create_task(announce(bus, Presence(service="backup", steps=["backup"]), stop))
     try:
-        await present(bus, StepName.backup)
+        await present(bus, "backup")
         result = await install(client, store, sid)
     finally:
         stop.set()

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from services.netpolicy.handlers import participant
 from services.netpolicy.manager import NetpolicyManager
 from services.netpolicy.runner import Runner
 from shared.config import CellConfig
 from shared.events import StepRequest, new_operation_id
-from shared.events.messages import StepAction
+from shared.events.messages import StepAction, StepRequestPayload
 from shared.manifest import ValidationOptions
-from shared.steps import StepName
 from tests.netpolicy.netns import VPN_SUBNET, Topology, cell_host
 
 IMAGE = "git.pic.ngo/roof/notes:1.0"
@@ -33,13 +33,15 @@ def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
 
 
 class Cell:
-    """The cell config the manager reads (changeable by a test) and the manager itself."""
+    """The cell config the manager reads (changeable by a test), the manager itself, and the
+    participant that answers its steps (the framework's error boundary included)."""
 
     def __init__(self, topo: Topology) -> None:
         self.config = CellConfig(netpolicy=NETPOLICY)  # type: ignore[arg-type]
         self.manager = NetpolicyManager(
             Runner(topo.ns("host")), f"t{topo.tag}", lambda: self.config, self.options
         )
+        self.answer = participant(self.manager).answer
 
     @staticmethod
     def options(config: CellConfig) -> ValidationOptions:
@@ -59,7 +61,7 @@ def manifest(sid: str, **extra: Any) -> dict[str, Any]:
 
 def step(
     sid: str,
-    name: StepName,
+    name: str,
     action: StepAction,
     data: dict[str, Any],
     ip: str | None,
@@ -68,14 +70,14 @@ def step(
     return StepRequest(
         operation_id=new_operation_id(),
         service_id=sid,
-        payload={
-            "step": name,
-            "action": action,
-            "manifest": data,
-            "service_ip": ip,
-            "addresses": {data["container_name"]: ip} if ip else {},
-            "egress": egress,
-        },
+        payload=StepRequestPayload(
+            step=name,
+            action=action,
+            manifest=data,
+            service_ip=ip,
+            addresses={data["container_name"]: ip} if ip else {},
+            egress=egress,
+        ),
     )
 
 

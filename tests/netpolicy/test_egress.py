@@ -11,7 +11,6 @@ from services.netpolicy.reconcile import reconcile_once
 from shared.events import StepRequest
 from shared.events.messages import ServiceState, StepAction
 from shared.installed import ServiceRecord
-from shared.steps import StepName
 from tests.netpolicy.conftest import Cell, manifest, step
 from tests.netpolicy.netns import CONNECT, LISTEN_TCP, OTHER_IP, SERVICE_IP, TARGET, Topology
 
@@ -32,9 +31,9 @@ async def test_the_service_leaves_through_the_chosen_tunnel_or_not_at_all(
     assert topo.where_did_it_go("svc") == {"internet"}, "before: the default route"
 
     def ask(action: StepAction, egress: str | None = None) -> object:
-        return step("notes", StepName.egress, action, data, SERVICE_IP, egress)
+        return step("notes", "egress", action, data, SERVICE_IP, egress)
 
-    done = await cell.manager.handle(ask(StepAction.apply, "wireguard_ext"))  # type: ignore[arg-type]
+    done = await cell.answer(ask(StepAction.apply, "wireguard_ext"))  # type: ignore[arg-type]
     assert done.ok, done.reason
     assert done.details["egress"] == "wireguard_ext"
     assert topo.where_did_it_go("svc") == {"far"}, "through wg0, not the default route"
@@ -50,14 +49,14 @@ async def test_the_service_leaves_through_the_chosen_tunnel_or_not_at_all(
     assert report.counts["route_restored"] == 1
     assert topo.where_did_it_go("svc") == {"far"}, "tunnel back: traffic flows again"
 
-    back = await cell.manager.handle(ask(StepAction.apply, "default"))  # type: ignore[arg-type]
+    back = await cell.answer(ask(StepAction.apply, "default"))  # type: ignore[arg-type]
     assert back.ok, back.reason
     assert topo.where_did_it_go("svc") == {"internet"}, "reconfigured to default"
     assert SERVICE_IP not in topo.run("host", "ip", "rule", "show")
 
-    await cell.manager.handle(ask(StepAction.apply, "wireguard_ext"))  # type: ignore[arg-type]
+    await cell.answer(ask(StepAction.apply, "wireguard_ext"))  # type: ignore[arg-type]
     assert topo.where_did_it_go("svc") == {"far"}
-    gone = await cell.manager.handle(ask(StepAction.compensate))  # type: ignore[arg-type]
+    gone = await cell.answer(ask(StepAction.compensate))  # type: ignore[arg-type]
     assert gone.ok, gone.reason
     assert topo.where_did_it_go("svc") == {"internet"}, "removed: its rules are gone"
     assert SERVICE_IP not in topo.run("host", "ip", "rule", "show")
@@ -71,18 +70,14 @@ async def test_tor_redirects_tcp_to_the_endpoint_and_drops_the_rest(
     data = manifest("notes", has_egress=True, egress=EGRESS)
     assert topo.python("svc", CONNECT, TARGET, "80").strip() == "closed", "nothing listens there"
 
-    done = await cell.manager.handle(
-        step("notes", StepName.egress, StepAction.apply, data, SERVICE_IP, "tor")
-    )
+    done = await cell.answer(step("notes", "egress", StepAction.apply, data, SERVICE_IP, "tor"))
     assert done.ok, done.reason
     assert topo.python("svc", CONNECT, TARGET, "80").strip() == "open", "redirected to :9040"
     assert topo.where_did_it_go("svc", wait=1.5) == set(), "UDP past the proxy: dropped"
     assert topo.python("other", CONNECT, TARGET, "80").strip() == "closed"
     assert topo.where_did_it_go("other") == {"internet"}
 
-    await cell.manager.handle(
-        step("notes", StepName.egress, StepAction.compensate, data, SERVICE_IP)
-    )
+    await cell.answer(step("notes", "egress", StepAction.compensate, data, SERVICE_IP))
     assert topo.where_did_it_go("svc") == {"internet"}
     assert "pic-store:notes" not in topo.run("host", "iptables-save", "-t", "nat")
     await cell.manager.clear()
@@ -95,8 +90,8 @@ async def test_a_choice_the_manifest_or_the_config_lacks_changes_nothing(
         "notes", has_egress=True, egress={"default": "default", "allowed": ["default", "openvpn"]}
     )
     for choice, words in (("tor", "not allowed"), ("openvpn", "netpolicy.egress.openvpn")):
-        result = await cell.manager.handle(
-            step("notes", StepName.egress, StepAction.apply, data, SERVICE_IP, choice)
+        result = await cell.answer(
+            step("notes", "egress", StepAction.apply, data, SERVICE_IP, choice)
         )
         assert not result.ok and words in result.reason, result.reason
     assert SERVICE_IP not in topo.run("host", "ip", "rule", "show")
@@ -113,12 +108,12 @@ async def test_every_address_the_service_has_on_the_cell_network_leaves_by_its_e
     addresses = {"cell-notes": SERVICE_IP, "cell-notes-dav": OTHER_IP}
 
     def ask(action: StepAction, egress: str | None = None) -> StepRequest:
-        request = step("notes", StepName.egress, action, data, SERVICE_IP, egress)
+        request = step("notes", "egress", action, data, SERVICE_IP, egress)
         return request.model_copy(
             update={"payload": request.payload.model_copy(update={"addresses": addresses})}
         )
 
-    done = await cell.manager.handle(ask(StepAction.apply, "wireguard_ext"))
+    done = await cell.answer(ask(StepAction.apply, "wireguard_ext"))
     assert done.ok, done.reason
     assert topo.where_did_it_go("other") == {"far"}, "the sidecar leaves through wg0 too"
     topo.interface("wg0", up=False)
@@ -131,7 +126,7 @@ async def test_every_address_the_service_has_on_the_cell_network_leaves_by_its_e
     assert not report.counts["ip_rule_removed"], "the reconcile keeps the sidecar's rules"
     assert topo.where_did_it_go("other") == {"far"}
 
-    gone = await cell.manager.handle(ask(StepAction.compensate))
+    gone = await cell.answer(ask(StepAction.compensate))
     assert gone.ok, gone.reason
     assert topo.where_did_it_go("other") == {"internet"}
     assert OTHER_IP not in topo.run("host", "ip", "rule", "show")

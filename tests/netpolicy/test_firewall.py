@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from shared.events.messages import StepAction
-from shared.steps import StepName
 from tests.netpolicy.conftest import Cell, manifest, step
 from tests.netpolicy.netns import OTHER_IP, SERVICE_IP, Topology
 
@@ -20,9 +19,7 @@ async def test_peer_reaches_the_port_only_while_its_rule_is_installed(
     data = manifest("notes", iptables_rules=RULES)
     assert not topo.peer_reaches(8080), "Docker's default (FORWARD DROP) lets nothing in"
 
-    done = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.apply, data, SERVICE_IP)
-    )
+    done = await cell.answer(step("notes", "firewall", StepAction.apply, data, SERVICE_IP))
     assert done.ok, done.reason
     assert topo.peer_reaches(8080)
     assert not topo.peer_reaches(8081), "a port no rule names stays closed"
@@ -31,23 +28,17 @@ async def test_peer_reaches_the_port_only_while_its_rule_is_installed(
     assert f"-A DOCKER-USER -j {chain}" in saved
     assert '--comment "pic-store:notes"' in saved or "--comment pic-store:notes" in saved
 
-    again = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.apply, data, SERVICE_IP)
-    )
+    again = await cell.answer(step("notes", "firewall", StepAction.apply, data, SERVICE_IP))
     assert again.ok
     assert topo.run("host", "iptables-save", "-t", "filter").count("pic-store:notes") == 1
 
     other = manifest("other", iptables_rules=RULES)
-    await cell.manager.handle(step("other", StepName.firewall, StepAction.apply, other, OTHER_IP))
-    gone = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.compensate, data, SERVICE_IP)
-    )
+    await cell.answer(step("other", "firewall", StepAction.apply, other, OTHER_IP))
+    gone = await cell.answer(step("notes", "firewall", StepAction.compensate, data, SERVICE_IP))
     assert gone.ok, gone.reason
     assert not topo.peer_reaches(8080), "removed: closed again"
     assert "pic-store:other" in topo.run("host", "iptables-save", "-t", "filter")
-    twice = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.compensate, data, SERVICE_IP)
-    )
+    twice = await cell.answer(step("notes", "firewall", StepAction.compensate, data, SERVICE_IP))
     assert twice.ok, "a compensate of what is gone changes nothing and succeeds"
     await cell.manager.clear()
     saved = topo.run("host", "iptables-save")
@@ -59,9 +50,7 @@ async def test_a_rule_for_someone_elses_address_is_refused_and_changes_nothing(
 ) -> None:
     data = manifest("notes", iptables_rules=[{**RULES[0], "dest_ip": "172.20.0.99"}])
     before = topo.run("host", "iptables-save", "-t", "filter")
-    result = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.apply, data, SERVICE_IP)
-    )
+    result = await cell.answer(step("notes", "firewall", StepAction.apply, data, SERVICE_IP))
     assert not result.ok
     assert "172.20.0.99" in result.reason and "not an address of notes" in result.reason
     assert (
@@ -77,8 +66,6 @@ async def test_no_vpn_subnet_in_the_cell_config_is_a_clear_error(
         update={"netpolicy": cell.config.netpolicy.model_copy(update={"vpn_subnet": None})}
     )
     data = manifest("notes", iptables_rules=RULES)
-    result = await cell.manager.handle(
-        step("notes", StepName.firewall, StepAction.apply, data, SERVICE_IP)
-    )
+    result = await cell.answer(step("notes", "firewall", StepAction.apply, data, SERVICE_IP))
     assert not result.ok and "netpolicy.vpn_subnet" in result.reason
     assert not topo.peer_reaches(8080)

@@ -25,7 +25,7 @@ async def eventually(
 
 async def present(bus: object, step: object, within: float = 10.0) -> None:
     """Until the step's owner has announced itself (its presence is in the bucket)."""
-    from shared.participants import handles
+    from shared.contract.presence import handles
 
     await eventually(
         lambda: handles(bus, step),

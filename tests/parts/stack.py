@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import fcntl
 import os
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,10 +23,12 @@ import pytest
 from app.embedded import ManagedProcess, free_port
 from app.embedded.api_token import ensure_api_token
 from app.embedded.bus_identity import BusAuthority
+from app.embedded.wiring import service_process
 from shared.bus import Bus
 from shared.client import StoreClient
 from shared.config import CellConfig, ImageVerification, VerificationMode
 from shared.errors import PartUnavailableError
+from shared.events.layout import CELL_LAYOUT
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet, build_test_images
 
@@ -55,25 +56,25 @@ class Stack:
     async def bus(self, role: str = "admin", name: str = "test") -> Bus:
         """A connection with the identity of one of the cell's roles."""
         return await Bus.connect(
-            self.nats_url, self.cell, name=f"{name}-{role}", seed=self.seed(role), role=role
+            self.nats_url,
+            self.cell,
+            name=f"{name}-{role}",
+            seed=self.seed(role),
+            role=role,
+            layout=CELL_LAYOUT,
         )
 
     def start(self, service: str, **env: str) -> ManagedProcess:
-        """Start `python -m services.<service>`; returns once its HTTP port answers."""
-        port = free_port()
+        """Start `python -m services.<service>` as `pic-store up` does (app.embedded.wiring);
+        returns once its HTTP port answers."""
         name = f"{service}-{len(self.processes)}"
-        proc = ManagedProcess(
-            name,
-            [sys.executable, "-m", f"services.{service}"],
-            port,
+        proc = service_process(
+            service,
+            free_port(),
             self.data_dir / f"{name}.log",
-            env={
-                **self.env,
-                "PIC_NATS_SEED": str(self.seed(service)),
-                "PIC_API_NATS_SEED": str(self.seed("gateway")),
-                **env,
-                f"PIC_{service.upper()}_HTTP_PORT": str(port),
-            },
+            {**self.env, **env},
+            self.seed,
+            process_name=name,
         )
         proc.start(timeout=30)
         self.processes.append(proc)
@@ -133,6 +134,7 @@ def register_cell(
                     role="installer",
                     timeout=1.0,
                     reconnect_attempts=0,
+                    layout=CELL_LAYOUT,
                 )
                 break
             except PartUnavailableError:

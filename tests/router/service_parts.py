@@ -15,9 +15,9 @@ import pytest
 from services.router.dns import HostsDirBackend
 from shared.bus import Bus
 from shared.client import StoreClient
+from shared.contract.presence import ask_step
 from shared.events import StepRequest, new_operation_id
 from shared.events.messages import StepResultPayload
-from shared.participants import ask_step
 from tests.parts.stack import Stack
 from tests.router.conftest import CaddyRunner, DnsServer, loopback_client
 from tests.router.dns_parts import CELL_ADDRESS, ZONE

@@ -10,8 +10,8 @@ import pytest
 
 from app.embedded import free_port
 from services.router.caddy import FALLBACK_ID, CaddyAdmin
+from services.router.caddy_routes import Corrections, reconcile
 from services.router.errors import CaddyUnavailableError, InvalidRouteError, RouterError
-from services.router.reconcile import Corrections, reconcile
 from services.router.routes import build_route, desired_routes, routes_for
 from services.router.tls import CA_ID, TLS_POLICY_ID, tls_policy
 from tests.router.conftest import Backends, CaddyRunner, loopback_client

@@ -15,7 +15,7 @@ import pytest
 from shared.backup_client import run_backup_command
 from shared.client import StoreClient
 from shared.events import new_operation_id
-from shared.events.backups import BackupCommand
+from shared.events.backups import BackupCommand, BackupPayload
 from tests.backup.parts import backup, sh, storage_manifest, storage_store
 from tests.installer.helpers import install, service_id
 from tests.parts.image_set import ImageSet
@@ -52,7 +52,9 @@ async def test_a_hanging_or_endless_backup_fails_alone_and_others_complete(
         await asyncio.sleep(1)
         # The installer's request before an upgrade, while the other service hangs.
         upgrade = BackupCommand(
-            operation_id=new_operation_id(), service_id=fine, payload={"reason": "upgrade"}
+            operation_id=new_operation_id(),
+            service_id=fine,
+            payload=BackupPayload(reason="upgrade"),
         )
         alone = await run_backup_command(bus, upgrade, TIMEOUT - 2)
         assert alone.payload.ok, alone.payload.message

@@ -28,7 +28,7 @@ from app.cli.output import EXIT_USAGE
 from shared.backup_client import run_backup_command
 from shared.client import StoreClient
 from shared.events import DeadLetter, RemoveCommand, new_operation_id
-from shared.events.backups import VerifyCommand
+from shared.events.backups import VerifyCommand, VerifyPayload
 from shared.events.channels import (
     BACKUP,
     INSTALL,
@@ -43,6 +43,7 @@ from shared.events.channels import (
     VERIFY_BACKUP,
     Channel,
 )
+from shared.events.messages import RemovePayload
 from shared.events.peers import PeerAction
 from shared.ids import BackupId, EventId, OperationId, PeerName, ServiceId
 from shared.peer_client import ask_peer
@@ -307,11 +308,15 @@ async def test_a_command_with_a_path_for_an_id_is_refused_and_changes_nothing(
     # ... and every service still answers a good command.
     bus = await stack.bus("admin")
     try:
-        verify = VerifyCommand(operation_id=new_operation_id(), payload={"backup": "b-none"})
+        verify = VerifyCommand(
+            operation_id=new_operation_id(), payload=VerifyPayload(backup="b-none")
+        )
         verified = await run_backup_command(bus, verify, 30)
         assert "no backup b-none" in verified.payload.message
         removed = await StoreClient(bus).run(
-            RemoveCommand(operation_id=new_operation_id(), service_id="ghost", payload={}),
+            RemoveCommand(
+                operation_id=new_operation_id(), service_id="ghost", payload=RemovePayload()
+            ),
             timeout=30,
         )
         assert removed.service_id == "ghost"

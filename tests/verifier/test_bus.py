@@ -10,13 +10,12 @@ import pytest
 
 from app.embedded import ManagedProcess
 from shared.bus import Bus
-from shared.bus.request import request
+from shared.bus.request import ask
 from shared.config import VerificationMode
+from shared.contract.presence import ask_step, handles
 from shared.events import StepRequest, StepResult, new_operation_id
 from shared.events.channels import STEP_REQUEST, STEP_RESULT
-from shared.events.messages import StepAction, StepResultPayload
-from shared.participants import ask_step, handles
-from shared.steps import StepName
+from shared.events.messages import StepAction, StepRequestPayload, StepResultPayload
 from tests.parts.eventually import present
 from tests.verifier.conftest import Signer, cell_config, small_image
 
@@ -30,17 +29,14 @@ def scrape(proc: ManagedProcess, name: str) -> float:
 
 
 def step_request(
-    image: str, action: StepAction = StepAction.apply, step: StepName = StepName.verify
+    image: str, action: StepAction = StepAction.apply, step: str = "verify"
 ) -> StepRequest:
     return StepRequest(
         operation_id=new_operation_id(),
         service_id="svc",
-        payload={
-            "step": step,
-            "action": action,
-            "image": image,
-            "manifest": {"id": "svc", "image": image},
-        },
+        payload=StepRequestPayload(
+            step=step, action=action, image=image, manifest={"id": "svc", "image": image}
+        ),
     )
 
 
@@ -48,20 +44,21 @@ async def verify(bus: Bus, image: str, action: StepAction = StepAction.apply) ->
     return await ask_step(bus, step_request(image, action), timeout=15)
 
 
-async def ask_verifier_for(bus: Bus, step: StepName, image: str) -> StepResultPayload:
+async def ask_verifier_for(bus: Bus, step: str, image: str) -> StepResultPayload:
     """A request for another owner's step, sent to the verifier's subject by hand."""
     sent = step_request(image, step=step)
-    answer = await request(
+    answer = await ask(
         bus,
         STEP_REQUEST,
         sent,
         replies=STEP_RESULT,
+        reply=StepResult,
+        answers=lambda result: result.correlation_id == sent.event_id,
         timeout=15,
-        answers=lambda m: isinstance(m, StepResult) and m.correlation_id == sent.event_id,
+        timeout_error=lambda: AssertionError("the verifier did not answer within 15 s"),
         tokens={"owner": "verifier"},
         reply_tokens={"owner": "verifier"},
     )
-    assert isinstance(answer, StepResult)
     return answer.payload
 
 
@@ -80,7 +77,7 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
     # Verify steps are asked as the installer asks them, with its identity.
     bus = await stack.bus("installer", name="test-verifier-bus")
     try:
-        await present(bus, StepName.verify)
+        await present(bus, "verify")
         yield stack, proc, bus
     finally:
         await bus.close()
@@ -88,7 +85,7 @@ async def verifier_bus(stack_factory, registry_host: str, signer: Signer):
 
 async def test_step_requests_are_answered(verifier_bus, registry_host, oci, signer: Signer) -> None:
     _, proc, bus = verifier_bus
-    assert await handles(bus, StepName.verify)
+    assert await handles(bus, "verify")
     signed = await small_image(oci, registry_host, signer)
     unsigned = await small_image(oci, registry_host)
     ok = await verify(bus, signed)
@@ -97,7 +94,7 @@ async def test_step_requests_are_answered(verifier_bus, registry_host, oci, sign
     assert not refused.ok and "no signature found" in refused.reason and refused.warning == ""
     undone = await verify(bus, signed, StepAction.compensate)
     assert undone.ok and undone.details == {}
-    stranger_step = await ask_verifier_for(bus, StepName.routes, signed)
+    stranger_step = await ask_verifier_for(bus, "routes", signed)
     assert not stranger_step.ok and "does not own the routes step" in stranger_step.reason
     log = proc.log_path.read_text()
     assert '"event": "image_refused"' in log and '"operation_id"' in log

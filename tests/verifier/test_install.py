@@ -17,7 +17,6 @@ from shared.bus import Bus
 from shared.client import StoreClient
 from shared.events import Message, ProgressEvent, StepResult
 from shared.events.channels import STEP_RESULT
-from shared.steps import StepName
 from tests.installer.helpers import inspect, install, service_id
 from tests.installer.test_failures import assert_nothing_left, leases
 from tests.parts.docker_engine import docker
@@ -54,7 +53,7 @@ async def make_cell(
         stack.start("installer")
         bus = await stack.bus("admin", name="test-trust")
         buses.append(bus)
-        await present(bus, StepName.verify)
+        await present(bus, "verify")
         return stack, StoreClient(bus)
 
     yield make

@@ -17,9 +17,10 @@ from app.embedded.api_token import api_token_path
 from shared.backup_client import BackupCommands, run_backup_command
 from shared.client import StoreClient
 from shared.events import new_operation_id
-from shared.events.backups import BackupCommand, BackupResult, VerifyCommand
+from shared.events.backups import BackupCommand, BackupResult, VerifyCommand, VerifyPayload
+from shared.roster import HTTP_PORTS
 
-DEFAULT_URL = "http://127.0.0.1:8475"
+DEFAULT_URL = f"http://127.0.0.1:{HTTP_PORTS['backup']}"
 COLUMNS = ("BACKUP", "SERVICES", "SIZE", "MODE", "VERIFIED")
 
 
@@ -60,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if words == ["list"]:
         return list_backups(args)
     if len(words) == 2 and words[0] == "verify":
-        return send(
-            args, VerifyCommand(operation_id=new_operation_id(), payload={"backup": words[1]})
+        command = VerifyCommand(
+            operation_id=new_operation_id(), payload=VerifyPayload(backup=words[1])
         )
+        return send(args, command)
     if len(words) <= 1 and words[:1] != ["verify"]:
         sid = words[0] if words else None
         return send(args, BackupCommand(operation_id=new_operation_id(), service_id=sid))

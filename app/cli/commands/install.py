@@ -13,6 +13,7 @@ from app.cli.connect import (
 )
 from shared.client import StoreClient
 from shared.events import InstallCommand, new_operation_id
+from shared.events.messages import InstallPayload
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
         command = InstallCommand(
             operation_id=new_operation_id(),
             service_id=args.service_id,
-            payload={
-                "store": args.store,
-                "config": settings,
-                "plan_only": args.plan,
-                "confirm_downgrade": args.confirm_downgrade,
-                "egress": args.egress,
-            },
+            payload=InstallPayload(
+                store=args.store,
+                config=settings,
+                plan_only=args.plan,
+                confirm_downgrade=args.confirm_downgrade,
+                egress=args.egress,
+            ),
         )
         print(f"install {args.service_id} ({command.operation_id})", flush=True)
         return report(await client.run(command, print_progress, timeout=args.timeout))

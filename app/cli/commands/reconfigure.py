@@ -13,6 +13,7 @@ from app.cli.connect import (
 )
 from shared.client import StoreClient
 from shared.events import ReconfigureCommand, new_operation_id
+from shared.events.messages import ReconfigurePayload
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         command = ReconfigureCommand(
             operation_id=new_operation_id(),
             service_id=args.service_id,
-            payload={"config": settings, "plan_only": args.plan, "egress": args.egress},
+            payload=ReconfigurePayload(config=settings, plan_only=args.plan, egress=args.egress),
         )
         return report(await client.run(command, print_progress, timeout=args.timeout))
 

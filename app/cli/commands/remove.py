@@ -7,6 +7,7 @@ import argparse
 from app.cli.connect import add_bus_options, print_progress, report, with_client
 from shared.client import StoreClient
 from shared.events import RemoveCommand, new_operation_id
+from shared.events.messages import RemovePayload
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         command = RemoveCommand(
             operation_id=new_operation_id(),
             service_id=args.service_id,
-            payload={"purge": args.purge, "plan_only": args.plan},
+            payload=RemovePayload(purge=args.purge, plan_only=args.plan),
         )
         return report(await client.run(command, print_progress, timeout=args.timeout))
 

@@ -8,7 +8,7 @@ import argparse
 from app.cli.commands.backup import send
 from app.cli.connect import add_bus_options
 from shared.events import new_operation_id
-from shared.events.backups import RestoreCommand
+from shared.events.backups import RestoreCommand, RestorePayload
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     command = RestoreCommand(
         operation_id=new_operation_id(),
         service_id=args.service_id,
-        payload={"backup": args.backup, "replace": args.replace},
+        payload=RestorePayload(backup=args.backup, replace=args.replace),
     )
     return send(args, command)

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 
 from app.cli.output import EXIT_INVALID, EXIT_OK, fail
+from shared.roster import HTTP_PORTS
 
-DEFAULT_ROUTER = "http://127.0.0.1:8472"
+DEFAULT_ROUTER = f"http://127.0.0.1:{HTTP_PORTS['router']}"
 AGREEING = {"ok", "in progress", ""}
 COLUMNS = ("HOST", "SERVICE", "UPSTREAM", "CADDY", "DNS")
 

@@ -1,4 +1,4 @@
-"""One reconciliation (services.router.sync) against a real Caddy and a real dnsmasq: what it
+"""One reconciliation (services.router.reconcile) against a real Caddy and a real dnsmasq: what it
 corrects, what it leaves alone, and that a second run corrects nothing."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.router.parts import PartsCache
-from services.router.sync import reconcile_once
+from services.router.reconcile import reconcile_once
 from services.router.tls import TLS_POLICY_ID
 from shared.config import CellConfig
 from shared.events.messages import ServiceState

@@ -1,0 +1,1 @@
+"""One module per participant, each defining `CONTRACT` (shared/contract/declare.py)."""

@@ -1,0 +1,37 @@
+"""The router: Caddy routes and DNS records of the installed services."""
+
+from __future__ import annotations
+
+from shared.bus.layout import Bucket
+from shared.contract.declare import Contract, PlanFacts, Step
+from shared.events.channels import ROUTES_RECONCILED, SERVICE_STATE
+from shared.manifest import Manifest
+
+LOCK_BUCKET = "pic_router_lock"  # one router at a time changes Caddy and DNS
+
+
+def _plan(m: Manifest, facts: PlanFacts) -> list[str]:
+    return [
+        *(f"{r.subdomain}.{facts.domain} -> {r.container}:{r.port}" for r in m.routes),
+        *(f"{r.subdomain}.{facts.domain} A {facts.cell_address}" for r in m.routes),
+    ]
+
+
+ROUTES = Step(
+    "routes",
+    "Add the Caddy routes and DNS records",
+    rank=20,
+    wanted=lambda m: m.has_subdomain,
+    plan=_plan,
+)
+
+CONTRACT = Contract(
+    owner="router",
+    port=8472,
+    summary="routes each service's names through Caddy and answers them in DNS",
+    steps=(ROUTES,),
+    publishes=(ROUTES_RECONCILED,),
+    watches=(SERVICE_STATE,),
+    owns=(Bucket(LOCK_BUCKET, history=1),),
+    reconciles_on_state=True,
+)
