@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git debootstrap prometheus curl)
+PACKAGES=(docker.io docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git debootstrap prometheus curl rclone)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -21,7 +21,7 @@ from services.accounts.managers.http import HttpManager
 from services.accounts.metrics import ACCOUNTS, CORRECTIONS, FAILING, PEERS
 from services.accounts.state import AccountRecord, AccountState, PeerRecord, State, Target
 from services.accounts.targets import target_of
-from services.accounts.vault import Vault, generate
+from services.accounts.vault import Credentials, Vault, generate
 from shared.bus import TypedBucket
 from shared.docker.engine import DockerEngine
 from shared.errors import PicStoreError
@@ -156,9 +156,10 @@ class AccountsManager:
     # -- reconcile -------------------------------------------------------------------------
 
     async def reconcile(self) -> dict[str, int]:
-        """Create what is missing, delete what this service created for peers that are
-        gone, forget accounts of services no longer provisioned; never touch the rest."""
-        totals = {"created": 0, "deleted": 0}
+        """Create what is missing, make again what refuses the credentials held (a restored
+        or replaced user store), delete what this service created for peers that are gone,
+        forget accounts of services no longer provisioned; never touch the rest."""
+        totals = {"created": 0, "reapplied": 0, "deleted": 0}
         async with self.lock:
             peers = await self.state.present_peers()
             PEERS.set(len(peers))
@@ -191,13 +192,21 @@ class AccountsManager:
     async def _provision(
         self, target: Target, peers: list[str], calls: Calls, correcting: bool = False
     ) -> dict[str, int]:
-        """Bring one service's accounts in line with `peers`."""
+        """Bring one service's accounts in line with `peers`: an account that exists but
+        refuses the credentials held (wherever the manager can tell) is made again; one this
+        service deleted (its peer removed) is deleted again when it comes back."""
         manager = self.manager_of(target, calls)
-        listed = await manager.usernames()
+        listed = set(await manager.usernames())
         records = await self.state.accounts_of(target.service_id)
         created = deleted = 0
+        held: dict[str, Credentials] = {}
         for peer in peers:
             record = records.get(peer)
+            if record is not None and record.state is AccountState.removed:
+                if peer in listed:  # ours, brought back by a restore: made anew below
+                    await manager.delete(peer)
+                    listed.discard(peer)
+                record = None
             if record is None:
                 fresh = generate(target.credentials)
                 state = AccountState.foreign if peer in listed else AccountState.pending
@@ -215,6 +224,8 @@ class AccountsManager:
             if peer not in listed:
                 await manager.create(peer, self.vault.unlock(record.sealed))
                 created += record.state is AccountState.created  # it had gone missing
+            else:
+                held[peer] = self.vault.unlock(record.sealed)
             if record.state is not AccountState.created:
                 await self.state.save_account(
                     record.model_copy(update={"state": AccountState.created})
@@ -222,13 +233,23 @@ class AccountsManager:
         for peer, record in records.items():
             if peer in peers:
                 continue
-            if record.state is not AccountState.foreign and peer in listed:
+            if record.state is AccountState.foreign:
+                await self.state.drop_account(target.service_id, peer)
+                continue
+            if peer in listed:  # also when a restore brought a deleted account back
                 await manager.delete(peer)
                 deleted += 1
-            await self.state.drop_account(target.service_id, peer)
+            if record.state is not AccountState.removed:
+                gone = record.model_copy(update={"state": AccountState.removed, "sealed": ""})
+                await self.state.save_account(gone)
+        refused = await manager.rejected(held) if held else set()
+        for peer in sorted(refused):
+            await manager.create(peer, held[peer])
+        if refused:
+            log.warning("accounts_reapplied", service_id=target.service_id, count=len(refused))
         if correcting and created:
             log.warning("accounts_restored", service_id=target.service_id, count=created)
-        return {"created": created, "deleted": deleted}
+        return {"created": created, "reapplied": len(refused), "deleted": deleted}
 
     async def _withdraw(self, target: Target, calls: Calls) -> int:
         """Delete what this service created in the container (when it can still be reached)

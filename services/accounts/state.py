@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from shared.bus import Bus, TypedBucket
-from shared.events.roles import ACCOUNT_SERVICES, ACCOUNTS, PEERS
+from shared.contract.participants.accounts import ACCOUNT_SERVICES, ACCOUNTS, PEERS
 
 
 class PeerRecord(BaseModel):
@@ -41,6 +41,10 @@ class AccountState(StrEnum):
     pending = "pending"  # credentials made, the account not confirmed yet
     created = "created"  # this service created it: it may delete it
     foreign = "foreign"  # was there before this service tried: never touched
+    # The peer is gone and this service deleted its account (no credentials kept): an entry
+    # of that name that comes back (a user store restored from a backup) is deleted again;
+    # the peer added again gets a new account with new credentials.
+    removed = "removed"
 
 
 class AccountRecord(BaseModel):

@@ -107,6 +107,11 @@ class ServiceEntry(_Strict):
     )
     config_paths: list[str] = Field(default_factory=list)
     secrets: bool = False
+    compose: bool = Field(
+        default=False,
+        description="compose.yml.age holds the rendered docker-compose.yml: its verify sandbox "
+        "runs the service as that file says (a backup made before: each image bare)",
+    )
     consistency: Literal["live", "commands", "stopped"] = "live"
 
     @model_validator(mode="after")
@@ -138,6 +143,9 @@ class BackupManifest(_Strict):
     services: list[ServiceEntry] = Field(default_factory=list)
     files: list[StoredFile] = Field(default_factory=list)
     verified: Verification | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="What the backup did without (a missing config path)"
+    )
 
     @model_validator(mode="after")
     def _one_entry_each(self) -> BackupManifest:

@@ -4,15 +4,17 @@ services/installer/handover.py on the other side): secrets cross the bus only se
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 import pyrage
 from pyrage import x25519
 
 from services.backup.errors import BackupError
 from shared.bus import Bus
-from shared.bus.request import request
+from shared.bus.request import ask
 from shared.events.backups import (
     HandoverAction,
+    HandoverPayload,
     HandoverReplyPayload,
     SecretsHandover,
     SecretsHandoverReply,
@@ -23,44 +25,48 @@ from shared.events.channels import SECRETS_HANDOVER, SECRETS_HANDOVER_REPLY
 async def _ask(
     bus: Bus, host: str, message: SecretsHandover, timeout: float
 ) -> HandoverReplyPayload:
-    try:
-        answer = await request(
-            bus,
-            SECRETS_HANDOVER,
-            message,
-            replies=SECRETS_HANDOVER_REPLY,
-            answers=lambda m: (
-                isinstance(m, SecretsHandoverReply) and m.correlation_id == message.event_id
-            ),
-            timeout=timeout,
-            tokens={"host": host},
-        )
-    except TimeoutError as exc:
-        raise BackupError(
+    answer = await ask(
+        bus,
+        SECRETS_HANDOVER,
+        message,
+        replies=SECRETS_HANDOVER_REPLY,
+        reply=SecretsHandoverReply,
+        answers=lambda reply: reply.correlation_id == message.event_id,
+        timeout=timeout,
+        timeout_error=lambda: BackupError(
             f"the installer did not answer the secrets handover of {message.service_id} "
             f"within {timeout:.0f} s: is it running?"
-        ) from exc
-    assert isinstance(answer, SecretsHandoverReply)
+        ),
+        tokens={"host": host},
+    )
     if not answer.payload.ok:
         raise BackupError(f"the installer refused the secrets handover: {answer.payload.reason}")
     return answer.payload
 
 
+@dataclass(frozen=True)
+class Exported:
+    secrets: bytes  # sealed to the backup's recipient
+    template: str  # the compose template
+    compose: bytes  # the rendered docker-compose.yml, sealed like the secrets (b"": none)
+
+
 async def export_secrets(
     bus: Bus, host: str, operation_id: str, service_id: str, to: x25519.Recipient, timeout: float
-) -> tuple[bytes, str]:
-    """The service's secrets sealed to `to`, and its compose template."""
+) -> Exported:
+    """The service's secrets and rendered compose file sealed to `to`, and its template."""
     reply = await _ask(
         bus,
         host,
         SecretsHandover(
             operation_id=operation_id,
             service_id=service_id,
-            payload={"action": HandoverAction.export, "recipient": str(to)},
+            payload=HandoverPayload(action=HandoverAction.export, recipient=str(to)),
         ),
         timeout,
     )
-    return base64.b64decode(reply.sealed), reply.template
+    compose = base64.b64decode(reply.compose) if reply.compose else b""
+    return Exported(base64.b64decode(reply.sealed), reply.template, compose)
 
 
 async def import_secrets(
@@ -79,7 +85,7 @@ async def import_secrets(
         SecretsHandover(
             operation_id=operation_id,
             service_id=service_id,
-            payload={"action": HandoverAction.recipient},
+            payload=HandoverPayload(action=HandoverAction.recipient),
         ),
         timeout,
     )
@@ -90,11 +96,11 @@ async def import_secrets(
         SecretsHandover(
             operation_id=operation_id,
             service_id=service_id,
-            payload={
-                "action": HandoverAction.import_,
-                "sealed": base64.b64encode(sealed).decode(),
-                "replace": replace,
-            },
+            payload=HandoverPayload(
+                action=HandoverAction.import_,
+                sealed=base64.b64encode(sealed).decode(),
+                replace=replace,
+            ),
         ),
         timeout,
     )

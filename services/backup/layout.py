@@ -10,6 +10,7 @@ SHA-256 of every file, start and end, live or consistent, the last verification)
     <id>/<service>/config.tar.gz.age         the config_paths
     <id>/<service>/secrets.age               the secrets, sealed by the installer
     <id>/<service>/contents.json.age         every volume's tree, for verify
+    <id>/<service>/compose.yml.age           the rendered docker-compose.yml, for verify
     <id>/<service>/store/...                 the manifest and compose template (a store)
 """
 
@@ -41,6 +42,7 @@ PARTIAL = ".partial"
 MANIFEST = "backup.json"
 MANIFEST_TAG = "backup.json.mac"
 SEALED_KEY = "key.age"
+COMPOSE_FILE = "compose.yml.age"  # a service's rendered compose file, sealed by the installer
 READ_CHUNK = 1024 * 1024
 
 

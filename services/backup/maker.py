@@ -22,6 +22,7 @@ from services.backup.errors import BackupError, PartialBackupError
 from services.backup.handover import export_secrets
 from services.backup.keys import new_identity, seal_identity
 from services.backup.layout import (
+    COMPOSE_FILE,
     MANIFEST,
     MANIFEST_TAG,
     SEALED_KEY,
@@ -83,6 +84,7 @@ class Maker:
             )
             for service in services:
                 own = service_folder(folder, service.service_id)
+                warnings: list[str] = []
                 try:
                     async with self.guard(service.service_id):
                         entry = await self._service(
@@ -92,12 +94,14 @@ class Maker:
                             config.compress_level,
                             operation_id,
                             limits,
+                            warnings,
                         )
                 except PicStoreError as exc:
                     shutil.rmtree(own, ignore_errors=True)
                     failed.append(exc.message)
                     continue
                 manifest.services.append(entry)
+                manifest.warnings.extend(warnings)
             if not manifest.services:
                 raise BackupError("; ".join(failed) or "nothing was backed up")
             manifest.files = [
@@ -129,6 +133,7 @@ class Maker:
         level: int,
         operation_id: str,
         limits: Limits,
+        warnings: list[str],
     ) -> ServiceEntry:
         block = backup_block(service)
         sid = service.service_id
@@ -151,18 +156,21 @@ class Maker:
         entry.consistency = copied.consistency
         if block.config_paths:
             plain = own / "config.tar.gz"
+            root = self.deps.settings.pic_root
             entry.config_paths = await asyncio.to_thread(
-                archive.tar_config_paths,
-                self.deps.settings.pic_root,
-                list(block.config_paths),
-                plain,
-                level,
+                archive.tar_config_paths, root, list(block.config_paths), plain, level
+            )
+            warnings.extend(
+                f"{sid}: the config path {path} is not there (under {root}, PIC_ROOT): "
+                "not in the backup"
+                for path in block.config_paths
+                if path not in entry.config_paths
             )
             what = f"{sid}: the config paths"
             await asyncio.to_thread(check_archive, plain, what, entry.config_paths)
             await self._seal_file(plain, to)
         (own / "contents.json.age").write_bytes(seal_bytes(json.dumps(copied.trees).encode(), to))
-        secrets, template = await export_secrets(
+        exported = await export_secrets(
             self.deps.bus,
             self.deps.settings.docker_host,
             operation_id,
@@ -170,9 +178,12 @@ class Maker:
             to,
             self.deps.settings.handover_timeout,
         )
-        (own / "secrets.age").write_bytes(secrets)
+        (own / "secrets.age").write_bytes(exported.secrets)
         entry.secrets = True
-        write_store(own / "store", service, template)
+        if exported.compose:  # sealed by the installer to this backup's recipient
+            (own / COMPOSE_FILE).write_bytes(exported.compose)
+            entry.compose = True
+        write_store(own / "store", service, exported.template)
         return entry
 
     async def _seal_file(self, plain: Path, to: x25519.Recipient) -> None:

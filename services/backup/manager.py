@@ -28,6 +28,15 @@ from shared.installed import ServiceRecord
 log = structlog.get_logger("backup")
 
 
+# A command's message, the backups it made or used, and its warnings.
+Outcome = tuple[str, list[str], list[str]]
+
+
+def with_warnings(message: str, warnings: list[str]) -> str:
+    """The message a person reads (`pic-store backup` prints it), its warnings named."""
+    return message + "".join(f"; warning: {w}" for w in warnings)
+
+
 def good(manifest: BackupManifest) -> bool:
     return manifest.finished is not None and (manifest.verified is None or manifest.verified.ok)
 
@@ -79,14 +88,16 @@ class BackupManager:
     async def backup(
         self, operation_id: str, service_id: str | None, reason: str
     ) -> BackupResultPayload:
-        async def work() -> tuple[str, list[str]]:
+        async def work() -> Outcome:
             checked("operation id", operation_id)
             done = [m for m in self.deps.backups.all() if m.operation_id == operation_id]
             if done:
-                return f"backup {done[0].backup_id} was made by this command", [done[0].backup_id]
+                made = done[0]
+                message = f"backup {made.backup_id} was made by this command"
+                return with_warnings(message, made.warnings), [made.backup_id], made.warnings
             services = await self.with_storage(service_id)
             if not services:
-                return "no installed service has storage: nothing to back up", []
+                return "no installed service has storage: nothing to back up", [], []
             try:
                 made = await self.maker.make(operation_id, services, reason)
             except PartialBackupError:
@@ -95,27 +106,28 @@ class BackupManager:
             pruned = self.prune()
             sids = ", ".join(e.service_id for e in made.services)
             note = f"; {len(pruned)} old backup(s) removed" if pruned else ""
-            return f"backup {made.backup_id} of {sids} is complete{note}", [made.backup_id]
+            message = f"backup {made.backup_id} of {sids} is complete{note}"
+            return with_warnings(message, made.warnings), [made.backup_id], made.warnings
 
         return await self._once(BackupAction.backup, operation_id, work)
 
     async def restore(
         self, operation_id: str, backup_id: str, service_id: str | None, replace: bool
     ) -> BackupResultPayload:
-        async def work() -> tuple[str, list[str]]:
+        async def work() -> Outcome:
             checked("operation id", operation_id)
             done = await self.restorer.restore(operation_id, backup_id, service_id, replace)
-            return "; ".join(done), [backup_id]
+            return "; ".join(done), [backup_id], []
 
         return await self._once(BackupAction.restore, operation_id, work)
 
     async def verify(self, operation_id: str, backup_id: str) -> BackupResultPayload:
-        async def work() -> tuple[str, list[str]]:
+        async def work() -> Outcome:
             checked("operation id", operation_id)
             outcome = await self.verifier.verify(operation_id, backup_id)
             if not outcome.ok:
                 raise VerifyFailedError(f"backup {backup_id} failed verification: {outcome.reason}")
-            return f"backup {backup_id} restores and matches its checksums", [backup_id]
+            return f"backup {backup_id} restores and matches its checksums", [backup_id], []
 
         return await self._once(BackupAction.verify, operation_id, work)
 
@@ -123,7 +135,7 @@ class BackupManager:
         self,
         action: BackupAction,
         operation_id: str,
-        work: Callable[[], Awaitable[tuple[str, list[str]]]],
+        work: Callable[[], Awaitable[Outcome]],
     ) -> BackupResultPayload:
         """A command delivered again while it still runs (commands run side by side) waits
         for the same outcome instead of doing the work twice."""
@@ -142,27 +154,31 @@ class BackupManager:
                 task.add_done_callback(lambda _: self.running.pop(key, None))
 
     async def _run(
-        self, action: BackupAction, work: Callable[[], Awaitable[tuple[str, list[str]]]]
+        self, action: BackupAction, work: Callable[[], Awaitable[Outcome]]
     ) -> BackupResultPayload:
         started = time.monotonic()
         try:
-            message, backups = await work()
+            message, backups, warnings = await work()
         except PicStoreError as exc:
             RUNS.labels(action.value, "failed").inc()
             log.warning("backup_command_failed", action=action.value, reason=exc.message)
             made = exc.made if isinstance(exc, PartialBackupError) else None
+            made = made if isinstance(made, BackupManifest) else None
             return BackupResultPayload(
                 action=action,
                 ok=False,
-                message=exc.message,
+                message=with_warnings(exc.message, made.warnings if made else []),
                 error_key=exc.key,
-                backups=[made.backup_id] if isinstance(made, BackupManifest) else [],
+                backups=[made.backup_id] if made else [],
+                warnings=made.warnings if made else [],
             )
         finally:
             SECONDS.labels(action.value).observe(time.monotonic() - started)
             self.observe_ages()
         RUNS.labels(action.value, "ok").inc()
-        return BackupResultPayload(action=action, ok=True, message=message, backups=backups)
+        return BackupResultPayload(
+            action=action, ok=True, message=message, backups=backups, warnings=warnings
+        )
 
     def prune(self) -> list[str]:
         doomed = to_delete(self.deps.backups.all(), self.deps.config().keep)

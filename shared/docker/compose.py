@@ -31,6 +31,8 @@ _TIMESTAMPED = re.compile(r'^time="[^"]*" level=(\w+) msg="(.*)"$')
 
 
 class ComposeError(OperationError):
+    """`docker compose up` or `down` failed, or passed its time limit."""
+
     key = "compose_failed"
 
 
@@ -140,6 +142,15 @@ class ComposeProject:
         orphans = ["--remove-orphans"] if remove_orphans else []
         await self._run("up", "--detach", "--no-build", "--pull", "never", *orphans)
 
+    async def create(self) -> None:
+        """Create the project's containers, networks and volumes without starting any (the
+        verify sandbox fills its volumes first). Never pulls, never builds."""
+        await self._run("create", "--no-build", "--pull", "never")
+
+    async def start(self) -> None:
+        """Start what `create` made, in the order of depends_on (never recreates)."""
+        await self._run("up", "--detach", "--no-build", "--pull", "never", "--no-recreate")
+
     async def down(self) -> None:
         """Stop and remove the project's containers (its volumes stay). Works without a file."""
         await self._run("down", "--remove-orphans", "--timeout", "10", with_file=False)
@@ -164,6 +175,11 @@ class ComposeProject:
             raise ComposeError(
                 f"docker compose {args[0]} of {self.name} took longer than {self.timeout:.0f} s"
             ) from exc
+        except asyncio.CancelledError:  # interrupted: Compose stops here too
+            if proc.returncode is None:
+                proc.kill()
+                await asyncio.shield(proc.wait())
+            raise
         if proc.returncode != 0:
             raise ComposeError(
                 f"docker compose {args[0]} of {self.name} failed: "

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ OUTPUT_LIMIT = 64 * 1024  # the most output of a command run in a container that
 
 
 class DockerError(OperationError):
+    """The Docker engine refused a call, or it took too long."""
+
     key = "docker_error"
 
 
@@ -225,6 +228,18 @@ class DockerEngine:
                 await asyncio.sleep(0.1)
             raise DockerError(f"could not create network {name}: {_describe(exc)}") from exc
 
+    async def list_networks(self, label: str) -> list[str]:
+        """The names of the networks carrying `label` (`key` or `key=value`)."""
+        docker = await self._client()
+        with _translated(f"list the networks labelled {label}"):
+            found = await docker.networks.list(filters={"label": [label]})
+        return [str(n["Name"]) for n in found]
+
+    async def remove_network(self, name: str) -> None:
+        docker = await self._client()
+        with _translated(f"remove network {name}", absent_ok=True):
+            await (await docker.networks.get(name)).delete()
+
     async def network_exists(self, name: str) -> bool:
         docker = await self._client()
         try:
@@ -272,8 +287,11 @@ class DockerEngine:
             raise DockerError(f"could not inspect container {name}: {_describe(exc)}") from exc
         return ContainerInfo.from_inspect(container._container)
 
-    async def remove_container(self, name: str, stop_timeout: int = 10) -> bool:
-        """Stop and remove; False when there was no such container."""
+    async def remove_container(
+        self, name: str, stop_timeout: int = 10, anonymous_volumes: bool = False
+    ) -> bool:
+        """Stop and remove (with its anonymous volumes when asked); False when there was no
+        such container."""
         docker = await self._client()
         try:
             container = await docker.containers.get(name)
@@ -284,7 +302,7 @@ class DockerEngine:
         with contextlib.suppress(AioDockerError):  # already stopped: removal is what matters
             await container.stop(t=stop_timeout)
         try:
-            await container.delete(force=True, v=False)
+            await container.delete(force=True, v=anonymous_volumes)
         except AioDockerError as exc:
             if exc.status == 404:
                 return False
@@ -340,7 +358,9 @@ class DockerEngine:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             info = tarfile.TarInfo(temporary)
-            info.size, info.mode = len(data), mode
+            # Dated now: a reader that re-reads a file when its time or size changes (Dovecot's
+            # passwd-file) sees a same-size rewrite too.
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
             tar.addfile(info, io.BytesIO(data))
         docker = await self._client()
         with _translated(f"write {path} in {name}"):

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events.envelope import Message, Payload
+from shared.bus.envelope import Message, Payload
 from shared.ids import BackupId, ServiceId
 
 
@@ -65,6 +65,10 @@ class BackupResultPayload(Payload):
     message: str = ""
     error_key: str | None = None
     backups: list[str] = Field(default_factory=list, description="The backups made or used")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the command did without, e.g. a config path that is not there",
+    )
 
 
 class BackupResult(Message):
@@ -102,6 +106,11 @@ class HandoverReplyPayload(Payload):
     sealed: str = Field(default="", description="The secrets, sealed to the asked recipient")
     recipient: str = Field(default="", description="The installer's own recipient (for import)")
     template: str = Field(default="", description="The service's compose template")
+    compose: str = Field(
+        default="",
+        description="The service's rendered docker-compose.yml (it holds secrets), sealed to "
+        "the asked recipient like the secrets; empty when there is none",
+    )
 
 
 class SecretsHandoverReply(Message):

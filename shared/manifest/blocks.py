@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from shared.manifest import fields
-from shared.manifest.const import EGRESS_CHOICES, HTPASSWD_MANAGER
+from shared.manifest.const import (
+    CREDENTIAL_KINDS,
+    EGRESS_CHOICES,
+    HTPASSWD_MANAGER,
+    MANAGER_CREDENTIALS,
+)
 from shared.manifest.issues import Issue, json_path, show
 from shared.manifest.placeholders import placeholder_problems
 from shared.manifest.raw import Raw, no_repeats, valid
@@ -71,6 +76,8 @@ def accounts(raw: Raw) -> Iterator[Issue]:
                     json_path("accounts", "credentials", index), f"{show(kind)} is listed twice"
                 )
             seen.add(kind if isinstance(kind, str) else index)
+        if isinstance(block, dict):
+            yield from _carried(block, credentials)
     template = raw.get("peer_config_template")
     if not isinstance(template, dict):
         return
@@ -84,6 +91,23 @@ def accounts(raw: Raw) -> Iterator[Issue]:
             for problem in placeholder_problems(value, service_id, known):
                 if problem not in reported:
                     yield Issue(json_path("peer_config_template", str(key)), problem)
+
+
+def _carried(block: dict[str, object], credentials: list[object]) -> Iterator[Issue]:
+    """Every listed kind must reach the account: a manager refuses the kinds it cannot
+    carry (an htpasswd file holds password hashes, no token or SSH key)."""
+    manager = block.get("manager")
+    carried = MANAGER_CREDENTIALS.get(manager) if isinstance(manager, str) else None
+    if carried is None:
+        return  # an unknown manager: the field rule says so
+    for index, kind in enumerate(credentials):
+        if isinstance(kind, str) and kind in CREDENTIAL_KINDS and kind not in carried:
+            yield Issue(
+                json_path("accounts", "credentials", index),
+                f"the {manager} account manager cannot carry a {show(kind)} credential "
+                f"(it carries: {', '.join(sorted(carried))}): list only those, or use "
+                'the "http" manager, which hands every kind to the service',
+            )
 
 
 def _account_place(raw: Raw, block: dict[str, object]) -> Iterator[Issue]:

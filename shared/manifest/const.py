@@ -53,6 +53,24 @@ HTPASSWD_MANAGER: Final = "htpasswd"
 # <secret>`): `${PIC_SECRET_ACCOUNTS_API}`, generated once per service and kept like every secret.
 ACCOUNTS_API_SECRET: Final = "ACCOUNTS_API"  # noqa: S105 (a secret's name, not a password)
 CREDENTIAL_KINDS: Final = frozenset({"password", "token", "ssh_key"})
+# "files": the Files reference service's WebDAV htpasswd (nginx with dav-ext).
+FILES_MANAGER: Final = "files"
+# "calendar": the Calendar reference service's Radicale htpasswd (bcrypt, read on every login).
+CALENDAR_MANAGER: Final = "calendar"
+# "email": the Email reference service's Dovecot passwd-file (`<peer>@<domain>:{BLF-CRYPT}...`).
+EMAIL_MANAGER: Final = "email"
+# The credential kinds each manager carries to the account: a manifest listing another kind
+# for it is refused at validate time (an account is never made with an empty password).
+# `http` sends every kind to the service's API; a file of hashes holds passwords only.
+MANAGER_CREDENTIALS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        HTTP_MANAGER: CREDENTIAL_KINDS,
+        HTPASSWD_MANAGER: frozenset({"password"}),
+        FILES_MANAGER: frozenset({"password"}),
+        EMAIL_MANAGER: frozenset({"password"}),
+        CALENDAR_MANAGER: frozenset({"password"}),
+    }
+)
 
 # Blocks a true flag requires, and blocks that are only allowed when the flag is true.
 REQUIRED_BLOCKS: Final = {
@@ -71,6 +89,8 @@ CONFIG_TYPES: Final = ("string", "int", "bool", "enum", "secret")
 
 ID_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 CONTAINER_NAME_RE: Final = re.compile(r"cell-[a-z0-9][a-z0-9-]{0,30}")
+# A container an iptables rule opens a port of: `<container_name>-<suffix>` (rules.py).
+RULE_CONTAINER_RE: Final = re.compile(r"cell-[a-z0-9][a-z0-9-]{0,62}")
 DNS_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 VOLUME_NAME_RE: Final = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
 ENV_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")

@@ -14,7 +14,6 @@ from shared.client import StoreClient
 from shared.events.peers import PeerAction
 from shared.peer_client import Configs, ask_peer
 from shared.roster import HTTP_PORTS
-from shared.steps import StepName
 from tests.installer.helpers import inspect, ip_of, service_id
 from tests.parts.docker_engine import docker
 from tests.parts.eventually import present
@@ -121,7 +120,7 @@ async def started(stack_factory, demo_image: str, tmp_path: Path, **accounts: ob
     stack_factory.used_ids.append(sid)
     store = demo_store(tmp_path / "store", sid, demo_image, **accounts)
     bus = await stack.bus("admin")
-    await present(bus, StepName.accounts)
+    await present(bus, "accounts")
     return stack, sid, store, bus
 
 
@@ -137,7 +136,7 @@ async def started_with(stack_factory, tmp_path: Path, services: list[tuple[dict[
     stack_factory.used_ids.extend(manifest["id"] for manifest, _ in services)
     store = write_store(tmp_path / "store", services)
     bus = await stack.bus("admin")
-    await present(bus, StepName.accounts)
+    await present(bus, "accounts")
     return stack, store, bus
 
 

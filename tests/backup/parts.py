@@ -12,7 +12,14 @@ from shared.backup_client import run_backup_command
 from shared.bus import Bus
 from shared.client import StoreClient
 from shared.events import new_operation_id
-from shared.events.backups import BackupCommand, BackupResult, RestoreCommand, VerifyCommand
+from shared.events.backups import (
+    BackupCommand,
+    BackupResult,
+    RestoreCommand,
+    RestorePayload,
+    VerifyCommand,
+    VerifyPayload,
+)
 from tests.installer.helpers import install, service_id
 from tests.parts.docker_engine import docker
 from tests.parts.image_set import ImageSet
@@ -108,13 +115,15 @@ async def restore(
     command = RestoreCommand(
         operation_id=new_operation_id(),
         service_id=sid,
-        payload={"backup": backup_id, "replace": replace},
+        payload=RestorePayload(backup=backup_id, replace=replace),
     )
     return await run_backup_command(bus, command, timeout)
 
 
 async def verify(bus: Bus, backup_id: str, timeout: float = 180) -> BackupResult:
-    command = VerifyCommand(operation_id=new_operation_id(), payload={"backup": backup_id})
+    command = VerifyCommand(
+        operation_id=new_operation_id(), payload=VerifyPayload(backup=backup_id)
+    )
     return await run_backup_command(bus, command, timeout)
 
 

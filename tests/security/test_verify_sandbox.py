@@ -195,7 +195,9 @@ async def test_the_sandbox_runs_with_the_services_own_restrictions(
         assert host["ReadonlyRootfs"] is True
         assert host["PidsLimit"] == 64
         assert host["Memory"] == live["HostConfig"]["Memory"] == 96 * 2**20
-        assert host["NetworkMode"] == "none"
+        # Its one network is the sandbox's own (internal: no route out), never the cell's.
+        (network,) = sandbox["NetworkSettings"]["Networks"]
+        assert host["NetworkMode"] == network and network.startswith("pic-verify-")
         assert docker("ps", "-aq", "--filter", f"label={SANDBOX_LABEL}") == ""
     finally:
         await bus.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -17,7 +17,16 @@ T = TypeVar("T")
 
 class AccountManager(Protocol):
     """Accounts of one service, by username. `create` of an existing username replaces it
-    where the manager can (htpasswd), or fails (http: delete it first)."""
+    where the manager can (htpasswd), or fails (http: delete it first).
+
+    `rejected`: of the accounts `held` (username -> the credentials pic-store holds), those
+    that exist and would refuse their credentials, wherever the manager can tell (a hash in
+    a file: the held password checked against it); a manager that cannot tell answers an
+    empty set (`CannotTell`). The reconcile makes those accounts again: a restored or
+    replaced user store agrees with what pic-store holds.
+
+    The credential kinds a manager carries are declared in shared/manifest/const.py
+    (MANAGER_CREDENTIALS), where validation refuses the others."""
 
     kind: str
 
@@ -26,6 +35,26 @@ class AccountManager(Protocol):
     async def create(self, username: str, credentials: Credentials) -> None: ...
 
     async def delete(self, username: str) -> None: ...
+
+    async def rejected(self, held: Mapping[str, Credentials]) -> set[str]: ...
+
+
+class CannotTell:
+    """For managers that cannot check credentials (an API that only lists names)."""
+
+    async def rejected(self, held: Mapping[str, Credentials]) -> set[str]:
+        return set()
+
+
+def password_of(kind: str, username: str, credentials: Credentials) -> str:
+    """The password an account is made with: never an empty one."""
+    password = credentials.get("password", "")
+    if not password:
+        raise ManagerError(
+            f"the {kind} account manager got no password for {username}: it carries "
+            'passwords only (the manifest\'s accounts.credentials must list "password")'
+        )
+    return password
 
 
 class Unavailable(ManagerError):

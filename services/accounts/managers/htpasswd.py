@@ -4,16 +4,23 @@ renamed over the old). Lines it does not know are kept as they are.
 
 The container is the one of that exact name in the service's own Compose project (never a
 prefix or another service's container), reached by its id once found. The file is the
-container's: it is read up to FILE_LIMIT bytes and must be UTF-8 text."""
+container's: it is read up to FILE_LIMIT bytes and must be UTF-8 text.
+
+`rejected` checks the password pic-store holds against the entry's hash (bcrypt, in a
+thread); an entry that is not bcrypt, or whose hash refuses it, is made again. Answers are
+remembered by (entry, password digest), so a reconcile that finds nothing changed costs no
+bcrypt round."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections.abc import Mapping
 
 import bcrypt
 
 from services.accounts.errors import ManagerError
-from services.accounts.managers.base import Calls, Unavailable
+from services.accounts.managers.base import Calls, Unavailable, password_of
 from services.accounts.state import Target
 from services.accounts.vault import Credentials
 from shared.docker.engine import ContainerInfo, DockerEngine, DockerError, FileTooLargeError
@@ -21,6 +28,8 @@ from shared.docker.engine import ContainerInfo, DockerEngine, DockerError, FileT
 _LOCKS: dict[str, asyncio.Lock] = {}
 PROJECT_LABEL = "com.docker.compose.project"
 FILE_LIMIT = 4 * 1024 * 1024
+_CHECKED: dict[tuple[str, str], bool] = {}  # (entry, sha256 of the password) -> accepts
+CHECKED_LIMIT = 4096
 
 
 def entry(username: str, password: str) -> str:
@@ -28,7 +37,26 @@ def entry(username: str, password: str) -> str:
     return f"{username}:{hashed.replace('$2b$', '$2y$', 1)}"  # the prefix Apache writes
 
 
+def accepts(line: str, password: str) -> bool:
+    """Whether the entry `user:hash` accepts `password` (bcrypt only: pic-store writes no
+    other kind, so any other hash is not what it made)."""
+    key = (line, hashlib.sha256(password.encode()).hexdigest())
+    known = _CHECKED.get(key)
+    if known is None:
+        hashed = line.partition(":")[2].strip().encode()
+        try:
+            known = bool(password) and bcrypt.checkpw(password.encode(), hashed)
+        except ValueError:  # not a bcrypt hash
+            known = False
+        if len(_CHECKED) >= CHECKED_LIMIT:
+            _CHECKED.clear()
+        _CHECKED[key] = known
+    return known
+
+
 class HtpasswdManager:
+    """Also the base of the named managers whose user store is such a file (`files`)."""
+
     kind = "htpasswd"
 
     def __init__(self, target: Target, calls: Calls, engine: DockerEngine) -> None:
@@ -81,20 +109,50 @@ class HtpasswdManager:
         except DockerError as exc:
             raise Unavailable(exc.message) from exc
 
+    # -- the file's lines: what a subclass with another line format overrides ------------
+
+    def peer_of(self, line: str) -> str | None:
+        """The peer a line is the account of (None: not a line of this manager's)."""
+        return line.split(":", 1)[0]
+
+    def line_for(self, username: str, password: str) -> str:
+        return entry(username, password)
+
+    def accepted(self, line: str, password: str) -> bool:
+        return accepts(line, password)
+
+    # -- the manager's verbs ---------------------------------------------------------------
+
     async def usernames(self) -> set[str]:
         async def call() -> set[str]:
-            return {line.split(":", 1)[0] for line in await self._lines(await self._own())}
+            lines = await self._lines(await self._own())
+            return {peer for line in lines if (peer := self.peer_of(line)) is not None}
 
         return await self.calls.run(self.kind, "list", call)
 
+    async def rejected(self, held: Mapping[str, Credentials]) -> set[str]:
+        async def call() -> set[str]:
+            lines = await self._lines(await self._own())
+            ours = {peer: line for line in lines if (peer := self.peer_of(line)) is not None}
+            refused = set()
+            for name, creds in held.items():
+                line = ours.get(name)
+                password = creds.get("password", "")
+                if line is not None and not await asyncio.to_thread(self.accepted, line, password):
+                    refused.add(name)
+            return refused
+
+        return await self.calls.run(self.kind, "check", call)
+
     async def create(self, username: str, credentials: Credentials) -> None:
-        new = entry(username, credentials.get("password", ""))
+        new = self.line_for(username, password_of(self.kind, username, credentials))
 
         async def call() -> None:
             async with self.lock:
                 info = await self._own()
-                lines = [x for x in await self._lines(info) if x.split(":", 1)[0] != username]
-                await self._write(info, [*lines, new])
+                lines = await self._lines(info)
+                kept = [x for x in lines if self.peer_of(x) != username]
+                await self._write(info, [*kept, new])
 
         await self.calls.run(self.kind, "create", call)
 
@@ -103,7 +161,7 @@ class HtpasswdManager:
             async with self.lock:
                 info = await self._own()
                 lines = await self._lines(info)
-                kept = [x for x in lines if x.split(":", 1)[0] != username]
+                kept = [x for x in lines if self.peer_of(x) != username]
                 if kept != lines:
                     await self._write(info, kept)
 

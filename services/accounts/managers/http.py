@@ -1,6 +1,8 @@
 """The `http` manager: the container's own account API (the seed's contract).
 
-POST   /service-api/accounts             {"username", "password"}: create
+POST   /service-api/accounts             {"username", "password"}: create (each credential
+                                         kind the manifest lists is a field: "password",
+                                         "token", "ssh_key")
 DELETE /service-api/accounts/{username}  delete
 GET    /service-api/accounts             the usernames (a JSON list)
 
@@ -17,7 +19,7 @@ import json
 import httpx
 
 from services.accounts.errors import ManagerError
-from services.accounts.managers.base import Calls, Unavailable
+from services.accounts.managers.base import Calls, CannotTell, Unavailable
 from services.accounts.state import Target
 from services.accounts.vault import Credentials
 
@@ -25,7 +27,7 @@ PATH = "/service-api/accounts"
 ANSWER_LIMIT = 1024 * 1024  # the largest answer read from an account API
 
 
-class HttpManager:
+class HttpManager(CannotTell):
     kind = "http"
 
     def __init__(self, target: Target, calls: Calls, secret: str | None) -> None:
@@ -104,7 +106,7 @@ class HttpManager:
 
     async def create(self, username: str, credentials: Credentials) -> None:
         async def call() -> None:
-            body = {"username": username, "password": credentials.get("password", "")}
+            body = {"username": username, **credentials}  # every kind the manifest lists
             status, _ = await self._send("POST", self.base, body)
             if status not in (200, 201, 204):
                 raise ManagerError(f"POST {self.where} for {username} answered {status}")

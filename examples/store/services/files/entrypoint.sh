@@ -1,7 +1,8 @@
 #!/bin/sh
 # `web`: the front page on 8080 (in /data/web, the service's volume).
-# `dav`: WebDAV on 8080 over /data/files, the users in /data/users/htpasswd (written by
-# pic-store's htpasswd account manager; nginx reads its bcrypt entries on every request).
+# `dav`: WebDAV (with PROPFIND, OPTIONS, LOCK: dav-ext) on 8080 over /data/files, the users
+# in /data/users/htpasswd (written by pic-store's `files` account manager; nginx reads its
+# bcrypt entries on every request).
 set -e
 case "$1" in
   web)
@@ -15,9 +16,9 @@ HTML
     exec nginx -c /etc/files/web.conf
     ;;
   dav)
-    mkdir -p /data/files /data/users
+    mkdir -p /data/files /data/users /data/.uploads
     touch /data/users/htpasswd
-    chown www-data: /data/files
+    chown www-data: /data/files /data/.uploads
     exec nginx -c /etc/files/dav.conf
     ;;
 esac
