@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.cli.commands import (
     backup,
+    import_app,
     install,
     keygen,
     peers,
@@ -49,6 +50,7 @@ COMMANDS: list[Command] = [
     validate,
     render,
     review,
+    import_app,
     # the running cell
     up,
     install,

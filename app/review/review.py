@@ -20,6 +20,7 @@ from shared.manifest import (
     json_path,
     parse_version,
     read_json_file,
+    stand_in_manifest,
 )
 from shared.manifest.issues import show
 
@@ -52,8 +53,10 @@ def review_service(
     template = folder / TEMPLATE_FILE
     if not template.is_file():
         issues.append(Issue("$", f"the service folder has no {TEMPLATE_FILE}", TEMPLATE_FILE))
-    elif manifest is not None:
-        issues.extend(check_template_file(template, manifest, options))
+    else:  # a manifest with issues judges the template through a stand-in: every issue at once
+        judge = manifest or stand_in_manifest(raw, options)
+        if judge is not None:
+            issues.extend(check_template_file(template, judge, options))
     if (folder / INSTALL_SCRIPT).exists():
         issues.extend(script_issues(folder / INSTALL_SCRIPT))
     issues.extend(_index_issues(data, index, store_dir, folder))

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.compose.host_files import HOST_FILES
 from shared.compose.keys import OWNER_LABEL
 
 LABEL_PROJECT = "com.docker.compose.project"
@@ -51,12 +52,17 @@ class Project:
 
     @property
     def bind_sources(self) -> list[str]:
-        """Host paths the containers mount, as Compose resolved them (`$$` is a `$`)."""
+        """Host paths the containers mount, as Compose resolved them (`$$` is a `$`): the
+        service's folders, which the installer makes and checks. The host's time-zone files
+        bound read-only (shared/compose/host_files.py) are not among them; any other bind of
+        theirs is, so the host check refuses it."""
         return [
-            str(mount["source"]).replace("$$", "$")
+            source
             for body in self.services.values()
             for mount in body.get("volumes") or []
             if isinstance(mount, dict) and mount.get("type") == "bind"
+            for source in [str(mount["source"]).replace("$$", "$")]
+            if not (source in HOST_FILES and mount.get("read_only"))
         ]
 
     def changed(self, before: Project | None, running: set[str]) -> list[str]:

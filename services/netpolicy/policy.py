@@ -67,7 +67,15 @@ def firewall_rules(
     own = {ip, *(ipv4(a, "the container address") for a in addresses.values())}
     rules: list[Rule] = []
     for index, rule in enumerate(manifest.iptables_rules):
-        dest = ipv4(rule.dest_ip.replace(SERVICE_IP, ip), f"iptables_rules[{index}].dest_ip")
+        if rule.dest_ip.startswith("cell-"):  # a sidecar: its address on the cell network
+            if rule.dest_ip not in addresses:
+                raise InvalidPolicyError(
+                    f"iptables_rules[{index}] opens a port of {rule.dest_ip}, which has no "
+                    f"address on the cell network"
+                )
+            dest = ipv4(addresses[rule.dest_ip], f"the address of {rule.dest_ip}")
+        else:
+            dest = ipv4(rule.dest_ip.replace(SERVICE_IP, ip), f"iptables_rules[{index}].dest_ip")
         if dest not in own:
             raise InvalidPolicyError(
                 f"iptables_rules[{index}] opens {dest}, which is not an address of "

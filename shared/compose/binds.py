@@ -37,6 +37,11 @@ def bind_problem(source: str, own_dir: str, service_id: str) -> str | None:
         return None
     own = f"${{PIC_DATA_DIR}}/{service_id}"
     instead = f"bind a folder directly in it, {own}/<name>, or use a named volume"
+    if source.startswith("/etc/") and ("localtime" in source or "timezone" in source):
+        instead = (
+            "bind /etc/localtime or /etc/timezone exactly, read-only (:ro), or set TZ in "
+            "environment (a config_schema field lets the admin choose it)"
+        )
     path = normalise_absolute(source) if source.startswith("/") else source
     if path == own_dir:
         return (

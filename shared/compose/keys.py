@@ -65,37 +65,66 @@ CHECKED_SERVICE_KEYS: Final = frozenset(
     }
 )
 REFUSED_SERVICE_KEYS: Final = {
-    "privileged": "privileged containers are root on the host",
+    "privileged": (
+        "privileged containers are root on the host: give back only the capabilities it "
+        "needs, from Docker's default set, with cap_add"
+    ),
     "pid": "it would share the host's or another container's process namespace",
     "ipc": "it would share the host's or another container's IPC namespace",
     "uts": "it would share the host's UTS namespace",
     "userns_mode": "it would change the user namespace",
     "cgroup": "it would share the host's cgroup namespace",
     "cgroup_parent": "store services run in the default cgroup",
-    "network_mode": "store containers join the cell network only",
-    "devices": "host devices are not available to store services",
+    "network_mode": (
+        "store containers join the cell network only: the service's containers find each "
+        "other by service key on its private network; drop network_mode"
+    ),
+    "devices": (
+        "host devices are not available to store services (this stays refused: an app "
+        "that needs one cannot be a store service)"
+    ),
     "device_cgroup_rules": "host devices are not available to store services",
     "gpus": "host devices are not available to store services",
     "runtime": "store services run with the engine's default runtime",
     "isolation": "store services run with the engine's default isolation",
-    "volumes_from": "a service may not take another container's volumes",
-    "links": "containers find each other by name on the cell network",
-    "external_links": "a service may only reach its own containers by name",
-    "build": "cells do not build images: publish the image to the store registry",
-    "env_file": "it reads a file from the host: use environment",
+    "volumes_from": (
+        "a service may not take another container's volumes: mount the same named volume "
+        "or ${PIC_DATA_DIR}/<id>/<name> folder in both services"
+    ),
+    "links": (
+        "containers find each other by name already: use the other service's key as its "
+        "host name, and drop links"
+    ),
+    "external_links": (
+        "a service may only reach its own containers by name: run what it needs as a "
+        "service of the same template"
+    ),
+    "build": (
+        "cells do not build images: publish the image to the store registry (the store "
+        "pipeline builds, scans and signs it) and name it with image"
+    ),
+    "env_file": "it reads a file from the host: write each variable under environment",
     "label_file": "it reads a file from the host: use labels",
     "extends": "it reads another file from the host",
-    "ports": "publish through Caddy (has_subdomain) or iptables_rules, not host ports",
-    "dns": "store containers use the cell's DNS",
+    "ports": (
+        "host ports bypass Caddy and the cell's firewall: serve the web port with the "
+        "manifest's subdomain and backend (container:port), another port of the main "
+        "container with iptables_rules (ACCEPT ${SERVICE_IP}, the port, tcp or udp), an HTTP "
+        "port of another container with extra_subdomains and extra_backends; then drop ports"
+    ),
+    "dns": "store containers use the cell's DNS: drop dns",
     "dns_opt": "store containers use the cell's DNS",
     "dns_search": "store containers use the cell's DNS",
-    "extra_hosts": "it would point names of the cell at other addresses",
+    "extra_hosts": (
+        "it would point names of the cell at other addresses: containers of the service "
+        "find each other by service key, and the cell's names resolve through its DNS"
+    ),
     "mac_address": "the cell network assigns addresses",
     "platform": "the cell runs images for its own platform",
-    "profiles": "every service of the template must start with it",
+    "profiles": "every service of the template must start with it: drop profiles",
     "scale": "each service runs one container with its own name",
     "pull_policy": "the cell pulls each image itself, after verifying it",
-    "secrets": "use environment with ${PIC_SECRET_<NAME>}",
+    "secrets": "use environment with ${PIC_SECRET_<NAME>} or a config_schema secret field",
     "configs": "put configuration in the image or in environment",
     "storage_opt": "storage options reach the engine's storage driver",
     "blkio_config": "it names host block devices",
@@ -117,7 +146,7 @@ REFUSED_SERVICE_KEYS: Final = {
 TOP_LEVEL_KEYS: Final = frozenset({"name", "services", "networks", "volumes"})
 REFUSED_TOP_LEVEL_KEYS: Final = {
     "include": "it reads other files from the host",
-    "secrets": "use environment with ${PIC_SECRET_<NAME>}",
+    "secrets": "use environment with ${PIC_SECRET_<NAME>} or a config_schema secret field",
     "configs": "put configuration in the image or in environment",
     "models": "store services are containers",
 }

@@ -41,6 +41,8 @@ def cell_containers(manifest: Manifest) -> set[str]:
     """The containers the cell itself needs on the cell network: the main one, the backends',
     and the http account manager's."""
     wanted = {manifest.container_name, *(route.container for route in manifest.routes)}
+    # A sidecar whose port an iptables rule opens to the VPN peers: at its cell address.
+    wanted |= {rule.dest_ip for rule in manifest.iptables_rules if rule.dest_ip.startswith("cell-")}
     accounts = manifest.accounts if manifest.has_accounts else None
     if accounts is not None and accounts.manager == "http":
         wanted.add(accounts.container or manifest.container_name)

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.compose import keys
 from shared.compose.binds import bind_problem
+from shared.compose.host_files import HOST_FILES, host_file_problem
 from shared.compose.network_policy import keyed_by_container_name
 from shared.compose.network_policy import networks as _networks
 from shared.manifest import Issue, Manifest, json_path
@@ -152,6 +153,9 @@ def _containers(names: dict[str, str], scope: Scope) -> Found:
     needed = {route.container: f"backend {route.container}:{route.port}" for route in m.routes}
     for volume in m.backup.volumes if m.backup else []:
         needed.setdefault(volume.container, f"backup volume {volume.name}")
+    for rule in m.iptables_rules:
+        if rule.dest_ip.startswith("cell-"):
+            needed.setdefault(rule.dest_ip, f"the iptables rule for port {rule.dest_port}")
     for container, user in needed.items():
         if container not in names.values():
             yield (
@@ -227,9 +231,15 @@ def _mount(mount: dict[str, Any], scope: Scope) -> Found:
             )
     if kind != "bind":
         return
-    problem = bind_problem(_literal(mount.get("source", "")), scope.own_dir, scope.manifest.id)
-    if problem:
-        yield ("source",), problem
+    source = _literal(mount.get("source", ""))
+    if source in HOST_FILES:
+        problem = host_file_problem(source, bool(mount.get("read_only")))
+        if problem:
+            yield ("read_only",), problem
+    else:
+        problem = bind_problem(source, scope.own_dir, scope.manifest.id)
+        if problem:
+            yield ("source",), problem
     propagation = (mount.get("bind") or {}).get("propagation")
     if propagation is not None and propagation not in keys.BIND_PROPAGATION:
         yield ("bind", "propagation"), "mount propagation would share mounts with the host"

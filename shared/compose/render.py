@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from shared.compose import keys
 from shared.compose.attach import attach
 from shared.compose.const import SERVICE_IP_FIRST, TEMPLATE_FILE
 from shared.compose.context import RenderContext, RenderedRule, RenderResult
@@ -183,11 +184,24 @@ def _render(
     if structure:
         return None, issues + structure
     assert isinstance(filled, dict)
-    issues += raw_issues(filled, context.network)
-    issues += network_issues(filled, manifest, context.network)
+    refused = raw_issues(filled, context.network)
+    issues += refused + network_issues(filled, manifest, context.network)
     env, env_issues = _manifest_env(manifest, resolver)
-    if issues or env_issues:
-        return None, issues + env_issues
+    issues += env_issues
+    if issues:
+        # Every issue at once: without what was refused already, Compose and the policy
+        # still judge the rest (a refused key never reaches Docker, even here).
+        if len(issues) != len(refused) or not _drop_refused(filled, context.network):
+            return None, issues
+        _, more = _judge(filled, manifest, env, context)
+        return None, issues + [i for i in more if i not in issues]
+    return _judge(filled, manifest, env, context)
+
+
+def _judge(
+    filled: dict[str, Any], manifest: Manifest, env: dict[str, str], context: RenderContext
+) -> tuple[Rendered | None, list[Issue]]:
+    """Attach the cell's parts to a filled-in template and judge Compose's canonical form."""
     renamed = attach(filled, manifest, env, context.service_ip, context.network, context.pinned)
     drop_default_risks(filled)
     escaped = escape_values(filled)
@@ -218,6 +232,31 @@ def _render(
     if issues:
         return None, issues
     return (escaped, yaml_text, canonical), []
+
+
+def _drop_refused(document: dict[str, Any], network: str) -> bool:
+    """Remove from a filled-in template what raw_issues refused; False when nothing was."""
+    dropped = False
+    for key in keys.REFUSED_TOP_LEVEL_KEYS:
+        dropped |= document.pop(key, None) is not None
+    for service in document["services"].values():
+        for key in [k for k in service if k in keys.REFUSED_SERVICE_KEYS]:
+            del service[key]
+            dropped = True
+        environment = service.get("environment")
+        if isinstance(environment, dict) and None in environment.values():
+            service["environment"] = {k: v for k, v in environment.items() if v is not None}
+            dropped = True
+        elif isinstance(environment, list):
+            kept = [e for e in environment if not (isinstance(e, str) and "=" not in e)]
+            dropped |= len(kept) != len(environment)
+            service["environment"] = kept
+    networks = document.get("networks")
+    if isinstance(networks, dict):
+        for name in [n for n in networks if n != network]:
+            del networks[name]
+            dropped = True
+    return dropped
 
 
 def _structure_issues(document: object) -> list[Issue]:

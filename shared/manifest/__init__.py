@@ -42,7 +42,12 @@ from shared.manifest.model import (
 )
 from shared.manifest.options import DEFAULT_OPTIONS, ValidationOptions
 from shared.manifest.paths import normalise_absolute
-from shared.manifest.validate import check_manifest, parse_manifest, validate_manifest
+from shared.manifest.validate import (
+    check_manifest,
+    parse_manifest,
+    stand_in_manifest,
+    validate_manifest,
+)
 from shared.manifest.version import ServiceVersion, parse_version
 
 __all__ = [
@@ -82,6 +87,7 @@ __all__ = [
     "parse_version",
     "read_json_file",
     "split_image_ref",
+    "stand_in_manifest",
     "subdomains_of",
     "validate_config_values",
     "validate_manifest",

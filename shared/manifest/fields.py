@@ -161,12 +161,15 @@ def port(value: int) -> str | None:
 
 
 def dest_ip(value: str) -> str | None:
-    if value == "${" + SERVICE_IP + "}":
-        return None
+    if value == "${" + SERVICE_IP + "}" or const.RULE_CONTAINER_RE.fullmatch(value):
+        return None  # a container name: its address on the cell network (rules.py: own)
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        return f"{show(value)} must be an IPv4 or IPv6 address, or ${{SERVICE_IP}}"
+        return (
+            f"{show(value)} must be an IPv4 or IPv6 address, ${{SERVICE_IP}} (the main "
+            "container), or the container_name of one of the service's sidecars"
+        )
     return None
 
 

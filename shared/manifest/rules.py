@@ -85,6 +85,29 @@ def backends_are_own(raw: Raw) -> Iterator[Issue]:
             )
 
 
+def rule_containers_are_own(raw: Raw) -> Iterator[Issue]:
+    """An iptables rule naming a container opens a port of one of this service's sidecars
+    (`<container_name>-<suffix>`) on the cell network; the main container is ${SERVICE_IP}."""
+    own = valid(raw.get("container_name"), fields.container_name)
+    rules = raw.get("iptables_rules")
+    if own is None or not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        dest = rule.get("dest_ip") if isinstance(rule, dict) else None
+        if not isinstance(dest, str) or not dest.startswith("cell-"):
+            continue
+        if dest == own:
+            yield Issue(
+                json_path("iptables_rules", index, "dest_ip"),
+                f"the main container {own} is ${{SERVICE_IP}}: write that instead",
+            )
+        elif not dest.startswith(own + "-") and fields.dest_ip(dest) is None:
+            yield Issue(
+                json_path("iptables_rules", index, "dest_ip"),
+                f"{show(dest)} is not one of this service's containers ({own}-<name>)",
+            )
+
+
 def environment(raw: Raw) -> Iterator[Issue]:
     entries = raw.get("env")
     if not isinstance(entries, list):
@@ -119,6 +142,7 @@ RULES: tuple[Callable[[Raw], Iterator[Issue] | list[Issue]], ...] = (
     capability_blocks,
     subdomains,
     backends_are_own,
+    rule_containers_are_own,
     environment,
     volumes,
     backup,

@@ -6,6 +6,7 @@ import re
 
 from pydantic import ValidationError
 
+from shared.manifest.const import OPTIONAL_BLOCKS, REQUIRED_BLOCKS
 from shared.manifest.issues import Issue, ManifestInvalidError, describe, show, unique
 from shared.manifest.model import Manifest
 from shared.manifest.options import DEFAULT_OPTIONS, ValidationOptions
@@ -56,3 +57,51 @@ def _field_position(issue: Issue) -> int:
     if match is None:
         return -1 if issue.path == "$" else len(_FIELD_ORDER)
     return _FIELD_ORDER.get(match.group(1), len(_FIELD_ORDER))
+
+
+# Placeholders for identity fields that have issues, so the template can still be judged.
+_STAND_INS: dict[str, object] = {
+    "schema_version": 3,
+    "kind": "store",
+    "name": "stand-in",
+    "description": "stand-in",
+    "version": "0.0.0",
+    "author": "stand-in",
+}
+
+
+def stand_in_manifest(
+    data: object, options: ValidationOptions = DEFAULT_OPTIONS
+) -> Manifest | None:
+    """When a manifest has issues: a Manifest made of its fields that have none (an identity
+    field with issues is replaced, other fields are dropped, and a capability flag is kept
+    only with its blocks), so the compose template can be judged too and every issue
+    reported at once. None when even that is not possible (no usable id)."""
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        return None
+    raw: dict[str, object] = dict(data)
+    for _ in range(4):
+        manifest, issues = check_manifest(raw, options)
+        if manifest is not None:
+            return manifest
+        for issue in issues:
+            match = _TOP_FIELD.match(issue.path)
+            field = match.group(1) if match else None
+            if field is None or field in ("id",):
+                return None
+            if field == "container_name":
+                raw[field] = f"cell-{raw.get('id')}"
+            elif field == "image":
+                raw[field] = f"{options.allowed_registry.rstrip('/')}/stand-in:0.0.0"
+            elif field in _STAND_INS:
+                raw[field] = _STAND_INS[field]
+            else:
+                raw.pop(field, None)
+        for flag, blocks in REQUIRED_BLOCKS.items():
+            if raw.get(flag) is True and any(raw.get(block) is None for block in blocks):
+                raw[flag] = False
+        for flag in REQUIRED_BLOCKS.keys() | OPTIONAL_BLOCKS.keys():
+            if raw.get(flag) is not True:
+                for block in (*REQUIRED_BLOCKS.get(flag, ()), *OPTIONAL_BLOCKS.get(flag, ())):
+                    raw.pop(block, None)
+    return None

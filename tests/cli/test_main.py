@@ -17,6 +17,7 @@ def test_commands_are_modules_with_register():
         "validate",
         "render",
         "review",
+        "import_app",
         "up",
         "install",
         "reconfigure",

@@ -15,7 +15,12 @@ from app.cli.output import (
     validation_options,
 )
 from shared.compose import TEMPLATE_FILE, check_template_file
-from shared.manifest import validate_manifest_file
+from shared.manifest import (
+    MANIFEST_FILE,
+    read_json_file,
+    stand_in_manifest,
+    validate_manifest_file,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,8 +41,15 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.path
     manifest, issues = validate_manifest_file(path, options)
     template = path / TEMPLATE_FILE
-    if manifest is not None and path.is_dir() and template.is_file():
-        issues = check_template_file(template, manifest, options)
+    if path.is_dir() and template.is_file():
+        # Every issue at once: a manifest with issues still judges the template, through a
+        # stand-in made of its sound fields (no stand-in: the template waits for the id).
+        judge = manifest
+        if judge is None:
+            raw, unreadable = read_json_file(path / MANIFEST_FILE)
+            judge = None if unreadable else stand_in_manifest(raw, options)
+        if judge is not None:
+            issues = [*issues, *check_template_file(template, judge, options)]
     print_issues(issues, args.json)
     if issues:
         if not args.json:
