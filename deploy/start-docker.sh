@@ -6,7 +6,9 @@ if docker info >/dev/null 2>&1; then
 fi
 echo "start-docker: no engine answers; starting dockerd"
 mkdir -p /var/log
-nohup dockerd >/var/log/dockerd.log 2>&1 &
+# In a session of its own: Ctrl-C on `make run` (which started it) stops the stack, not the
+# engine every other container of the machine runs on.
+setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then
     echo "start-docker: engine ready"
