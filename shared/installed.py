@@ -7,6 +7,7 @@ values of `secret` settings, so nothing read from here can leak them.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -64,7 +65,7 @@ class ServiceView(BaseModel):
     last_error: str
     warnings: list[str] = Field(default_factory=list)
     last_operation: str | None
-    updated: float
+    updated: datetime = Field(description="When the record last changed (ISO 8601, UTC)")
 
 
 def secret_keys(manifest: dict[str, Any]) -> set[str]:
@@ -88,7 +89,7 @@ def view(record: ServiceRecord) -> ServiceView:
         last_error=record.last_error,
         warnings=record.warnings,
         last_operation=record.last_operation,
-        updated=record.updated,
+        updated=datetime.fromtimestamp(record.updated, UTC),
     )
 
 

@@ -49,7 +49,7 @@ def run_status(args: argparse.Namespace) -> int:
         if args.json:
             print(view.model_dump_json(indent=2))
         else:
-            for key, value in view.model_dump().items():
+            for key, value in view.model_dump(mode="json").items():  # times in ISO 8601
                 print(f"{key:>15}: {value}")
         return EXIT_OK if view.state != "failed" else EXIT_INVALID
 
