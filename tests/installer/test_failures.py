@@ -238,7 +238,7 @@ async def test_upgrade_keeps_data_and_downgrade_needs_confirmation(
     confirmed = await install(client, tmp_path / "v1", sid, confirm_downgrade=True)
     assert confirmed.payload.status == "succeeded", confirmed.payload.message
     assert docker("exec", f"cell-{sid}", "cat", "/data/notes/user-file") == "keep-me"
-    assert json.loads(json.dumps(view.model_dump()))["state"] == "installed"
+    assert json.loads(view.model_dump_json())["state"] == "installed"
 
 
 async def test_a_full_ip_pool_is_refused_up_front(

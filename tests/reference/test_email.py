@@ -296,6 +296,11 @@ async def test_peers_send_and_read_mail_from_their_namespace_with_their_configs(
             await add_peer(bus, "carol")
             await eventually(lambda: has_config("carol"), 10, what="carol's mail account")
             carol = (await configs(bus, "carol"))[sid]
+
+            async def mailbox_made() -> bool:  # her config is there before her passwd line
+                return any(x.startswith(f"carol@{domain}:") for x in passwd_lines(sid))
+
+            await eventually(mailbox_made, 10, what="carol's line in Dovecot's passwd-file")
             sent = peers["carol"].client("send", carol, to=alice["email"], subject="s3", body="hi")
             assert sent["sent"]
             assert "hi" in (await _mail(peers["alice"], alice, "s3"))[0]
