@@ -35,6 +35,7 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
         await services_bucket(bus),
         Calls(SETTINGS.call_timeout, 0.0),
         SETTINGS.start_window,
+        SETTINGS.data_dir,
     )
     finish_on_exit(stack, start(bus, manager, SETTINGS.reconcile_period, stop))
     return build_api(health, manager)

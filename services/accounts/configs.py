@@ -7,14 +7,23 @@ from services.accounts.errors import AccountsError, UnknownPeerError
 from services.accounts.manager import AccountsManager
 from services.accounts.state import AccountState, Target
 from services.accounts.vault import Credentials, generate
+from shared.cell_ca import root_certificate
 from shared.manifest.const import HTTP_MANAGER
-from shared.manifest.placeholders import CREDENTIAL_PREFIX, DOMAIN, USERNAME, fill_placeholders
+from shared.manifest.placeholders import (
+    CA_CERTIFICATE,
+    CREDENTIAL_PREFIX,
+    DOMAIN,
+    USERNAME,
+    fill_placeholders,
+)
 
 Configs = dict[str, dict[str, str]]
 
 
-def render(target: Target, peer: str, credentials: Credentials) -> dict[str, str]:
-    values = {DOMAIN: target.domain, USERNAME: peer}
+def render(
+    target: Target, peer: str, credentials: Credentials, ca_certificate: str = ""
+) -> dict[str, str]:
+    values = {DOMAIN: target.domain, USERNAME: peer, CA_CERTIFICATE: ca_certificate}
     values.update(
         {f"{CREDENTIAL_PREFIX}{target.service_id}.{k}": v for k, v in credentials.items()}
     )
@@ -35,7 +44,8 @@ async def configs_of(accounts: AccountsManager, peer: str) -> Configs:
     for sid, target in (await state.all_targets()).items():
         record = (await state.accounts_of(sid)).get(peer)
         if record is not None and record.state is AccountState.created:
-            out[sid] = render(target, peer, accounts.vault.unlock(record.sealed))
+            credentials = accounts.vault.unlock(record.sealed)
+            out[sid] = render(target, peer, credentials, root_certificate(accounts.data_dir))
     return out
 
 
@@ -59,4 +69,4 @@ async def rotate(accounts: AccountsManager, peer: str, service_id: str) -> Confi
         if target.manager == HTTP_MANAGER and peer in await manager.usernames():
             await manager.delete(peer)  # the http API has no update
         await manager.create(peer, fresh)
-    return {service_id: render(target, peer, fresh)}
+    return {service_id: render(target, peer, fresh, root_certificate(accounts.data_dir))}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 
@@ -43,8 +44,10 @@ class AccountsManager:
         services: TypedBucket[ServiceRecord],
         calls: Calls,
         start_window: float,
+        data_dir: Path | None = None,
     ) -> None:
         self.state = state
+        self.data_dir = data_dir  # where the cell's CA is (its public root only is read)
         self.vault = vault
         self.engine = engine
         self.services = services

@@ -19,8 +19,9 @@ from services.installer.runtime import project_containers, wait_healthy
 from services.installer.saga import StepData, StepSkipped
 from services.installer.state import Secrets
 from shared.bus import Conflict
+from shared.cell_ca import CellCa, ensure_ca, load_ca
 from shared.compose import RenderContext, render_compose
-from shared.errors import OperationError
+from shared.errors import ConfigError, OperationError
 
 
 async def allocate_ip(ctx: Deploying) -> StepData:
@@ -65,6 +66,7 @@ async def render_file(
         options=options_for(op),
         network=settings.network,
         pinned=op.pinned,
+        ca=_cell_ca(op, validated),
     )
     fetched = validated.fetched
     result = await asyncio.to_thread(
@@ -80,6 +82,20 @@ async def render_file(
     )
 
 
+def _cell_ca(op: OpContext, validated: Validated) -> CellCa | None:
+    """The cell's root (made at its first use), for a service that names `hostnames`."""
+    if not getattr(validated.fetched.manifest, "hostnames", None):
+        return None
+    data_dir = op.deps.settings.data_dir
+    try:
+        ensure_ca(data_dir, op.cell.cell_name)
+        ca = load_ca(data_dir)
+    except (ConfigError, OSError) as exc:
+        raise OperationError(f"the cell's CA cannot be used: {exc}") from None
+    assert ca is not None  # made just above
+    return ca
+
+
 async def save_secrets(ctx: Deploying) -> StepData:
     """Keep the generated secrets and the admin's secret settings in the secrets bucket, the
     only place they live (no other identity may read it); the journal holds no value, only
@@ -88,7 +104,8 @@ async def save_secrets(ctx: Deploying) -> StepData:
     stored = await bucket.get(ctx.service_id)
     before = stored.value if stored else Secrets()
     secrets = ctx.rendered.secrets
-    added = sorted(set(secrets) - set(before.values))
+    # New ones, and a certificate issued again (the others never change once stored).
+    added = sorted(k for k in secrets if before.values.get(k) != secrets[k])
     wanted = Secrets(
         values={**before.values, **{k: secrets[k] for k in added}},
         settings=ctx.validated.secret_settings(),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.cell_ca import CellCa
 from shared.compose.const import CELL_NETWORK, CELL_SUBNET
 from shared.errors import RenderError
 from shared.manifest import DEFAULT_OPTIONS, ConfigValue, ValidationOptions, normalise_absolute
@@ -31,6 +32,9 @@ class RenderContext:
     network: str = CELL_NETWORK
     # Image reference -> the digest-pinned reference its verification gave.
     pinned: Mapping[str, str] = field(default_factory=dict)
+    # The cell's root, which signs the certificate of a service with `hostnames`; None in a
+    # check or an offline render (the variables then hold a stand-in).
+    ca: CellCa | None = field(default=None, repr=False)
 
     def own_dir(self, service_id: str) -> str:
         return normalise_absolute(f"{self.data_dir}/{service_id}")

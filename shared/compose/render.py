@@ -158,6 +158,7 @@ def _resolver(
         service_ip=context.service_ip,
         config=config,
         stored=context.secrets,
+        ca=context.ca,
         **({} if generate else {"generate": None}),
     )
 

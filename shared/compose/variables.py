@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 
+from shared.cell_ca import CellCa, issue, still_good
 from shared.compose.const import SECRET_BYTES
 from shared.manifest import ConfigValue, Manifest
 from shared.manifest.variables import (
@@ -17,11 +18,20 @@ from shared.manifest.variables import (
     DOMAIN,
     SERVICE_ID,
     SERVICE_IP,
+    TLS_CERT,
+    TLS_KEY,
+    TLS_VARIABLES,
     TemplateSyntaxError,
     Variable,
     parse_template,
     variable_problem,
 )
+
+# Where a service's certificate and key are kept among its stored secrets: names a manifest's
+# `${PIC_SECRET_<NAME>}` cannot take (those are uppercase).
+TLS_SECRETS = {TLS_CERT: "tls.cert", TLS_KEY: "tls.key"}
+# What a render without the cell's CA (a check, `pic-store render`) puts in their place.
+NO_CA = "(issued by the cell's CA at install)"
 
 
 class VariableProblem(Exception):
@@ -47,6 +57,7 @@ class Resolver:
         config: Mapping[str, ConfigValue],
         stored: Mapping[str, str],
         generate: Callable[[], str] | None = new_secret,
+        ca: CellCa | None = None,
     ) -> None:
         self._fixed = {
             DOMAIN: domain,
@@ -55,6 +66,8 @@ class Resolver:
             SERVICE_ID: manifest.id,
         }
         self._service_ip = service_ip
+        self._ca = ca
+        self._hosts = [f"{label}.{domain}" for label in getattr(manifest, "hostnames", None) or []]
         self.config: dict[str, ConfigValue] = dict(config)
         self._generate = generate
         self.secrets: dict[str, str] = dict(stored)
@@ -69,6 +82,8 @@ class Resolver:
             if self._service_ip is None:
                 raise VariableProblem("${SERVICE_IP} is used but no service IP was allocated")
             return self._service_ip
+        if name in TLS_VARIABLES:
+            return self._tls(name)
         key, secret = variable.config_key, variable.secret_name
         problem = variable_problem(name, set(self.config))
         if problem:
@@ -87,6 +102,30 @@ class Resolver:
             self.secrets[name] = self._generate()
             self.new_secrets.append(name)
         return self.secrets[name]
+
+    def _tls(self, name: str) -> str:
+        """The service's certificate or key for its hostnames (issued again when it no longer
+        fits: see shared/cell_ca.py), or the cell's root."""
+        if not self._hosts:
+            raise VariableProblem(
+                f"${{{name}}} is used but the manifest names no `hostnames`: "
+                "the certificate is for those names"
+            )
+        if self._ca is None:
+            return NO_CA
+        if name not in TLS_SECRETS:
+            return self._ca.certificate_pem
+        cert_name, key_name = TLS_SECRETS[TLS_CERT], TLS_SECRETS[TLS_KEY]
+        held = self.secrets.get(cert_name)
+        if (
+            held is None
+            or key_name not in self.secrets
+            or not still_good(self._ca, held, self._hosts)
+        ):
+            leaf = issue(self._ca, self._hosts)
+            self.secrets[cert_name], self.secrets[key_name] = leaf.certificate_pem, leaf.key_pem
+            self.new_secrets += [n for n in (cert_name, key_name) if n not in self.new_secrets]
+        return self.secrets[TLS_SECRETS[name]]
 
     def sensitive_values(self) -> list[str]:
         """Every value that must never appear in an error message."""

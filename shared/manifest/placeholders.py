@@ -1,5 +1,6 @@
-"""`peer_config_template` placeholders: `{domain}`, `{peer.username}` and
-`{peer.service_credentials.<id>.<credential>}`; `{{` and `}}` are literal braces."""
+"""`peer_config_template` placeholders: `{domain}`, `{peer.username}`,
+`{peer.service_credentials.<id>.<credential>}` and `{cell.ca_certificate}` (the cell's root,
+PEM: what a client trusts for a service's `hostnames`); `{{` and `}}` are literal braces."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from shared.manifest.issues import show
 
 DOMAIN = "domain"
 USERNAME = "peer.username"
+CA_CERTIFICATE = "cell.ca_certificate"
 CREDENTIAL_PREFIX = "peer.service_credentials."
 
 
@@ -45,14 +47,15 @@ def placeholder_problems(
         return [str(exc)]
     problems = []
     for name in names:
-        if name in (DOMAIN, USERNAME):
+        if name in (DOMAIN, USERNAME, CA_CERTIFICATE):
             continue
         if name.startswith(CREDENTIAL_PREFIX):
             problem = _credential_problem(name, service_id, credentials)
         else:
             problem = (
                 f"has an unknown placeholder {{{show(name)[1:-1]}}}: use {{domain}}, "
-                "{peer.username} or {peer.service_credentials.<id>.<credential>}"
+                "{peer.username}, {peer.service_credentials.<id>.<credential>} or "
+                "{cell.ca_certificate}"
             )
         if problem:
             problems.append(problem)

@@ -22,6 +22,11 @@ SERVICE_IP: Final = "SERVICE_IP"
 CONFIG_PREFIX: Final = "PIC_CFG_"
 SECRET_PREFIX: Final = "PIC_SECRET_"  # noqa: S105 (a variable prefix, not a password)
 FIXED_VARIABLES: Final = (DOMAIN, CELL_NAME, DATA_DIR, SERVICE_ID, SERVICE_IP)
+# The certificate for the service's `hostnames`, its key, the cell's root (shared/cell_ca.py).
+TLS_CERT: Final = "PIC_TLS_CERT"
+TLS_KEY: Final = "PIC_TLS_KEY"
+CA_CERT: Final = "PIC_CA_CERT"
+TLS_VARIABLES: Final = (TLS_CERT, TLS_KEY, CA_CERT)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONFIG_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
@@ -101,7 +106,7 @@ def variable_problem(name: str, config_keys: Collection[str] | None) -> str | No
     """Why `${name}` is not a known variable, or None. `config_keys` None skips the
     config_schema lookup (for checks that run before the schema is known)."""
     shown = f"${{{_short(name)}}}"
-    if name in FIXED_VARIABLES:
+    if name in FIXED_VARIABLES or name in TLS_VARIABLES:
         return None
     if name.startswith(CONFIG_PREFIX):
         key = name[len(CONFIG_PREFIX) :]
@@ -124,7 +129,7 @@ def variable_problem(name: str, config_keys: Collection[str] | None) -> str | No
         return (
             f"{shown} is not a PIC variable (known: ${{PIC_DOMAIN}}, ${{PIC_CELL_NAME}}, "
             "${PIC_DATA_DIR}, ${PIC_SERVICE_ID}, ${PIC_CFG_<KEY>}, ${PIC_SECRET_<NAME>}, "
-            "${SERVICE_IP})"
+            "${SERVICE_IP}, ${PIC_TLS_CERT}, ${PIC_TLS_KEY}, ${PIC_CA_CERT})"
         )
     return (
         f"{shown} is not a PIC variable: Compose would read it from the host's environment; "
