@@ -3,6 +3,8 @@
     {"services": [{"id": "notes", "name": "Notes", "version": "1.0.0",
                    "subdomain": "notes", "extra_subdomains": [], "path": "services/notes"}]}
 
+An entry may also list `hostnames` (the manifest's names at the service's own IP).
+
 `path` (relative to the index's folder) defaults to `services/<id>`. Other members are
 allowed (a store UI may carry icons or descriptions) and ignored here.
 """
@@ -48,6 +50,7 @@ class IndexEntry(BaseModel):
     version: Annotated[str, AfterValidator(_version)]
     subdomain: str | None = None
     extra_subdomains: list[str] = Field(default_factory=list)
+    hostnames: list[str] = Field(default_factory=list)  # names at the service's own IP
     path: Annotated[str, AfterValidator(_path)] | None = None
 
     @property
@@ -57,6 +60,11 @@ class IndexEntry(BaseModel):
     @property
     def subdomains(self) -> list[str]:
         return [s for s in (self.subdomain, *self.extra_subdomains) if s]
+
+    @property
+    def names(self) -> list[str]:
+        """Every label the entry lists in the cell domain: subdomains, then hostnames."""
+        return [*self.subdomains, *(h for h in self.hostnames if h)]
 
 
 class StoreIndex(BaseModel):

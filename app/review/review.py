@@ -17,7 +17,9 @@ from shared.manifest import (
     ServiceVersion,
     ValidationOptions,
     check_manifest,
+    hostnames_of,
     json_path,
+    manifest_notes,
     parse_version,
     read_json_file,
     stand_in_manifest,
@@ -68,18 +70,22 @@ def review_service(
 def review_notes(
     service_dir: Path | str, options: ValidationOptions = DEFAULT_OPTIONS
 ) -> list[Issue]:
-    """What the reviewer should look at without it refusing the service: a container that
-    keeps MKNOD or NET_RAW, which pic-store drops from every other one."""
+    """What the reviewer should look at without it refusing the service: the manifest's
+    warnings (hostnames no port is open for), a container that keeps MKNOD or NET_RAW,
+    which pic-store drops from every other one."""
     folder = Path(service_dir)
     raw, issues = read_json_file(folder / MANIFEST_FILE)
     manifest = None if issues else check_manifest(raw, options)[0]
-    if manifest is None or not (folder / TEMPLATE_FILE).is_file():
+    if manifest is None:
         return []
+    notes = manifest_notes(raw)
+    if not (folder / TEMPLATE_FILE).is_file():
+        return notes
     try:
         text = read_template(folder / TEMPLATE_FILE)
     except OSError:
-        return []
-    return template_notes(text, manifest, options)
+        return notes
+    return notes + template_notes(text, manifest, options)
 
 
 def _index_issues(
@@ -128,23 +134,45 @@ def _listing(data: dict[str, object], index: StoreIndex, file: str) -> Iterator[
             )
         elif field == "version" and listed != value:
             yield Issue(f"{where}.version", "must be the manifest's version", file)
+    hostnames = hostnames_of(data)
+    if entry.hostnames and entry.hostnames != hostnames:
+        yield Issue(
+            f"{where}.hostnames",
+            f"lists hostnames {_shown(entry.hostnames)} but the manifest says {_shown(hostnames)}",
+            file,
+        )
 
 
 def _collisions(data: dict[str, object], index: StoreIndex, root: Path) -> Iterator[Issue]:
-    ours = _subdomains(data)
+    """Subdomains and hostnames share the cell domain: a label is one service's."""
+    ours = [(path, name, "subdomain") for path, name in _subdomains(data)]
+    ours += [(path, name, "hostname") for path, name in _hostnames(data)]
     for entry in index.services:
         if entry.id == data.get("id"):
             continue
-        theirs = set(entry.subdomains)
+        theirs = set(entry.names)
         other, _ = read_json_file(other_manifest_path(root, entry))
         if isinstance(other, dict):
-            theirs |= {sub for _, sub in _subdomains(other)}
-        for path, subdomain in ours:
-            if subdomain in theirs:
+            theirs |= {sub for _, sub in _subdomains(other)} | set(hostnames_of(other))
+        for path, name, kind in ours:
+            if name in theirs:
                 yield Issue(
                     path,
-                    f"subdomain {show(subdomain)} is already used by {show(entry.id)} in the store",
+                    f"{kind} {show(name)} is already used by {show(entry.id)} in the store",
                 )
+
+
+def _hostnames(data: dict[str, object]) -> list[tuple[str, str]]:
+    names = data.get("hostnames")
+    return [
+        (json_path("hostnames", position), value)
+        for position, value in enumerate(names if isinstance(names, list) else [])
+        if isinstance(value, str)
+    ]
+
+
+def _shown(names: list[str]) -> str:
+    return "[" + ", ".join(show(name) for name in names) + "]"
 
 
 def _subdomains(data: dict[str, object]) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from services.installer.context import Deploying, OpContext
 from services.installer.project import LABEL_OWNER, LABEL_PROJECT
 from shared.errors import OperationError
 from shared.events.messages import ServiceState
-from shared.manifest import subdomains_of
+from shared.manifest import names_of
 
 
 class PreflightError(OperationError):
@@ -49,16 +49,18 @@ async def _pool(ctx: OpContext) -> list[str]:
 
 
 async def _collisions(ctx: OpContext) -> list[str]:
+    """A label of the cell domain is one service's: subdomains and hostnames alike."""
     problems: list[str] = []
-    mine = set(subdomains_of(ctx.manifest_data))
-    for other_id, record in (await ctx.deps.buckets.services.items()).items():
+    mine = names_of(ctx.manifest_data)
+    for other_id, record in sorted((await ctx.deps.buckets.services.items()).items()):
         other = record.value
         if other_id == ctx.service_id or other.state == ServiceState.removed:
             continue
-        theirs = set(subdomains_of(other.manifest))
-        for host in sorted(mine & theirs):
+        theirs = names_of(other.manifest)
+        for name in sorted(mine.keys() & theirs.keys()):
+            held = "" if theirs[name] == mine[name] else f" (as its {theirs[name]})"
             problems.append(
-                f"subdomain {host!r} is already used by the installed service {other_id}"
+                f"{mine[name]} {name!r} is already used by the installed service {other_id}{held}"
             )
     return problems
 

@@ -1,5 +1,8 @@
 """What Caddy and DNS should hold, worked out from the installed-services bucket. No I/O.
 
+A service's DNS records are its subdomains, at the cell's address (Caddy answers them), and
+its `hostnames`, at the service's own IP (no Caddy route: peers reach it directly).
+
 Only services in state `installed` are wanted. A service that an operation is working on
 (installing, reconfiguring, removing) is left alone: the operation's saga owns its routes
 until it ends, so a reconcile between two steps never removes or rewrites them.
@@ -13,16 +16,19 @@ from dataclasses import dataclass
 from services.router.dns import records_for
 from services.router.errors import InvalidRouteError
 from services.router.routes import (
+    RESERVED_SUBDOMAINS,
     Route,
     ServiceRoutes,
     UpstreamMode,
+    check_domain,
+    check_label,
     parse_ip,
     routes_for,
     service_of,
 )
 from shared.events.messages import ServiceState
 from shared.installed import ServiceRecord
-from shared.manifest import subdomains_of
+from shared.manifest import names_of
 
 UNSETTLED = frozenset({ServiceState.installing, ServiceState.reconfiguring, ServiceState.removing})
 GONE = frozenset({ServiceState.removed, ServiceState.failed})
@@ -78,12 +84,45 @@ def service_routes(
     )
 
 
+def hostname_records(
+    service_id: str,
+    manifest: Mapping[str, object],
+    domain: str,
+    service_ip: str | None,
+    routed: Sequence[str] = (),
+) -> dict[str, str]:
+    """The DNS records of the manifest's `hostnames`: `<label>.<domain>` -> the service's
+    own IP; {} without any. Every value checked again; InvalidRouteError when one is unsafe,
+    repeated, one of the service's `routed` hosts, or when the record has no service IP."""
+    names = manifest.get("hostnames")
+    if names is None or names == []:
+        return {}
+    if not isinstance(names, list):
+        raise InvalidRouteError(f"service {service_id}: hostnames must be a list")
+    records: dict[str, str] = {}
+    for name in names:
+        check_label(name, f"service {service_id}: hostname")
+        if name in RESERVED_SUBDOMAINS:
+            raise InvalidRouteError(f"service {service_id}: hostname {name!r} is reserved")
+        host = check_domain(f"{name}.{domain}", "host")
+        if host in records:
+            raise InvalidRouteError(f"service {service_id}: hostname {name!r} appears twice")
+        if host in routed:
+            raise InvalidRouteError(
+                f"service {service_id}: hostname {name!r} is also one of its subdomains"
+            )
+        records[host] = str(parse_ip(service_ip, f"service {service_id}: service_ip"))
+    return records
+
+
 def desired_state(
     records: Mapping[str, ServiceRecord], domain: str, address: str, mode: UpstreamMode | str
 ) -> Desired:
     parse_ip(address, "the cell address")
     services: dict[str, ServiceRoutes] = {}
+    wanted: dict[str, dict[str, str]] = {}
     owner_of: dict[str, str] = {}
+    services_hosts: set[str] = set()
     leave: set[str] = set()
     problems: list[str] = []
     for sid in sorted(records):
@@ -97,22 +136,29 @@ def desired_state(
             service = service_routes(
                 sid, record.manifest, domain, mode, record.service_ip, record.addresses
             )
+            routed = service.hosts if service is not None else ()
+            direct = hostname_records(sid, record.manifest, domain, record.service_ip, routed)
         except InvalidRouteError as exc:
             # Its routes stay as they are until someone looks: removing them would take
             # an installed service off the network because of a reading problem.
             problems.append(f"{sid}: {exc.message}")
             leave.add(sid)
             continue
-        if service is None:
+        if service is None and not direct:
             continue
-        taken = [h for h in service.hosts if h in owner_of]
+        hosts = [*routed, *direct]
+        taken = [h for h in hosts if h in owner_of]
         if taken:
-            problems.append(f"{sid}: {taken[0]} is already routed for service {owner_of[taken[0]]}")
+            # "routed": a subdomain of the other service; "held": one of its hostnames.
+            verb = "routed for" if taken[0] in services_hosts else "held by"
+            problems.append(f"{sid}: {taken[0]} is already {verb} service {owner_of[taken[0]]}")
             leave.add(sid)
             continue
-        owner_of.update(dict.fromkeys(service.hosts, sid))
-        services[sid] = service
-    wanted = {sid: records_for(s, address) for sid, s in services.items()}
+        owner_of.update(dict.fromkeys(hosts, sid))
+        services_hosts.update(routed)
+        if service is not None:
+            services[sid] = service
+        wanted[sid] = {**(records_for(service, address) if service else {}), **direct}
     return Desired(services, wanted, frozenset(leave), tuple(problems))
 
 
@@ -131,28 +177,33 @@ def claimed_elsewhere(
     caddy_routes: Sequence[Route],
     records: Mapping[str, ServiceRecord],
     domain: str,
+    hostnames: Sequence[str] = (),
 ) -> str | None:
-    """Why a host of `service` cannot be given to it, naming who holds it; None when free."""
-    mine = set(service.hosts)
+    """Why a host of `service` (its routed hosts, and the `hostnames` hosts it wants at its
+    own IP) cannot be given to it, naming who holds it; None when free."""
+    kind_of = {**dict.fromkeys(hostnames, "hostname"), **dict.fromkeys(service.hosts, "subdomain")}
     for route in caddy_routes:
         other = service_of(route)
         if other == service.service_id:
             continue
-        for host in sorted(mine.intersection(hosts_of(route))):
+        for host in sorted(kind_of.keys() & set(hosts_of(route))):
             holder = (
                 f"service {other}"
                 if other
                 else f"route {route.get('@id', '(no @id)')!r} of another owner"
             )
-            return f"subdomain {host} is already routed for {holder}"
+            return f"{kind_of[host]} {host} is already routed for {holder}"
     for sid in sorted(records):
         record = records[sid]
         if sid == service.service_id or record.state in GONE:
             continue
-        for host in sorted(mine.intersection(_manifest_hosts(record.manifest, domain))):
-            return f"subdomain {host} is already routed for service {sid}"
+        theirs = _manifest_hosts(record.manifest, domain)
+        for host in sorted(kind_of.keys() & theirs.keys()):
+            held = "routed for" if theirs[host] == "subdomain" else "a hostname of"
+            return f"{kind_of[host]} {host} is already {held} service {sid}"
     return None
 
 
-def _manifest_hosts(manifest: Mapping[str, object], domain: str) -> set[str]:
-    return {f"{name}.{domain}" for name in subdomains_of(manifest)}
+def _manifest_hosts(manifest: Mapping[str, object], domain: str) -> dict[str, str]:
+    """host -> "subdomain" or "hostname"."""
+    return {f"{name}.{domain}": kind for name, kind in names_of(manifest).items()}

@@ -15,12 +15,12 @@ from contextlib import AbstractAsyncContextManager
 
 import structlog
 
-from services.router.desired import claimed_elsewhere, service_routes
+from services.router.desired import claimed_elsewhere, hostname_records, service_routes
 from services.router.dns import checked_records, records_for
 from services.router.errors import HostTakenError, InvalidRouteError, RouterError
 from services.router.parts import Parts, PartsCache
 from services.router.reconcile import Report, ensure_tls, reconcile_once
-from services.router.routes import Route, diff, service_of
+from services.router.routes import Route, ServiceRoutes, diff, service_of
 from services.router.status import RoutesReport, build_report
 from shared.bus import LeaseLocks, TypedBucket
 from shared.config import CellConfig
@@ -67,16 +67,20 @@ class RouterManager:
             payload.service_ip,
             payload.addresses,
         )
-        if service is None:
+        routed = service.hosts if service is not None else ()
+        # `hostnames`: DNS records at the service's own IP, no Caddy route.
+        direct = hostname_records(sid, payload.manifest, config.domain, payload.service_ip, routed)
+        if service is None and not direct:
             return {"routes": "0"}
-        records = records_for(service, config.cell_address)
+        service = service or ServiceRoutes(sid, ())
+        records = {**records_for(service, config.cell_address), **direct}
         checked_records(sid, records)  # before anything changes
         wanted = service.routes()
         async with self._exclusive(request.operation_id):
             await self._prepare(parts)
             actual = await parts.caddy.list_routes()
             holders = {k: r.value for k, r in (await self.services.items()).items()}
-            reason = claimed_elsewhere(service, actual, holders, config.domain)
+            reason = claimed_elsewhere(service, actual, holders, config.domain, list(direct))
             if reason:
                 raise HostTakenError(reason)
             before = {str(r["@id"]): r for r in actual if service_of(r) == sid}
@@ -90,11 +94,14 @@ class RouterManager:
             except PicStoreError:
                 await self._restore(parts, before, wanted)
                 raise
-        return {
+        details = {
             "routes": str(len(wanted)),
             "hosts": " ".join(service.hosts),
             "address": config.cell_address,
         }
+        if direct:
+            details["hostnames"] = " ".join(f"{h}={a}" for h, a in direct.items())
+        return details
 
     async def withdraw(self, service_id: str, operation_id: str) -> dict[str, str]:
         """Remove the service's routes and records; what is already gone is fine."""

@@ -1,8 +1,9 @@
 """`GET /routes`: the routes and records the router manages, and whether Caddy and DNS agree.
 
-Each row is one host: its Caddy state (`ok`, `missing`, `changed`, `not needed`) and its DNS
-state (`ok`, `missing`, `wrong address`, `not needed`); `in progress` while an operation on
-the service runs, `unknown` when the part did not answer. `compare` is pure.
+Each row is one host: its Caddy state (`ok`, `missing`, `changed`, `not needed`; empty for a
+`hostnames` name, which has no route) and its DNS state (`ok`, `missing`, `wrong address`,
+`not needed`); `in progress` while an operation on the service runs, `unknown` when the part
+did not answer. `compare` is pure.
 """
 
 from __future__ import annotations
@@ -98,10 +99,13 @@ def compare(
     """One row per host: the wanted ones first, then what Caddy or DNS holds unneeded."""
     ours = {str(r["@id"]): r for r in actual or [] if is_ours(r)}
     rows: list[RouteState] = []
-    for sid, service in sorted(desired.services.items()):
-        for rid, route in service.routes().items():
+    for sid, records in sorted(desired.records.items()):
+        service = desired.services.get(sid)
+        routed: set[str] = set()
+        for rid, route in (service.routes() if service else {}).items():
             host = hosts_of(route)[0]
-            address = desired.records[sid][host]
+            routed.add(host)
+            address = records[host]
             rows.append(
                 RouteState(
                     service_id=sid,
@@ -113,6 +117,17 @@ def compare(
                     dns=_dns_state(held, sid, host, address),
                 )
             )
+        # Its `hostnames`: a DNS record at the service's own IP, no Caddy route.
+        for host, address in sorted(records.items()):
+            if host not in routed:
+                rows.append(
+                    RouteState(
+                        service_id=sid,
+                        host=host,
+                        address=address,
+                        dns=_dns_state(held, sid, host, address),
+                    )
+                )
     listed = {row.route_id for row in rows}
     for rid, route in sorted(ours.items()):
         sid = service_of(rid) or "?"

@@ -4,6 +4,7 @@ validate_manifest(data, options) -> list[Issue]        every issue, never raises
 parse_manifest(data, options) -> Manifest              or ManifestInvalidError
 load_manifest(path, options) -> Manifest               a manifest.json or a service folder
 validate_config_values(schema, values) -> (typed, issues)   an admin's settings
+manifest_notes(data) -> list[Issue]                    warnings: valid, probably not meant
 """
 
 from shared.manifest.config_schema import validate_config_values
@@ -16,7 +17,7 @@ from shared.manifest.const import (
     RESERVED_SUBDOMAINS,
     SYSTEM_PATHS,
 )
-from shared.manifest.hosts import subdomains_of
+from shared.manifest.hosts import hostnames_of, names_of, subdomains_of
 from shared.manifest.image import ImageRef, parse_image_ref, split_image_ref
 from shared.manifest.issues import Issue, ManifestInvalidError, json_path
 from shared.manifest.load import (
@@ -44,6 +45,7 @@ from shared.manifest.options import DEFAULT_OPTIONS, ValidationOptions
 from shared.manifest.paths import normalise_absolute
 from shared.manifest.validate import (
     check_manifest,
+    manifest_notes,
     parse_manifest,
     stand_in_manifest,
     validate_manifest,
@@ -78,9 +80,12 @@ __all__ = [
     "ValidationOptions",
     "Volume",
     "check_manifest",
+    "hostnames_of",
     "json_path",
     "load_manifest",
+    "manifest_notes",
     "manifest_path",
+    "names_of",
     "normalise_absolute",
     "parse_image_ref",
     "parse_manifest",

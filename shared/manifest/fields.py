@@ -85,14 +85,23 @@ def container_name(value: str) -> str | None:
 
 
 def subdomain(value: str) -> str | None:
+    return _cell_label(value, "subdomain")
+
+
+def hostname(value: str) -> str | None:
+    """A `hostnames` item: `<label>.<cell domain>` points at the service's own IP."""
+    return _cell_label(value, "hostname")
+
+
+def _cell_label(value: str, what: str) -> str | None:
     if not const.DNS_LABEL_RE.fullmatch(value):
         return (
-            f"{show(value)} is not a valid subdomain: use one DNS label of lowercase letters, "
+            f"{show(value)} is not a valid {what}: use one DNS label of lowercase letters, "
             "digits and dashes (1-63, not starting or ending with a dash)"
         )
     if value in const.RESERVED_SUBDOMAINS:
         reserved = ", ".join(sorted(const.RESERVED_SUBDOMAINS))
-        return f"{show(value)} is a reserved subdomain (reserved: {reserved})"
+        return f"{show(value)} is a reserved {what} (reserved: {reserved})"
     return None
 
 

@@ -51,6 +51,7 @@ def _mount_rule(value: str, info: ValidationInfo) -> str:
 ServiceId = Annotated[str, _rule(fields.service_id)]
 ShortText = Annotated[str, _rule(fields.short_text)]
 Subdomain = Annotated[str, _rule(fields.subdomain)]
+Hostname = Annotated[str, _rule(fields.hostname)]
 Backend = Annotated[str, _rule(fields.backend)]
 TemplateText = Annotated[str, _rule(fields.template_value)]
 Port = Annotated[int, _rule(fields.port)]
@@ -167,6 +168,9 @@ class Manifest(_Strict):
     backend: Backend | None = None
     extra_subdomains: list[Subdomain] = Field(default_factory=list)
     extra_backends: list[Backend] = Field(default_factory=list)
+    # `<label>.<cell domain>` -> the service's own IP (no Caddy route): mail, SSH, a game
+    # server, reached on the ports its iptables_rules open.
+    hostnames: list[Hostname] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     env: list[EnvVar] = Field(default_factory=list)
     iptables_rules: list[IptablesRule] = Field(default_factory=list)

@@ -69,6 +69,34 @@ def subdomains(raw: Raw) -> Iterator[Issue]:
         )
 
 
+def hostnames(raw: Raw) -> Iterator[Issue]:
+    """A hostname is not given twice, nor is it one of the service's own subdomains: a name
+    either goes through Caddy (the cell's address) or points at the service's own IP."""
+    subdomains: dict[str, str] = {}
+    if isinstance(raw.get("subdomain"), str):
+        subdomains[str(raw["subdomain"])] = json_path("subdomain")
+    extras = raw.get("extra_subdomains")
+    for index, value in enumerate(extras if isinstance(extras, list) else []):
+        if isinstance(value, str):
+            subdomains.setdefault(value, json_path("extra_subdomains", index))
+    names = raw.get("hostnames")
+    seen: dict[str, str] = {}
+    for index, value in enumerate(names if isinstance(names, list) else []):
+        if not isinstance(value, str):
+            continue
+        path = json_path("hostnames", index)
+        if value in seen:
+            yield Issue(path, f"hostname {show(value)} is listed twice (also at {seen[value]})")
+        elif value in subdomains:
+            yield Issue(
+                path,
+                f"hostname {show(value)} is also a subdomain of this service (at "
+                f"{subdomains[value]}): a name either goes through Caddy (subdomain) or points "
+                "at the service's own IP (hostname), not both",
+            )
+        seen.setdefault(value, path)
+
+
 def backends_are_own(raw: Raw) -> Iterator[Issue]:
     """A subdomain may only route to this service's containers: its container_name, or one
     named `<container_name>-<suffix>` (a sidecar). Anything else could expose PIC itself."""
@@ -141,6 +169,7 @@ def config_schema(raw: Raw) -> list[Issue]:
 RULES: tuple[Callable[[Raw], Iterator[Issue] | list[Issue]], ...] = (
     capability_blocks,
     subdomains,
+    hostnames,
     backends_are_own,
     rule_containers_are_own,
     environment,

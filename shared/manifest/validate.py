@@ -7,6 +7,7 @@ import re
 from pydantic import ValidationError
 
 from shared.manifest.const import OPTIONAL_BLOCKS, REQUIRED_BLOCKS
+from shared.manifest.hosts import hostname_notes
 from shared.manifest.issues import Issue, ManifestInvalidError, describe, show, unique
 from shared.manifest.model import Manifest
 from shared.manifest.options import DEFAULT_OPTIONS, ValidationOptions
@@ -42,6 +43,12 @@ def check_manifest(
 def validate_manifest(data: object, options: ValidationOptions = DEFAULT_OPTIONS) -> list[Issue]:
     """Every issue of a manifest (already parsed from JSON); [] when it is valid."""
     return check_manifest(data, options)[1]
+
+
+def manifest_notes(data: object) -> list[Issue]:
+    """Warnings: what passes every rule but is probably not meant (printed by `pic-store
+    validate` and `pic-store review`, never a refusal). Today: hostnames no port is open for."""
+    return hostname_notes(data) if isinstance(data, dict) else []
 
 
 def parse_manifest(data: object, options: ValidationOptions = DEFAULT_OPTIONS) -> Manifest:

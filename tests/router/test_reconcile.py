@@ -94,3 +94,33 @@ async def test_a_private_domain_gets_our_internal_tls_policy_back(
         assert not (await reconcile_once(await parts.current(), {})).tls_restored
         (await client.delete(f"/id/{TLS_POLICY_ID}")).raise_for_status()
     assert (await reconcile_once(await parts.current(), {})).tls_restored
+
+
+async def test_a_hostname_resolves_to_the_service_ip_and_goes_with_the_service(
+    parts: PartsCache, backends: Backends, http_port: int, dnsmasq: DnsServer
+) -> None:
+    """`hostnames`: mail.<domain> answers the service's own IP (peers connect to it directly,
+    no Caddy route), its subdomain still the cell's address; gone when the service is."""
+    web = await backends("web")
+    records = {
+        "web": record("web", web, hostnames=["mail"]),
+        "game": record("game", 1, has_subdomain=False, hostnames=["play"]).model_copy(
+            update={"service_ip": "172.20.0.31"}
+        ),
+    }
+    first = await reconcile_once(await parts.current(), records)
+    assert first.problems == () and first.dns_set == ("game", "web")
+    assert first.caddy.added == ("pic-store.web.0",)  # no route for a hostname
+    for name, address in [("mail", "127.0.0.1"), ("web", CELL_ADDRESS), ("play", "172.20.0.31")]:
+        answer = ("NOERROR", [address])
+        assert await settled_answer(dnsmasq.port, f"{name}.{ZONE}", answer) == answer
+    assert await get(http_port, f"web.{ZONE}") == "I am web"
+    assert not (await reconcile_once(await parts.current(), records)).changed
+
+    gone = await reconcile_once(await parts.current(), {})
+    assert gone.dns_removed == ("game", "web")
+    for name in ("mail", "web", "play"):
+        assert await settled_answer(dnsmasq.port, f"{name}.{ZONE}", ("NXDOMAIN", [])) == (
+            "NXDOMAIN",
+            [],
+        )

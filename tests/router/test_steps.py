@@ -194,18 +194,36 @@ async def test_a_sidecar_route_dials_the_address_the_installer_reported(
 async def test_withdraw_removes_routes_and_records_and_is_idempotent(
     cell: Cell, bus: Bus, registry_host: str
 ) -> None:
+    # `hostnames`: its mail name answers the service's own IP, its subdomain the cell's.
     sid = service_id()
-    assert (await ask_router(bus, sid, "apply", manifest(sid, registry_host))).ok
-    host = f"{sid}.{ZONE}"
-    assert await settled_answer(cell.dns.port, host, ("NOERROR", [CELL_ADDRESS])) == (
-        "NOERROR",
-        [CELL_ADDRESS],
-    )
+    with_mail = manifest(sid, registry_host, hostnames=[f"{sid}-mail"])
+    applied = await ask_router(bus, sid, "apply", with_mail, service_ip="172.20.0.20")
+    assert applied.ok, applied.reason
+    assert ours(await cell.route_ids(), sid) == [f"pic-store.{sid}.0"]  # no route for it
+    host, mail = f"{sid}.{ZONE}", f"{sid}-mail.{ZONE}"
+    for name, address in ((host, CELL_ADDRESS), (mail, "172.20.0.20")):
+        assert await settled_answer(cell.dns.port, name, ("NOERROR", [address])) == (
+            "NOERROR",
+            [address],
+        )
+    # A service without a subdomain gets its hostname too; another's name is refused.
+    plain = service_id()
+    game = manifest(plain, registry_host, has_subdomain=False, hostnames=[f"{plain}-play"])
+    del game["subdomain"], game["backend"]
+    assert (await ask_router(bus, plain, "apply", game, service_ip="172.20.0.21")).ok
+    play = ("NOERROR", ["172.20.0.21"])
+    assert await settled_answer(cell.dns.port, f"{plain}-play.{ZONE}", play) == play
+    thief = service_id()
+    taken = {**game, "id": thief, "container_name": f"cell-{thief}", "hostnames": [f"{sid}-mail"]}
+    refused = await ask_router(bus, thief, "apply", taken, service_ip="172.20.0.22")
+    assert not refused.ok and f"already held by service {sid}" in refused.reason
     for _ in range(2):
-        withdrawn = await ask_router(bus, sid, "compensate", manifest(sid, registry_host))
+        withdrawn = await ask_router(bus, sid, "compensate", with_mail)
         assert withdrawn.ok, withdrawn.reason
         assert ours(await cell.route_ids(), sid) == []
-    assert await settled_answer(cell.dns.port, host, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
+    for name in (host, mail):
+        assert await settled_answer(cell.dns.port, name, ("NXDOMAIN", [])) == ("NXDOMAIN", [])
+    assert await settled_answer(cell.dns.port, f"{plain}-play.{ZONE}", play) == play
     never = service_id()
     assert (await ask_router(bus, never, "compensate", manifest(never, registry_host))).ok
 

@@ -17,6 +17,8 @@ from app.cli.output import (
 from shared.compose import TEMPLATE_FILE, check_template_file
 from shared.manifest import (
     MANIFEST_FILE,
+    manifest_notes,
+    manifest_path,
     read_json_file,
     stand_in_manifest,
     validate_manifest_file,
@@ -51,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         if judge is not None:
             issues = [*issues, *check_template_file(template, judge, options)]
     print_issues(issues, args.json)
+    if manifest is not None:  # valid, probably not meant: said on stderr, never a refusal
+        raw, _ = read_json_file(manifest_path(path))
+        for note in manifest_notes(raw):
+            sys.stderr.write(f"warning: {note}\n")
     if issues:
         if not args.json:
             sys.stderr.write(f"{path}: {summary(issues)}\n")

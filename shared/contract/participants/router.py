@@ -14,6 +14,7 @@ def _plan(m: Manifest, facts: PlanFacts) -> list[str]:
     return [
         *(f"{r.subdomain}.{facts.domain} -> {r.container}:{r.port}" for r in m.routes),
         *(f"{r.subdomain}.{facts.domain} A {facts.cell_address}" for r in m.routes),
+        *(f"{name}.{facts.domain} A {facts.service_ip or '(its IP)'}" for name in m.hostnames),
     ]
 
 
@@ -21,7 +22,7 @@ ROUTES = Step(
     "routes",
     "Add the Caddy routes and DNS records",
     rank=20,
-    wanted=lambda m: m.has_subdomain,
+    wanted=lambda m: m.has_subdomain or bool(m.hostnames),  # hostnames: DNS only
     plan=_plan,
 )
 
