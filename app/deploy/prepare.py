@@ -14,6 +14,7 @@ from app.deploy.settings import DeploySettings
 from app.embedded.api_token import ensure_api_token
 from app.embedded.bus_identity import BusAuthority
 from app.embedded.parts import caddy_admin_url, prepare_caddy
+from shared.cell_ca import ensure_ca
 from shared.config import CELL_CONFIG_RELATIVE, CellConfig
 
 
@@ -50,6 +51,7 @@ def prepare(settings: DeploySettings) -> Iterator[str]:
     authority.write_config(settings.nats_port, settings.nats_store)
     yield f"bus identities of cell {settings.cell} in {authority.secrets_dir / 'nats'}"
     yield f"API token in {ensure_api_token(data)}"
+    yield f"the cell's CA in {ensure_ca(data, settings.cell)}"
     prepare_caddy(settings.caddy_dir)
     settings.hostsdir.mkdir(parents=True, exist_ok=True)
     if (data / CELL_CONFIG_RELATIVE).exists():

@@ -3,9 +3,10 @@
 Every service of examples/store is built locally (FROM the busybox base, or the Debian base
 with nginx for Files), pushed to the stack's own registry and signed with the cell's example
 key (the seed's store pipeline, in small); the cell config is set to `enforce` with that key.
-Notes and Files are installed through the bus like any other service, a peer `demo` gets
-its accounts, and what to try next is printed. A second start reuses the published store
-when the examples did not change, and the installs are no-ops: it takes seconds.
+Notes, Files, Calendar and Email are installed through the bus like any other service, a
+peer `demo` gets its accounts, and what to try next is printed once those accounts work. A
+second start reuses the published store when the examples did not change, and the installs
+are no-ops: it takes seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from app.cli.connect import print_progress, report
@@ -27,17 +29,20 @@ from app.embedded.base_image import build_base
 from app.embedded.stack import EmbeddedStack
 from app.publish import PublishRequest, publish
 from shared.bus import Bus
+from shared.cell_ca import ROOT_CERT, ca_dir
 from shared.client import StoreClient
 from shared.config import VerificationMode
 from shared.cosign import PrivateKey, generate_key_pair, load_private_key
 from shared.events import InstallCommand, new_operation_id
 from shared.events.layout import CELL_LAYOUT
 from shared.events.messages import InstallPayload
-from shared.peer_client import add_peer
+from shared.events.peers import PeerAction
+from shared.installed import services_bucket
+from shared.peer_client import PeerRequestError, add_peer, ask_peer
 from shared.roster import HTTP_PORTS
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "examples" / "store"
-INSTALLED = ("notes", "files")
+INSTALLED = ("notes", "files", "calendar", "email")
 PEER = "demo"
 # One Debian base for every reference service (one debootstrap, ~60 s, instead of one each):
 # nginx with its WebDAV extensions (Files), Radicale (Calendar), Postfix and Dovecot (Email).
@@ -138,7 +143,8 @@ def publish_example(stack: EmbeddedStack) -> Path:
     return store
 
 
-async def _install(stack: EmbeddedStack, store: Path) -> int:
+async def _install(stack: EmbeddedStack, store: Path) -> tuple[int, dict[str, str]]:
+    """Install the examples and add the peer; the code and each service's IP."""
     bus = await Bus.connect(
         stack.nats_url,
         stack.cell,
@@ -157,17 +163,42 @@ async def _install(stack: EmbeddedStack, store: Path) -> int:
             )
             code = report(await StoreClient(bus).run(command, print_progress, timeout=300))
             if code != EXIT_OK:
-                return code
+                return code, {}
         await add_peer(bus, PEER)
-        return EXIT_OK
+        await _accounts_made(bus)
+        records = await services_bucket(bus)
+        addresses = {}
+        for service in INSTALLED:
+            stored = await records.get(service)
+            if stored is not None and stored.value.service_ip:
+                addresses[service] = stored.value.service_ip
+        return EXIT_OK, addresses
     finally:
         await bus.close()
 
 
+async def _accounts_made(bus: Bus, within: float = 60.0) -> None:
+    """Wait until the peer's account exists in every example service (its config lists it),
+    so that each line printed next works when copied at once; say so if one is late."""
+    deadline = time.monotonic() + within
+    missing: set[str] = set(INSTALLED)
+    while time.monotonic() < deadline:
+        with contextlib.suppress(PeerRequestError):
+            missing = set(INSTALLED) - set(await ask_peer(bus, PeerAction.config, PEER))
+            if not missing:
+                return
+        await asyncio.sleep(0.5)
+    print(
+        f"example: {PEER}'s accounts in {', '.join(sorted(missing))} are not made yet; "
+        f"`pic-store status` and the accounts log say why",
+        flush=True,
+    )
+
+
 def install_example(stack: EmbeddedStack) -> int:
-    code = asyncio.run(_install(stack, publish_example(stack)))
+    code, addresses = asyncio.run(_install(stack, publish_example(stack)))
     if code == EXIT_OK:
-        print(what_to_try(stack), flush=True)
+        print(what_to_try(stack, addresses), flush=True)
     return code
 
 
@@ -189,7 +220,7 @@ def _command_line(stack: EmbeddedStack) -> tuple[str, list[str]]:
     return str(exe), exports
 
 
-def what_to_try(stack: EmbeddedStack) -> str:
+def what_to_try(stack: EmbeddedStack, addresses: dict[str, str] | None = None) -> str:
     """The next steps, each a line to paste. The peer's password is fetched by the line
     itself when it runs, so it never lands in the terminal's scroll-back."""
     cli, exports = _command_line(stack)
@@ -197,16 +228,21 @@ def what_to_try(stack: EmbeddedStack) -> str:
     listen = config.router.listen[0]
     port = listen.rpartition(":")[2]
     domain = config.domain
+    mail_ip = (addresses or {}).get("email")
+    ca = ca_dir(stack.data_dir) / ROOT_CERT
+    with contextlib.suppress(ValueError):
+        ca = ca.relative_to(Path.cwd())
 
     def url(name: str, path: str = "/") -> str:
         return f"http://{name}.{domain}:{port}{path}"
 
-    def curl(name: str, service: str, *extra: str) -> str:
-        password = f'"{PEER}:$({cli} peers config {PEER} --get {service}.password)"'
-        return " ".join(
-            ["curl", "--resolve", f"{name}.{domain}:{port}:127.0.0.1", "-u", password, *extra]
-        )
+    def curl(name: str, service: str, *extra: str, user: str = PEER, at: str = "") -> str:
+        password = f'"{user}:$({cli} peers config {PEER} --get {service}.password)"'
+        resolve = at or f"{name}.{domain}:{port}:127.0.0.1"
+        return " ".join(["curl", "--resolve", resolve, "-u", password, *extra])
 
+    mail = f"mail.{domain}"
+    address = f"{PEER}@{domain}"
     lines = [
         "",
         f"Try it: Caddy answers on {listen} for *.{domain}; the peer {PEER!r} has an account "
@@ -217,6 +253,53 @@ def what_to_try(stack: EmbeddedStack) -> str:
         f"  Files  {url('files')}, WebDAV at {url('files-dav')}",
         f"    {curl('files-dav', 'files', '-T', 'README.md', url('files-dav', '/README.md'))}",
         f"    {curl('files-dav', 'files', url('files-dav', '/README.md'))}",
+        f"  Calendar  CalDAV and CardDAV at {url('calendar')} (a calendar app takes "
+        f"the `calendar` part of `{cli} peers config {PEER}`)",
+        "    "
+        + curl(
+            "calendar",
+            "calendar",
+            "-X",
+            "PROPFIND",
+            "-H",
+            "'Depth: 1'",
+            url("calendar", f"/{PEER}/"),
+        ),
+    ]
+    if mail_ip:
+        lines += [
+            f"  Email  {address} on {mail} ({mail_ip}): IMAP 993 (TLS), submission 587 "
+            f"(STARTTLS), certificates of the cell's CA {ca}; a mail client takes "
+            f"the `email` part of `{cli} peers config {PEER}`",
+            "    printf 'Subject: hello\\n\\nfrom the cell\\n' | "
+            + curl(
+                mail,
+                "email",
+                "--cacert",
+                str(ca),
+                "--ssl-reqd",
+                "--mail-from",
+                address,
+                "--mail-rcpt",
+                address,
+                "-T",
+                "-",
+                f"smtp://{mail}:587",
+                user=address,
+                at=f"{mail}:587:{mail_ip}",
+            ),
+            "    "
+            + curl(
+                mail,
+                "email",
+                "--cacert",
+                str(ca),
+                f"'imaps://{mail}/INBOX;UID=1'",
+                user=address,
+                at=f"{mail}:993:{mail_ip}",
+            ),
+        ]
+    lines += [
         "  From another terminal:",
         *([f"    export {' '.join(exports)}"] if exports else []),
         *(

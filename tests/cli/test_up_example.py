@@ -1,6 +1,7 @@
-"""`pic-store up --install-example` (what `make run` runs): Notes and Files installed, the
-lines it prints to try next work as printed (through Caddy, with the demo peer's
-credentials), and a second start reuses what the first made."""
+"""`pic-store up --install-example` (what `make run` runs): Notes, Files, Calendar and Email
+installed, the lines it prints to try next work as printed and at once (through Caddy, or
+to the mail host with the cell's CA, with the demo peer's credentials), and a second start
+reuses what the first made."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from app.embedded.example import INSTALLED
 from tests.parts.host_tables import clear_cell, leftovers
 from tests.parts.stack import cleanup_docker
 from tests.parts.up import Lines, start_up, stop_up, up_cell
@@ -27,7 +29,7 @@ CELL = "example"
 def cell(tmp_path: Path, cell_turn: None) -> Iterator[dict[str, str]]:
     yield up_cell(tmp_path / "cell", cell=CELL)
     asyncio.run(clear_cell(CELL, tmp_path / "cell"))
-    cleanup_docker("pic-cell", ["notes", "files"])
+    cleanup_docker("pic-cell", list(INSTALLED))
     assert leftovers(CELL) == []
 
 
@@ -67,17 +69,23 @@ def test_the_example_is_installed_and_every_printed_line_works(
         first = time.monotonic() - started
         exports = [line.strip() for line in advice if line.strip().startswith("export ")][:1]
         curls = [line.strip() for line in advice if line.strip().startswith("curl ")]
-        assert len(curls) == 3, advice
+        sends = [line.strip() for line in advice if line.strip().startswith("printf ")]
+        assert len(curls) == 5 and len(sends) == 1, advice
         assert not any("password" in line and "$(" not in line for line in advice)
-        notes_login, files_put, files_get = curls
-        assert '"user":"demo"' in _until_ok(exports, notes_login)
-        _until_ok(exports, files_put)
-        assert _until_ok(exports, files_get) == (REPO / "README.md").read_text()
+        notes_login, files_put, files_get, calendar, imap = curls
+        # Printed once the accounts work: each line works the first time.
+        assert '"user":"demo"' in _until_ok(exports, notes_login, within=0)
+        _until_ok(exports, files_put, within=0)
+        assert _until_ok(exports, files_get, within=0) == (REPO / "README.md").read_text()
         wrong = _bash(exports, re.sub(r'-u "demo:\$\([^)]*\)"', "-u demo:wrong", files_get))
         assert "401" in wrong.stdout, "a wrong password is refused"
+        assert "<multistatus" in _until_ok(exports, calendar, within=0)
+        # Mail to herself over submission, then read over IMAP: both trust only the cell's CA.
+        _until_ok(exports, sends[0], within=0)
+        assert "from the cell" in _until_ok(exports, imap, within=20)
         for line in advice:
-            if line.strip().startswith(".venv/bin/pic-store ") or "/pic-store " in line:
-                command = line.strip()
+            command = line.strip()
+            if command.split(" ")[0].endswith("/pic-store"):
                 if command.endswith(("peers add alice", "backup files")):
                     continue  # they change the cell; the others only look
                 assert _bash(exports, command).returncode == 0, command
@@ -89,7 +97,8 @@ def test_the_example_is_installed_and_every_printed_line_works(
     try:
         out.until(r"published store .* is up to date", 120)
         assert out.until(r"^install notes: (\w+)", 60).group(1) == "noop"
-        assert out.until(r"^install files: (\w+)", 60).group(1) == "noop"
+        for service in INSTALLED[1:]:
+            assert out.until(rf"^install {service}: (\w+)", 60).group(1) == "noop"
         _advice(out)
         second = time.monotonic() - again
     finally:

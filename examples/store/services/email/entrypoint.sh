@@ -17,16 +17,32 @@ chown root:dovecot /data/users
 chmod 0750 /data/users
 [ -e /data/users/passwd ] || install -m 0644 /dev/null /data/users/passwd
 
-# TLS: a key and a certificate for the mail host, made once and kept in the volume (pic-store
-# cannot hand a container a certificate of the cell's CA yet: this one is self-signed).
-if [ ! -s /data/tls/mail.crt ] || [ "$(cat /data/tls/host 2>/dev/null)" != "$host" ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-    -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
-    -keyout /data/tls/mail.key.new -out /data/tls/mail.crt.new 2>/dev/null
-  mv /data/tls/mail.key.new /data/tls/mail.key
-  mv /data/tls/mail.crt.new /data/tls/mail.crt
-  echo "$host" > /data/tls/host
-fi
+# TLS: the certificate of mail.<domain> signed by the cell's CA, and its key, which pic-store
+# hands over (TLS_CERT, TLS_KEY: ${PIC_TLS_CERT}, ${PIC_TLS_KEY}) and issues again before they
+# expire; written at each start. Without them (a render with no cell CA, by hand), a
+# self-signed pair made once and kept.
+case "${TLS_CERT:-}" in
+  -----BEGIN*)
+    umask 077
+    printf '%s\n' "$TLS_KEY" > /data/tls/mail.key.new
+    printf '%s\n' "$TLS_CERT" > /data/tls/mail.crt.new
+    umask 022
+    mv /data/tls/mail.key.new /data/tls/mail.key
+    mv /data/tls/mail.crt.new /data/tls/mail.crt
+    echo "$host (cell CA)" > /data/tls/host
+    ;;
+  *)
+    if [ ! -s /data/tls/mail.crt ] || [ "$(cat /data/tls/host 2>/dev/null)" != "$host" ]; then
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
+        -keyout /data/tls/mail.key.new -out /data/tls/mail.crt.new 2>/dev/null
+      mv /data/tls/mail.key.new /data/tls/mail.key
+      mv /data/tls/mail.crt.new /data/tls/mail.crt
+      echo "$host" > /data/tls/host
+    fi
+    ;;
+esac
+unset TLS_KEY TLS_CERT
 chmod 0600 /data/tls/mail.key
 chmod 0644 /data/tls/mail.crt
 
