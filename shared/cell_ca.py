@@ -114,6 +114,13 @@ def ensure_ca(data_dir: Path, cell_name: str) -> Path:
     return folder
 
 
+def cell_root_files(data_dir: Path) -> tuple[Path, Path] | None:
+    """The root's certificate and key files, when the cell has made them."""
+    folder = ca_dir(data_dir)
+    cert_path, key_path = folder / ROOT_CERT, folder / ROOT_KEY
+    return (cert_path, key_path) if cert_path.is_file() else None
+
+
 def load_ca(data_dir: Path) -> CellCa | None:
     """The cell's root, or None when the cell has none yet; ConfigError when it is unusable."""
     folder = ca_dir(data_dir)

@@ -28,6 +28,7 @@ from app.embedded.parts import (
 from app.embedded.process import ManagedProcess, stop_together
 from app.embedded.roles import HostRoles, parts_user_of
 from app.embedded.wiring import service_process
+from shared.cell_ca import ROOT_KEY, ensure_ca
 from shared.config import CellConfig
 from shared.roster import HTTP_PORTS, SERVICES
 
@@ -94,8 +95,13 @@ class EmbeddedStack:
         self._keep(start_registry(self.data_dir / "registry", self.registry_port))
         # Caddy and dnsmasq are the router's parts: they run as its user (roles.py).
         parts_user = parts_user_of(self.roles.users["router"]) if self.roles else None
-        self._keep(start_caddy(self.data_dir / "caddy", parts_user))
         config = self.config()
+        # The cell's CA: Caddy's root when it serves HTTPS (it reads the key), and the signer
+        # of services' hostnames (the installer, root, reads it too).
+        ca = ensure_ca(self.data_dir, config.cell_name)
+        if parts_user is not None:
+            os.chown(ca / ROOT_KEY, parts_user.uid, parts_user.gid)
+        self._keep(start_caddy(self.data_dir / "caddy", parts_user))
         hostsdir = self.data_dir / config.router.dns.hostsdir
         self._keep(
             start_dnsmasq(self.data_dir / "dns", self.dns_port, hostsdir, config.domain, parts_user)

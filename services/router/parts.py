@@ -14,6 +14,7 @@ import structlog
 from services.router.caddy import CaddyAdmin
 from services.router.dns import DnsBackend, HostsDirBackend, Rfc2136Backend, TsigKey
 from services.router.tls import TlsPolicy, tls_policy
+from shared.cell_ca import cell_root_files
 from shared.config import CellConfig, RouterConfig, RouterDns, TlsSetting
 from shared.errors import ConfigError
 
@@ -70,6 +71,7 @@ class PartsCache:
                 public=router.tls is TlsSetting.acme,
                 acme_email=router.acme_email,
                 acme_directory=router.acme_directory,
+                root=cell_root_files(self.data_dir),
             )
         )
         check = None
