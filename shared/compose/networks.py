@@ -137,8 +137,9 @@ def join(
 
 def _on_cell(service: Mapping[str, Any], manifest: Manifest, network: str) -> bool:
     written = entries(service.get("networks"))
+    name = service.get("container_name")  # any YAML value: the policy judges it later
     return (
-        service.get("container_name") in cell_containers(manifest)
+        (isinstance(name, str) and name in cell_containers(manifest))
         or CELL_NETWORK in written
         or network in written
     )
