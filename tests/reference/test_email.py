@@ -14,29 +14,20 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.deploy.image import build_base
-from app.embedded.example import REFERENCE_BASE
-from shared.client import StoreClient
 from shared.events.peers import PeerAction
-from shared.peer_client import PeerRequestError, add_peer, ask_peer, remove_peer
-from tests.accounts.helpers import ENV, configs
-from tests.installer.helpers import inspect, install, ip_of, remove, service_id
+from shared.peer_client import add_peer, ask_peer, remove_peer
+from tests.installer.helpers import remove
 from tests.parts.docker_engine import docker
-from tests.parts.eventually import eventually, present
-from tests.parts.host_tables import clear_cell, host, leftovers
-from tests.parts.images import build_image, push
-from tests.parts.store import write_store
+from tests.parts.eventually import eventually
+from tests.parts.host_tables import host
+from tests.reference.conftest import VPN_SUBNET, email_cell
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EMAIL = Path(__file__).resolve().parents[2] / "examples" / "store" / "services" / "email"
-FILES = ("dovecot.conf", "main.cf", "master.cf", "sender_login_maps", "entrypoint.sh", "mailctl")
-VPN_SUBNET = "198.18.25.0/24"  # benchmarking range: no real peer lives there
 VPN_PREFIX, VPN_BASE = "198.18.25", 0  # peer i: VPN_PREFIX.(4i+2), its router .(4i+1)
 PASSWD = "/data/users/passwd"
 
@@ -48,10 +39,9 @@ action, config, extra = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.arg
 host = config["smtp_server"]
 
 def context():
-    # The certificate is the service's own (self-signed): trusted once, as the config says,
-    # then every connection checks it and the mail host's name.
-    pem = ssl.get_server_certificate((config["imap_server"], int(config["imap_port"])))
-    return ssl.create_default_context(cadata=pem)
+    # The cell's CA, from the peer config, is the only root trusted: every connection checks
+    # the mail host's certificate against it, and its name.
+    return ssl.create_default_context(cadata=config["ca_certificate"])
 
 def send():
     message = EmailMessage()
@@ -192,33 +182,6 @@ class VpnPeers:
         return Peer(ns)
 
 
-@pytest.fixture(scope="module")
-def email_image(registry_host: str) -> str:
-    """The Email image, built from examples/ FROM the reference base and pushed once."""
-    build_base(*REFERENCE_BASE)
-    files = {name: (EMAIL / name).read_text() for name in FILES}
-    tag = build_image("pic-store-test/email:1", (EMAIL / "Dockerfile").read_text(), files)
-    return push(tag, f"{registry_host}/roof/email:1")
-
-
-def email_service(sid: str, image: str) -> tuple[dict[str, Any], str]:
-    """The example's manifest and template as service `sid` (container `cell-<sid>`)."""
-    text = (EMAIL / "manifest.json").read_text()
-    text = text.replace("cell-email", f"cell-{sid}").replace(
-        "service_credentials.email.", f"service_credentials.{sid}."
-    )
-    manifest = json.loads(text)
-    manifest.update(id=sid, image=image)
-    template = (
-        (EMAIL / "compose-template.yml")
-        .read_text()
-        .replace("git.pic.ngo/roof/pic-email:1.0.0", image)
-        .replace("cell-email", f"cell-{sid}")
-        .replace("  email:", f"  {sid}:")
-    )
-    return manifest, template
-
-
 def passwd_lines(sid: str) -> list[str]:
     return docker("exec", f"cell-{sid}", "cat", PASSWD).splitlines()
 
@@ -226,38 +189,13 @@ def passwd_lines(sid: str) -> list[str]:
 async def test_peers_send_and_read_mail_from_their_namespace_with_their_configs(  # type: ignore[no-untyped-def]
     stack_factory, email_image: str, tmp_path: Path
 ) -> None:
-    # Calls get the accounts service's default time (5 s): a write here is three Docker calls.
-    env = {**ENV, "PIC_ACCOUNTS_CALL_TIMEOUT": "5"}
-    stack = stack_factory(cell_config={"netpolicy": {"vpn_subnet": VPN_SUBNET}}, **env)
-    sid = service_id()
-    stack_factory.used_ids.append(sid)
-    store = write_store(tmp_path / "store", [email_service(sid, email_image)])
-    stack.start("installer")
-    stack.start("accounts")
-    stack.start("netpolicy", PIC_NETPOLICY_RECONCILE_PERIOD="2")
-    bus = await stack.bus("admin")
-    client = StoreClient(bus)
-    domain = f"{stack.cell}.test"
-    try:
-        await present(bus, "accounts")
-        for peer in ("alice", "bob"):
-            await add_peer(bus, peer)
-        result = await install(client, store, sid)
-        assert result.payload.status == "succeeded", result.payload.message
-        info = inspect(f"cell-{sid}")
-        assert info is not None
-        address = ip_of(info, stack.network)
-
-        async def has_config(peer: str) -> bool:
-            try:
-                return sid in await configs(bus, peer)
-            except PeerRequestError:  # the accounts service has not heard of the peer yet
-                return False
-
-        for peer in ("alice", "bob"):
-            await eventually(partial(has_config, peer), 10, what=f"{peer}'s mail account")
-        alice, bob = (await configs(bus, "alice"))[sid], (await configs(bus, "bob"))[sid]
-        assert {k: v for k, v in alice.items() if k != "password"} == {
+    async with email_cell(stack_factory, email_image, tmp_path, ("alice", "bob")) as cell:
+        sid, bus, client, domain = cell.sid, cell.bus, cell.client, cell.domain
+        address = cell.address()
+        alice, bob = await cell.config("alice"), await cell.config("bob")
+        assert alice["ca_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+        hidden = ("password", "ca_certificate")
+        assert {k: v for k, v in alice.items() if k not in hidden} == {
             "email": f"alice@{domain}",
             "username": f"alice@{domain}",
             "imap_server": f"mail.{domain}",
@@ -267,7 +205,6 @@ async def test_peers_send_and_read_mail_from_their_namespace_with_their_configs(
             "smtp_port": "587",
             "smtp_security": "STARTTLS",
             "authentication": "normal password",
-            "certificate": f"self-signed by the email service for mail.{domain}: accept it once",
         }
         # Lines pic-store did not make: another domain's, and a mailbox of the cell's domain
         # that is no peer's. Both stay as they are through every change below.
@@ -294,8 +231,7 @@ async def test_peers_send_and_read_mail_from_their_namespace_with_their_configs(
 
             # A peer added later: its mailbox works.
             await add_peer(bus, "carol")
-            await eventually(lambda: has_config("carol"), 10, what="carol's mail account")
-            carol = (await configs(bus, "carol"))[sid]
+            carol = await cell.config("carol")
 
             async def mailbox_made() -> bool:  # her config is there before her passwd line
                 return any(x.startswith(f"carol@{domain}:") for x in passwd_lines(sid))
@@ -349,13 +285,6 @@ async def test_peers_send_and_read_mail_from_their_namespace_with_their_configs(
             assert f"pic-store:{sid}" not in host("iptables-save")
             closed = {"587": "closed", "143": "closed", "993": "closed"}
             assert peers["alice"].client("ports", alice) == closed
-    finally:
-        await bus.close()
-        for proc in stack.processes:
-            if proc.name.startswith("netpolicy-"):
-                proc.stop()
-        await clear_cell(stack.cell, stack.data_dir)
-        assert leftovers(stack.cell, sid) == [], "the test cell left something in the host's tables"
 
 
 async def _mail(peer: Peer, config: dict[str, str], subject: str) -> list[str]:
