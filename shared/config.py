@@ -9,13 +9,14 @@ import os
 import stat
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.backup_config import BackupConfig
 from shared.errors import ConfigError
 from shared.netconfig import NetPolicyConfig
+from shared.store.source import StoreError
 
 CELL_CONFIG_RELATIVE = Path("config/api/cell_config.json")
 DEFAULT_IMAGE_PREFIX = "git.pic.ngo/roof/"
@@ -95,8 +96,48 @@ class RouterConfig(BaseModel):
     dns: RouterDns = Field(default_factory=RouterDns)
 
 
+STORE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+NO_DEFAULT_STORE_HINT = (
+    'add the store to "stores" (a name and its git URL) and name it in "default_store" in '
+    "config/api/cell_config.json (docs/operator.md), or name the store of this install"
+)
+
+
+class StoreSource(BaseModel):
+    """A store the cell installs from: a name (what the gateway and the CLI call it) and where
+    it is (a git repository URL; a folder or `file://` only with `allow_local_stores`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=STORE_NAME_PATTERN,
+        description="1-32 lowercase letters, digits, '_' and '-', starting with a letter or digit",
+    )
+    url: str = Field(  # repr=False: a URL may carry a token
+        min_length=1,
+        max_length=4096,
+        repr=False,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="the store's git repository URL (https://, ssh://, git://), or with "
+        "allow_local_stores a folder or file:// repository on this machine",
+    )
+
+
+def config_problems(exc: ValidationError) -> list[str]:
+    """Each problem as `key.path: what is wrong` (never the value: it may be a secret)."""
+    out = []
+    for error in exc.errors():
+        where = ".".join(map(str, error["loc"])) or "(the whole file)"
+        if error["type"] == "extra_forbidden":
+            out.append(f"{where}: unknown key (a typo? see docs/operator.md)")
+        else:
+            out.append(f"{where}: {error['msg']}")
+    return out
+
+
 class CellConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # An unknown key is a typo the admin must hear of, at the top level as in each section.
+    model_config = ConfigDict(extra="forbid")
 
     cell_name: str = Field(default="cell", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     domain: str = "cell.local"
@@ -107,10 +148,51 @@ class CellConfig(BaseModel):
         description="Install from folders on this machine and file:// "
         "repositories; for development and tests",
     )
+    stores: list[StoreSource] = Field(
+        default_factory=list, description="the stores the cell installs from, by name"
+    )
+    default_store: str | None = Field(
+        default=None,
+        description="the name (in `stores`) of the store an install that names none uses",
+    )
     image_verification: ImageVerification = Field(default_factory=ImageVerification)
     router: RouterConfig = Field(default_factory=RouterConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     netpolicy: NetPolicyConfig = Field(default_factory=NetPolicyConfig)
+    ui: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the web UI's own settings: kept as they are, never read by pic-store",
+    )
+
+    @model_validator(mode="after")
+    def _stores(self) -> CellConfig:
+        names = [store.name for store in self.stores]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"stores: the name {twice[0]!r} is used twice")
+        if self.default_store is not None and self.default_store not in names:
+            known = ", ".join(names) or "none"
+            raise ValueError(
+                f"default_store: {self.default_store!r} is not the name of a store in "
+                f"`stores` (names: {known})"
+            )
+        return self
+
+    def store_named(self, name: str) -> StoreSource | None:
+        return next((store for store in self.stores if store.name == name), None)
+
+    def store_location(self, store: str | None) -> str:
+        """Where an install's store is: the location of the store of that name in `stores`,
+        else `store` itself (a folder or a git URL, as before stores had names), and with
+        no store named, the default store's. StoreError when there is none."""
+        if store is None:
+            if self.default_store is None:
+                raise StoreError(
+                    f"no store named and the cell has no default store: {NO_DEFAULT_STORE_HINT}"
+                )
+            store = self.default_store
+        named = self.store_named(store)
+        return named.url if named is not None else store
 
     @classmethod
     def load(cls, data_dir: Path) -> CellConfig:
@@ -124,9 +206,7 @@ class CellConfig(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            where = "; ".join(
-                ".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors()[:5]
-            )
+            where = "; ".join(config_problems(exc)[:5])
             raise ConfigError(f"{path} is invalid: {where}") from exc
 
     def write(self, data_dir: Path) -> Path:

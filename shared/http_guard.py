@@ -25,7 +25,10 @@ from shared.errors import ConfigError
 TOKEN_SETTING = "PIC_API_TOKEN_FILE"  # noqa: S105 (the name of a setting)
 HOSTS_SETTING = "PIC_API_HOSTS"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/", "/ui"})
+# The gateway's admin page: static files that hold no secret (the page asks for the token and
+# sends it with each API call it makes).
+OPEN_PREFIX = "/ui/"
 SCHEME_NAME = "bearerToken"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -126,7 +129,8 @@ class BearerToken:
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"] not in OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and not _open(path):
             refusal = self._refusal(scope)
             if refusal is not None:
                 await _refuse(401, refusal, scope, receive, send, CHALLENGE)
@@ -143,6 +147,10 @@ class BearerToken:
         # compare_digest on bytes: its time does not depend on where the two differ, and
         # (unlike on str) it cannot raise on a non-ASCII header.
         return None if hmac.compare_digest(given.strip(), self.token) else WRONG_TOKEN
+
+
+def _open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
 
 
 @dataclass(frozen=True)

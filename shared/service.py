@@ -23,6 +23,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.bus import Bus
+from shared.config_source import cell_config
 from shared.errors import PicStoreError
 from shared.events.layout import CELL_LAYOUT
 from shared.http_guard import HttpGuard, loopback_hosts, parse_hosts
@@ -180,6 +181,7 @@ async def serve(settings: ServiceSettings, main: Main) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     health = Health()
+    cell_config(settings.data_dir)  # a bad cell config is named now, and nothing starts
     async with AsyncExitStack() as stack:
         bus = await Bus.connect(
             settings.nats_url,

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.cli.commands import (
     backup,
+    config,
     import_app,
     install,
     keygen,
@@ -59,6 +60,7 @@ COMMANDS: list[Command] = [
     services,
     backup,
     restore,
+    config,
     # image trust
     keygen,
     sign,

@@ -1,6 +1,6 @@
 """What each container of the deployment reads, in a folder of its own: `<data>/roles/<role>/`.
 
-`prepare` hard-links each role's secrets there (its bus seed, the API token for the roles
+`prepare` hard-links each role's secrets there (its bus seed, the API token for the gateway,
 whose HTTP API wants it, the backup key for the backup service); deploy/compose.yml mounts
 that folder read-only into the role's container and nothing else of `<data>/secrets/`. A
 link is the same file, so nothing is copied and nothing drifts: a seed, the token and the
@@ -23,7 +23,6 @@ from shared.config import CellConfig
 
 ROLES_DIR = "roles"
 SEED = "nats.nk"
-API_SEED = "api.nk"  # the installer's HTTP API acts as the gateway
 TOKEN = "api-token"  # noqa: S105 (a file name)
 BACKUP_KEY = "backup-key.txt"
 NATS_CONFIG = "nats-server.json"
@@ -42,11 +41,9 @@ def role_files(data: Path, cell: str) -> dict[str, dict[str, Path]]:
     token = api_token_path(data)
     files: dict[str, dict[str, Path]] = {
         "nats": {NATS_CONFIG: data / "secrets" / NATS_CONFIG},
-        "installer": {API_SEED: seed_path(seeds, cell, "gateway"), TOKEN: token},
-        "accounts": {TOKEN: token},
-        "backup": {TOKEN: token},
+        "gateway": {TOKEN: token},
     }
-    for role in ("installer", "verifier", "router", "netpolicy", "accounts", "backup"):
+    for role in ("installer", "gateway", "verifier", "router", "netpolicy", "accounts", "backup"):
         files.setdefault(role, {})[SEED] = seed_path(seeds, cell, role)
     return files
 

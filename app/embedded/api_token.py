@@ -1,4 +1,5 @@
-"""The installer API's bearer token of the embedded stack: made once, readable by its owner only.
+"""The bearer token of the gateway's HTTP API in the embedded stack: made once, readable by
+its owner only.
 
 The services read it from the file `PIC_API_TOKEN_FILE` names; `pic-store up` prints the
 path, never the token, so it reaches no terminal scroll-back or log.

@@ -31,7 +31,7 @@ from app.publish import PublishRequest, publish
 from shared.bus import Bus
 from shared.cell_ca import ROOT_CERT, ca_dir
 from shared.client import StoreClient
-from shared.config import VerificationMode
+from shared.config import StoreSource, VerificationMode
 from shared.cosign import PrivateKey, generate_key_pair, load_private_key
 from shared.events import InstallCommand, new_operation_id
 from shared.events.layout import CELL_LAYOUT
@@ -39,10 +39,10 @@ from shared.events.messages import InstallPayload
 from shared.events.peers import PeerAction
 from shared.installed import services_bucket
 from shared.peer_client import PeerRequestError, add_peer, ask_peer
-from shared.roster import HTTP_PORTS
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "examples" / "store"
 INSTALLED = ("notes", "files", "calendar", "email")
+EXAMPLE_STORE_NAME = "examples"
 PEER = "demo"
 # One Debian base for every reference service (one debootstrap, ~60 s, instead of one each):
 # nginx with its WebDAV extensions (Files), Radicale (Calendar), Postfix and Dovecot (Email).
@@ -100,7 +100,17 @@ def trust_example_key(stack: EmbeddedStack) -> None:
             ),
         }
     )
-    config.model_copy(update={"image_verification": verification}).write(stack.data_dir)
+    # The published copy is the cell's default store: the admin page browses it, and an
+    # install that names no store takes it.
+    stores = [s for s in config.stores if s.name != EXAMPLE_STORE_NAME]
+    stores.append(StoreSource(name=EXAMPLE_STORE_NAME, url=str(stack.data_dir / "example-store")))
+    config.model_copy(
+        update={
+            "image_verification": verification,
+            "stores": stores,
+            "default_store": config.default_store or EXAMPLE_STORE_NAME,
+        }
+    ).write(stack.data_dir)
 
 
 def _source_stamp(stack: EmbeddedStack, key: PrivateKey) -> str:
@@ -214,9 +224,6 @@ def _command_line(stack: EmbeddedStack) -> tuple[str, list[str]]:
         exports.append(f"PIC_NATS_URL={stack.nats_url}")
     if stack.cell != DEFAULT_CELL:
         exports.append(f"PIC_CELL={stack.cell}")
-    router = stack.processes.get("router")
-    if router is not None and router.port != HTTP_PORTS["router"]:
-        exports.append(f"PIC_ROUTER_URL=http://127.0.0.1:{router.port}")
     return str(exe), exports
 
 

@@ -2,18 +2,20 @@
 
 | role      | user          | groups                    | capabilities        |
 |-----------|---------------|---------------------------|---------------------|
+| gateway   | pic-gateway   | pic-cell, pic-api         |                     |
 | verifier  | pic-verifier  | pic-cell                  |                     |
 | router    | pic-router    | pic-cell                  | (its parts: <1024)  |
 | netpolicy | pic-netpolicy | pic-cell                  | NET_ADMIN, NET_RAW  |
-| accounts  | pic-accounts  | pic-cell, pic-api, docker |                     |
-| backup    | pic-backup    | pic-cell, pic-api, docker |                     |
+| accounts  | pic-accounts  | pic-cell, docker          |                     |
+| backup    | pic-backup    | pic-cell, docker          |                     |
 | installer | root          |                           |                     |
 
 Every secret is 0600 and belongs to the one role that uses it: its bus seed, the accounts'
 credentials key (router: Caddy's folder, its TLS keys), the backup key; the folders that
 hold them are 0711, so a role opens its own file by name and lists nothing. Two groups carry
 what several roles read: `pic-cell` the cell config (0640, it may hold a TSIG secret),
-`pic-api` the API token (0640; the roles whose HTTP API wants it). nats-server and the
+`pic-api` the API token (0640; the gateway's HTTP API, the one a UI talks to, wants it).
+nats-server and the
 registry stay with the user running `up`; Caddy and dnsmasq run as the router (its proxy,
 whose admin socket only its user can reach, and its DNS server, reading its folder).
 
@@ -60,11 +62,13 @@ def role_users(netns: bool = False) -> dict[str, RunAs]:
     docker = docker_gids()
     netpolicy_caps = ("net_admin", "net_raw", *(("sys_admin",) if netns else ()))
     return {
+        # The one HTTP API a browser talks to: no Docker socket, its seed and the token only.
+        "gateway": RunAs("pic-gateway", (CELL_GROUP, API_GROUP)),
         "verifier": RunAs("pic-verifier", (CELL_GROUP,)),
         "router": RunAs("pic-router", (CELL_GROUP,)),
         "netpolicy": RunAs("pic-netpolicy", (CELL_GROUP,), caps=netpolicy_caps),
-        "accounts": RunAs("pic-accounts", (CELL_GROUP, API_GROUP), docker),
-        "backup": RunAs("pic-backup", (CELL_GROUP, API_GROUP), docker),
+        "accounts": RunAs("pic-accounts", (CELL_GROUP,), docker),
+        "backup": RunAs("pic-backup", (CELL_GROUP,), docker),
     }
 
 

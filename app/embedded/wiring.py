@@ -21,8 +21,8 @@ def service_process(
     process_name: str | None = None,
     run_as: RunAs | None = None,
 ) -> ManagedProcess:
-    """`python -m services.<name>` on `port`, with the bus identity of its role (and the
-    gateway's, which the installer's HTTP API acts with); `env` is the cell's wiring."""
+    """`python -m services.<name>` on `port`, with the bus identity of its role; `env` is the
+    cell's wiring."""
     return ManagedProcess(
         process_name or name,
         [sys.executable, "-m", f"services.{name}"],
@@ -32,8 +32,6 @@ def service_process(
             **env,
             f"PIC_{name.upper()}_HTTP_PORT": str(port),
             "PIC_NATS_SEED": str(seed_of(name)),
-            # The installer's HTTP API is the gateway's, and acts with its identity.
-            "PIC_API_NATS_SEED": str(seed_of("gateway")),
         },
         run_as=run_as,
     )

@@ -7,9 +7,6 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 
-from fastapi import FastAPI
-
-from services.accounts.api import build_api
 from services.accounts.handlers import start
 from services.accounts.manager import AccountsManager
 from services.accounts.managers import Calls
@@ -24,7 +21,7 @@ from shared.service import Health, finish_on_exit, run_service
 SETTINGS = AccountsSettings()
 
 
-async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per call otherwise
     engine = DockerEngine()
     stack.push_async_callback(engine.close)
@@ -38,7 +35,6 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
         SETTINGS.data_dir,
     )
     finish_on_exit(stack, start(bus, manager, SETTINGS.reconcile_period, stop))
-    return build_api(health, manager)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from shared.roster import HTTP_PORTS
-from shared.service import GuardedSettings, from_env
+from shared.service import ServiceSettings, from_env
 
 DEFAULT_HTTP_PORT = HTTP_PORTS["accounts"]
 RECONCILE_PERIOD = 60.0  # every account compared with what each container holds
@@ -16,7 +16,7 @@ START_WINDOW = 30.0  # how long a step retries a container that is still startin
 
 
 @dataclass
-class AccountsSettings(GuardedSettings):
+class AccountsSettings(ServiceSettings):
     name: str = "accounts"
     reconcile_period: float = from_env("PIC_ACCOUNTS_RECONCILE_PERIOD", RECONCILE_PERIOD, float)
     call_timeout: float = from_env("PIC_ACCOUNTS_CALL_TIMEOUT", CALL_TIMEOUT, float)

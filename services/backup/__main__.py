@@ -7,9 +7,7 @@ import shutil
 from contextlib import AsyncExitStack
 
 import structlog
-from fastapi import FastAPI
 
-from services.backup.api import build_api
 from services.backup.deps import Deps
 from services.backup.handlers import start
 from services.backup.layout import Backups
@@ -25,7 +23,7 @@ SETTINGS = BackupSettings()
 log = structlog.get_logger("backup")
 
 
-async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> None:
     engine = DockerEngine()
     stack.push_async_callback(engine.close)
     await engine.ping()
@@ -40,7 +38,6 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     tasks = start(bus, manager, SETTINGS, stop)
     tasks.append(asyncio.create_task(run_schedule(manager, SETTINGS.schedule_check, stop)))
     finish_on_exit(stack, tasks)
-    return build_api(health, manager)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from services.backup.layout import Backups
 from services.backup.settings import BackupSettings
 from shared.backup_config import BackupConfig
 from shared.bus import Bus, TypedBucket
-from shared.config import CellConfig
+from shared.config_source import cell_config
 from shared.docker import DockerEngine
 from shared.installed import ServiceRecord
 
@@ -30,7 +30,7 @@ class Deps:
 
     def config(self) -> BackupConfig:
         """The cell config's backup block, read fresh (an admin's change needs no restart)."""
-        return CellConfig.load(self.settings.data_dir).backup
+        return cell_config(self.settings.data_dir).backup
 
 
 # One service's lock (the manager's): a backup and a restore of one service never overlap.

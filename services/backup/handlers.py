@@ -1,6 +1,6 @@
 """Bus handlers: the `backup` step of the install saga (it registers what the service's
-backups will hold), and the backup, restore and verify commands, each answered with a
-result."""
+backups will hold), the backup, restore and verify commands, each answered with a result,
+and the list and schedule requests, each answered with what the service holds."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 from services.backup.deps import Deps
 from services.backup.errors import BackupError
 from services.backup.keys import check_key
+from services.backup.listing import listing, schedule
 from services.backup.maker import backup_block
 from services.backup.manager import BackupManager
 from services.backup.settings import BackupSettings
@@ -18,12 +19,25 @@ from shared.errors import PicStoreError
 from shared.events import StepRequest
 from shared.events.backups import (
     BackupCommand,
+    BackupListReply,
+    BackupListRequest,
     BackupResult,
     BackupResultPayload,
     RestoreCommand,
+    ScheduleReply,
+    ScheduleRequest,
     VerifyCommand,
 )
-from shared.events.channels import BACKUP, BACKUP_RESULT, RESTORE, VERIFY_BACKUP
+from shared.events.channels import (
+    BACKUP,
+    BACKUP_LIST,
+    BACKUP_LISTED,
+    BACKUP_RESULT,
+    BACKUP_SCHEDULE,
+    BACKUP_SCHEDULE_REPLY,
+    RESTORE,
+    VERIFY_BACKUP,
+)
 from shared.installed import ServiceRecord
 
 
@@ -91,6 +105,29 @@ def participant(manager: BackupManager, settings: BackupSettings, bus: ServingBu
     @service.endpoint(VERIFY_BACKUP, ack_wait=settings.ack_wait)
     async def on_verify(command: VerifyCommand) -> None:
         await answer(command, await manager.verify(command.operation_id, command.payload.backup))
+
+    @service.endpoint(BACKUP_LIST)
+    async def on_list(request: BackupListRequest) -> None:
+        await bus.publish(
+            BACKUP_LISTED,
+            BackupListReply(
+                operation_id=request.operation_id,
+                service_id=request.service_id,
+                correlation_id=request.event_id,
+                payload=await listing(manager, request.service_id),
+            ),
+        )
+
+    @service.endpoint(BACKUP_SCHEDULE)
+    async def on_schedule(request: ScheduleRequest) -> None:
+        await bus.publish(
+            BACKUP_SCHEDULE_REPLY,
+            ScheduleReply(
+                operation_id=request.operation_id,
+                correlation_id=request.event_id,
+                payload=await schedule(manager),
+            ),
+        )
 
     return service
 

@@ -35,7 +35,7 @@ from services.backup.errors import (
     InvalidIdError,
 )
 from services.backup.keys import SealedWith, manifest_key, manifest_tag
-from shared.config import CellConfig
+from shared.config_source import cell_config
 from shared.ids import id_problem
 
 PARTIAL = ".partial"
@@ -85,7 +85,7 @@ def record(folder: Path, relative: str) -> StoredFile:
 
 
 def _tag_key(backup_id: str, how: SealedWith, data_dir: Path) -> bytes:
-    return manifest_key(how, backup_id, CellConfig.load(data_dir).backup, data_dir)
+    return manifest_key(how, backup_id, cell_config(data_dir).backup, data_dir)
 
 
 def write_manifest(folder: Path, manifest: BackupManifest, data_dir: Path) -> None:

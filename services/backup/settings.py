@@ -10,13 +10,13 @@ from typing import ClassVar
 
 from shared.manifest import DEFAULT_PIC_ROOT
 from shared.roster import HTTP_PORTS
-from shared.service import GuardedSettings, from_env
+from shared.service import ServiceSettings, from_env
 
 DEFAULT_HTTP_PORT = HTTP_PORTS["backup"]
 
 
 @dataclass
-class BackupSettings(GuardedSettings):
+class BackupSettings(ServiceSettings):
     name: str = "backup"
     pic_root: Path = from_env("PIC_ROOT", Path(DEFAULT_PIC_ROOT), Path)
     # waits: the installer's answers, a restored service's health, a whole install

@@ -1,4 +1,6 @@
-"""`python -m services.installer`: the installer service."""
+"""`python -m services.installer`: the installer service. Its HTTP API is /healthz and
+/metrics only: the API a UI talks to is the gateway's (services/gateway), a process without
+the Docker socket."""
 
 from __future__ import annotations
 
@@ -6,27 +8,23 @@ import asyncio
 import uuid
 from contextlib import AsyncExitStack
 
-from fastapi import FastAPI
-
-from services.installer.api import build_api
 from services.installer.context import Deps
 from services.installer.handlers import consumers
 from services.installer.handover import Handover, serve_handover
 from services.installer.ipam import IpPool
+from services.installer.logs import serve_logs
 from services.installer.manager import InstallerManager
 from services.installer.settings import InstallerSettings
-from services.installer.state import Buckets, OperationRecord
+from services.installer.state import Buckets
 from services.installer.upkeep import start_upkeep
 from shared.bus import Bus
 from shared.docker import DockerEngine
-from shared.events.layout import CELL_LAYOUT
-from shared.events.roles import OPERATIONS
 from shared.service import Health, finish_on_exit, run_service
 
 SETTINGS = InstallerSettings()
 
 
-async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> None:
     engine = DockerEngine()
     stack.push_async_callback(engine.close)
     await engine.ping()
@@ -37,21 +35,9 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     await start_upkeep(deps, manager, stack, stop)
     tasks = consumers(bus, manager, SETTINGS, stop)
     tasks.append(serve_handover(bus, Handover(bus, buckets, SETTINGS), SETTINGS, stop))
+    tasks.append(serve_logs(bus, engine, SETTINGS, stop))
 
     finish_on_exit(stack, tasks)
-    # The HTTP API is the gateway's: it acts on the bus with the gateway's identity, which may
-    # send commands and read services and operations, and never a secret.
-    gateway = await Bus.connect(
-        SETTINGS.nats_url,
-        SETTINGS.cell,
-        name="installer-api",
-        seed=SETTINGS.api_nats_seed,
-        role="gateway",
-        layout=CELL_LAYOUT,
-    )
-    stack.push_async_callback(gateway.close)
-    operations = await gateway.bucket(OPERATIONS, OperationRecord, history=1)
-    return build_api(gateway, operations, SETTINGS.docker_host, health)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from services.installer.state import OperationRecord, OpStatus, Snapshot, now
 from services.installer.steps_remote import PARTICIPANT_STEPS
 from services.installer.upgrade_guard import backup_before_upgrade
 from shared.config import CellConfig
+from shared.config_source import cell_config
 from shared.errors import OperationError, PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
 from shared.events.messages import ConfigValue, OperationKind, ServiceState, StepStatus
@@ -337,7 +338,7 @@ async def context_from_snapshot(deps: Deps, record: OperationRecord, snap: Snaps
         operation_id=record.operation_id,
         kind=record.kind,
         service_id=record.service_id,
-        cell=CellConfig.load(deps.settings.data_dir),
+        cell=cell_config(deps.settings.data_dir),
         previous=snap.previous,
         manifest_data=snap.manifest,
         service_ip=snap.service_ip,

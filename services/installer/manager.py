@@ -23,6 +23,7 @@ from services.installer.state import OperationRecord, OpStatus, Snapshot
 from services.installer.upgrade_guard import restore_after_failed_upgrade
 from shared.bus import Retry
 from shared.config import CellConfig
+from shared.config_source import cell_config
 from shared.errors import PicStoreError
 from shared.events import InstallCommand, Plan, ReconfigureCommand, RemoveCommand
 from shared.events.messages import CompensationFailure, OperationKind, ServiceState, StepStatus
@@ -86,8 +87,10 @@ class InstallerManager:
             warnings=warnings,
         )
         plan: Plan | None = None
+        # A plan changes nothing, even when it is refused: the service's state stays as it was.
+        planning = bool(getattr(command.payload, "plan_only", False))
         try:
-            ctx.cell = CellConfig.load(self.deps.settings.data_dir)
+            ctx.cell = cell_config(self.deps.settings.data_dir)
             if isinstance(command, InstallCommand):
                 outcome = await bodies.install(ctx, command, self.ops, record)
             elif isinstance(command, ReconfigureCommand):
@@ -99,11 +102,11 @@ class InstallerManager:
                 message = message + " (warnings: " + "; ".join(ctx.warnings) + ")"
             await self.ops.finish(record, status, ctx.mask(message))
         except StepFailed as exc:
-            await self._failed(ctx, record, exc.message, exc.error_key, exc.undo_failures)
+            await self._failed(ctx, record, exc.message, exc.error_key, exc.undo_failures, planning)
         except ManifestInvalidError as exc:
             await self.ops.finish(record, OpStatus.failed, ctx.mask(exc.message), exc.key)
         except PicStoreError as exc:
-            await self._failed(ctx, record, exc.message, exc.key)
+            await self._failed(ctx, record, exc.message, exc.key, planning=planning)
         except Exception as exc:
             log.exception("operation_crashed")
             await self._failed(
@@ -111,6 +114,7 @@ class InstallerManager:
                 record,
                 f"internal error ({type(exc).__name__}); see the installer's log",
                 "internal_error",
+                planning=planning,
             )
         OPERATIONS.labels(record.kind.value, record.status.value).inc()
         log.info("operation_finished", status=record.status.value, detail=record.message)
@@ -123,13 +127,15 @@ class InstallerManager:
         reason: str,
         key: str,
         undo_failures: list[UndoFailure] | None = None,
+        planning: bool = False,
     ) -> None:
         # The service's state first: a crash between the two leaves the operation open,
-        # and its recovery tells the state again.
+        # and its recovery tells the state again. A refused plan touched nothing.
         failures = _failures(ctx, undo_failures or [])
         reason = ctx.mask(reason) + _incomplete(failures)
-        await bodies.after_failure(ctx, self.ops, record, reason)
-        reason += await restore_after_failed_upgrade(ctx)
+        if not planning:
+            await bodies.after_failure(ctx, self.ops, record, reason)
+            reason += await restore_after_failed_upgrade(ctx)
         await self.ops.finish(record, OpStatus.failed, reason, key, failures)
 
     async def recover(self, operation_id: str) -> None:

@@ -57,9 +57,11 @@ def _from_a_backup(ctx: OpContext, store: str) -> bool:
     return Path(store).resolve().is_relative_to(backups)
 
 
-async def fetch(ctx: OpContext, store: str) -> Fetched:
+async def fetch(ctx: OpContext, asked: str | None) -> Fetched:
     """The fetched phase: the service's manifest (parsed, its id the one asked for) and
-    template from the store; the step requests carry that manifest from now on."""
+    template from the store; the step requests carry that manifest from now on. The store
+    asked is a name of the cell config's `stores`, a location, or none (the default store)."""
+    store = ctx.cell.store_location(asked)
     allow_local = ctx.cell.allow_local_stores or _from_a_backup(ctx, store)
     found = await fetch_service(store, ctx.service_id, allow_local)
     data = found.manifest_data

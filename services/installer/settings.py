@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from shared.roster import HTTP_PORTS
-from shared.service import GuardedSettings, from_env
+from shared.service import ServiceSettings, from_env
 
 CELL_NETWORK = "pic-cell"
 CELL_SUBNET = "172.20.0.0/16"
@@ -20,7 +20,7 @@ DEFAULT_HTTP_PORT = HTTP_PORTS["installer"]
 
 
 @dataclass
-class InstallerSettings(GuardedSettings):
+class InstallerSettings(ServiceSettings):
     name: str = "installer"
     network: str = from_env("PIC_NETWORK", CELL_NETWORK, str)
     subnet: str = from_env("PIC_SUBNET", CELL_SUBNET, str)
@@ -34,8 +34,6 @@ class InstallerSettings(GuardedSettings):
     concurrency: int = from_env("PIC_CONCURRENCY", 4, int)
     min_free_bytes: int = from_env("PIC_MIN_FREE_BYTES", 512 * 1024**2, int)
     pic_root: Path | None = from_env("PIC_ROOT", None, Path)
-    # The gateway identity's seed: the HTTP API acts on the bus as the gateway, not as us.
-    api_nats_seed: Path | None = from_env("PIC_API_NATS_SEED", None, Path)
     # The backup before an upgrade, and the restore after a failed one, may take this long.
     upgrade_backup_timeout: float = from_env("PIC_UPGRADE_BACKUP_TIMEOUT", 1800.0, float)
     default_http_port: ClassVar[int] = DEFAULT_HTTP_PORT

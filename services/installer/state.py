@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,23 +19,11 @@ from shared.bus import Bus, Lease, TypedBucket
 from shared.errors import OperationError
 from shared.events.messages import CompensationFailure, ConfigValue, OperationKind
 from shared.installed import ServiceRecord, services_bucket
+from shared.operations import OpStatus as OpStatus  # the readers' too (shared/operations.py)
 
 
 def now() -> float:
     return time.time()
-
-
-class OpStatus(StrEnum):
-    running = "running"
-    interrupted = "interrupted"
-    succeeded = "succeeded"
-    failed = "failed"
-    noop = "noop"
-    planned = "planned"
-
-    @property
-    def final(self) -> bool:
-        return self not in (OpStatus.running, OpStatus.interrupted)
 
 
 class JournalEntry(BaseModel):

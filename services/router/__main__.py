@@ -8,9 +8,6 @@ import uuid
 from contextlib import AsyncExitStack
 from functools import partial
 
-from fastapi import FastAPI
-
-from services.router.api import build_api
 from services.router.handlers import start
 from services.router.manager import LOCK_LEASE, RouterManager
 from services.router.metrics import observe_admin
@@ -26,7 +23,7 @@ from shared.service import Health, finish_on_exit, run_service
 SETTINGS = RouterSettings()
 
 
-async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> FastAPI:
+async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Health) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per probe otherwise
     parts = PartsCache(SETTINGS.data_dir, observe_admin, SETTINGS.caddy_admin)
     stack.push_async_callback(parts.aclose)
@@ -42,7 +39,6 @@ async def main(bus: Bus, stack: AsyncExitStack, stop: asyncio.Event, health: Hea
     finish_on_exit(stack, tasks)
     health.checks["caddy"] = lambda: upkeep.caddy_ok
     health.checks["dns"] = lambda: upkeep.dns_ok
-    return build_api(health, manager)
 
 
 if __name__ == "__main__":

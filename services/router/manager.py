@@ -21,11 +21,12 @@ from services.router.errors import HostTakenError, InvalidRouteError, RouterErro
 from services.router.parts import Parts, PartsCache
 from services.router.reconcile import Report, ensure_tls, reconcile_once
 from services.router.routes import Route, ServiceRoutes, diff, service_of
-from services.router.status import RoutesReport, build_report
+from services.router.status import build_report
 from shared.bus import LeaseLocks, TypedBucket
 from shared.config import CellConfig
 from shared.errors import PicStoreError
 from shared.events import StepRequest
+from shared.events.routes import RoutesReport
 from shared.installed import ServiceRecord
 from shared.manifest import ValidationOptions, parse_manifest
 

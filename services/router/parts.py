@@ -16,6 +16,7 @@ from services.router.dns import DnsBackend, HostsDirBackend, Rfc2136Backend, Tsi
 from services.router.tls import TlsPolicy, tls_policy
 from shared.cell_ca import cell_root_files
 from shared.config import CellConfig, RouterConfig, RouterDns, TlsSetting
+from shared.config_source import cell_config
 from shared.errors import ConfigError
 
 log = structlog.get_logger("router")
@@ -50,7 +51,7 @@ class PartsCache:
         self._dns: tuple[object, DnsBackend, str] | None = None
 
     async def current(self) -> Parts:
-        config = CellConfig.load(self.data_dir)
+        config = cell_config(self.data_dir)
         router = config.router
         if self._admin_override:
             router = router.model_copy(update={"caddy_admin_url": self._admin_override})

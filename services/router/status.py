@@ -1,17 +1,12 @@
-"""`GET /routes`: the routes and records the router manages, and whether Caddy and DNS agree.
-
-Each row is one host: its Caddy state (`ok`, `missing`, `changed`, `not needed`; empty for a
-`hostnames` name, which has no route) and its DNS state (`ok`, `missing`, `wrong address`,
-`not needed`); `in progress` while an operation on the service runs, `unknown` when the part
-did not answer. `compare` is pure.
+"""The routes report (its model and its states: shared/events/routes.py, asked over the
+bus): the routes and records the router manages, and whether Caddy and DNS agree. `compare`
+is pure.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-
-from pydantic import BaseModel, Field
 
 from services.router import lookup
 from services.router.desired import Desired, hosts_of
@@ -20,34 +15,8 @@ from services.router.parts import Parts
 from services.router.reconcile import normalised, wanted
 from services.router.routes import Route, dial_of, is_ours, service_of
 from shared.errors import PicStoreError
+from shared.events.routes import RoutesReport, RouteState
 from shared.installed import ServiceRecord
-
-AGREEING = frozenset({"ok", "in progress", ""})
-
-
-class RouteState(BaseModel):
-    service_id: str
-    host: str
-    route_id: str = ""
-    upstream: str = ""
-    address: str = ""
-    caddy: str = ""
-    dns: str = ""
-
-    @property
-    def agrees(self) -> bool:
-        return self.caddy in AGREEING and self.dns in AGREEING
-
-
-class RoutesReport(BaseModel):
-    domain: str
-    caddy: str = Field(description="Caddy's admin API")
-    caddy_error: str = ""
-    dns: str = Field(description="The DNS backend")
-    dns_error: str = ""
-    routes: list[RouteState] = Field(default_factory=list)
-    problems: list[str] = Field(default_factory=list)
-    agree: bool = True
 
 
 async def build_report(parts: Parts, records: Mapping[str, ServiceRecord]) -> RoutesReport:

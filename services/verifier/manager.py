@@ -26,7 +26,8 @@ from services.verifier.errors import (
 from services.verifier.registries import Registries
 from services.verifier.settings import VerifierSettings
 from services.verifier.trust import Trust, load_trust
-from shared.config import CELL_CONFIG_RELATIVE, CellConfig, ImageVerification, VerificationMode
+from shared.config import CELL_CONFIG_RELATIVE, ImageVerification, VerificationMode
+from shared.config_source import cell_config
 from shared.cosign import VerificationError, VerifiedSignature, verify_image
 from shared.errors import ConfigError
 from shared.oci import ImageReference, InvalidReferenceError, RegistryClient, RegistryError
@@ -65,7 +66,7 @@ class VerifierManager:
         """Check `image` under the cell config as it is now."""
         started = time.perf_counter()
         try:
-            config = CellConfig.load(self.settings.data_dir).image_verification
+            config = cell_config(self.settings.data_dir).image_verification
         except ConfigError as exc:
             decision = Decision(False, "unknown", "config_error", exc.message)
         else:

@@ -5,6 +5,7 @@ to the age recipient named in the request)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -75,6 +76,96 @@ class BackupResult(Message):
     type: Literal["backup.result"] = "backup.result"
     version: Literal[1] = 1
     payload: BackupResultPayload
+
+
+# -- what the backup service holds: the list and the schedule (request and reply) ----------
+
+
+class BackupListPayload(Payload):
+    """Nothing beyond the envelope: its `service_id`, when given, keeps the backups that hold
+    that service."""
+
+
+class BackupListRequest(Message):
+    """Ask for the complete backups (of one service, when `service_id` is given)."""
+
+    type: Literal["backup.list"] = "backup.list"
+    version: Literal[1] = 1
+    payload: BackupListPayload = Field(default_factory=BackupListPayload)
+
+
+class BackupSummary(Payload):
+    backup_id: BackupId
+    reason: str = Field(description="Why it was made: admin, schedule, upgrade")
+    started: datetime
+    finished: datetime | None
+    services: dict[ServiceId, str | None] = Field(description="service id -> its version")
+    size: int = Field(ge=0, description="Bytes on disk")
+    consistency: dict[ServiceId, str] = Field(
+        description="service id -> live, commands (its before/after commands ran) or stopped"
+    )
+    verified: bool | None = Field(
+        default=None, description="The last verify's outcome; null: never verified"
+    )
+    verified_at: datetime | None = None
+    verify_reason: str = ""
+    warnings: list[str] = Field(default_factory=list)
+
+
+class BackupListReplyPayload(Payload):
+    ok: bool
+    reason: str = ""
+    error_key: str | None = None
+    backups: list[BackupSummary] = Field(default_factory=list, description="Oldest first")
+
+
+class BackupListReply(Message):
+    type: Literal["backup.listed"] = "backup.listed"
+    version: Literal[1] = 1
+    payload: BackupListReplyPayload
+
+
+class ScheduleRequestPayload(Payload):
+    """Nothing to say: the schedule is the cell config's `backup` block."""
+
+
+class ScheduleRequest(Message):
+    """Ask for the backup schedule and, per service with storage, its last good backup."""
+
+    type: Literal["backup.schedule"] = "backup.schedule"
+    version: Literal[1] = 1
+    payload: ScheduleRequestPayload = Field(default_factory=ScheduleRequestPayload)
+
+
+class ScheduledService(Payload):
+    service_id: ServiceId
+    last_good: datetime | None = Field(description="When its newest good backup finished")
+    next_due: datetime | None = Field(
+        description="When the schedule backs it up next (now or earlier: at the next look); "
+        "null without a schedule"
+    )
+
+
+class BackupSchedule(Payload):
+    every_hours: float = Field(description="Back up every N hours; 0: no schedule")
+    verify_scheduled: bool = Field(description="Each scheduled backup is verified in a sandbox")
+    keep: int = Field(description="Good backups kept per service")
+    services: list[ScheduledService] = Field(
+        default_factory=list, description="Every installed service with storage"
+    )
+
+
+class ScheduleReplyPayload(Payload):
+    ok: bool
+    reason: str = ""
+    error_key: str | None = None
+    schedule: BackupSchedule | None = None
+
+
+class ScheduleReply(Message):
+    type: Literal["backup.schedule_reply"] = "backup.schedule_reply"
+    version: Literal[1] = 1
+    payload: ScheduleReplyPayload
 
 
 # -- the secrets handover (installer <-> backup) -------------------------------------------

@@ -19,12 +19,17 @@ from shared.bus.dead_letter import DeadLetter
 from shared.bus.envelope import Message
 from shared.events.backups import (
     BackupCommand,
+    BackupListReply,
+    BackupListRequest,
     BackupResult,
     RestoreCommand,
+    ScheduleReply,
+    ScheduleRequest,
     SecretsHandover,
     SecretsHandoverReply,
     VerifyCommand,
 )
+from shared.events.logs import LogsReply, LogsRequest
 from shared.events.messages import (
     InstallCommand,
     OperationResult,
@@ -39,6 +44,7 @@ from shared.events.messages import (
 )
 from shared.events.netpolicy import NetpolicyReconciled
 from shared.events.peers import PeerAdded, PeerRemoved, PeerReply, PeerRequest
+from shared.events.routes import RoutesReply, RoutesRequest
 
 STREAMS: dict[Kind, tuple[str, str]] = {
     # kind: (stream name, subject filter)
@@ -195,6 +201,48 @@ BACKUP_RESULT = _c(
     Kind.event,
     "The outcome of a backup, restore or verify command.",
 )
+BACKUP_LIST = _c(
+    "backup.list",
+    "pic.{cell}.cmd.backup.list",
+    BackupListRequest,
+    Kind.command,
+    "Ask for the complete backups (of one service, when the envelope names it).",
+)
+BACKUP_LISTED = _c(
+    "backup.listed",
+    "pic.{cell}.evt.backup.listed",
+    BackupListReply,
+    Kind.event,
+    "The backups asked for (no secret: ids, times, sizes, versions, verify outcomes).",
+)
+BACKUP_SCHEDULE = _c(
+    "backup.schedule",
+    "pic.{cell}.cmd.backup.schedule",
+    ScheduleRequest,
+    Kind.command,
+    "Ask for the backup schedule and each service's last good backup.",
+)
+BACKUP_SCHEDULE_REPLY = _c(
+    "backup.schedule_reply",
+    "pic.{cell}.evt.backup.schedule",
+    ScheduleReply,
+    Kind.event,
+    "The backup schedule (the cell config's `backup` block) and when each service is due.",
+)
+ROUTES_REQUEST = _c(
+    "router.report",
+    "pic.{cell}.cmd.router.report",
+    RoutesRequest,
+    Kind.command,
+    "Ask the router for its routes report.",
+)
+ROUTES_REPORT = _c(
+    "router.report_reply",
+    "pic.{cell}.evt.router.report",
+    RoutesReply,
+    Kind.event,
+    "What the router holds in Caddy and DNS for the installed services, and whether they agree.",
+)
 SECRETS_HANDOVER = _c(
     "installer.secrets",
     "pic.{cell}.cmd.installer.{host}.secrets",
@@ -208,6 +256,20 @@ SECRETS_HANDOVER_REPLY = _c(
     SecretsHandoverReply,
     Kind.event,
     "The installer's answer to a secrets handover (the secrets only sealed).",
+)
+LOGS = _c(
+    "installer.logs",
+    "pic.{cell}.cmd.installer.{host}.logs",
+    LogsRequest,
+    Kind.command,
+    "Ask for the last lines of a service's container logs, sealed to the asker's one-time key.",
+)
+LOGS_REPLY = _c(
+    "installer.logs_reply",
+    "pic.{cell}.evt.installer.logs",
+    LogsReply,
+    Kind.event,
+    "The installer's answer to a logs request (the lines only sealed).",
 )
 
 CHANNELS: tuple[Channel, ...] = (
@@ -231,8 +293,16 @@ CHANNELS: tuple[Channel, ...] = (
     RESTORE,
     VERIFY_BACKUP,
     BACKUP_RESULT,
+    BACKUP_LIST,
+    BACKUP_LISTED,
+    BACKUP_SCHEDULE,
+    BACKUP_SCHEDULE_REPLY,
+    ROUTES_REQUEST,
+    ROUTES_REPORT,
     SECRETS_HANDOVER,
     SECRETS_HANDOVER_REPLY,
+    LOGS,
+    LOGS_REPLY,
 )
 
 

@@ -51,7 +51,11 @@ class StepStatus(StrEnum):
 
 
 class InstallPayload(Payload):
-    store: str = Field(description="A local store folder or git repository holding index.json")
+    store: str | None = Field(
+        default=None,
+        description="The store: the name of one of the cell config's `stores`, or a git "
+        "repository URL or local folder holding index.json; none: the cell's default store",
+    )
     config: dict[str, ConfigValue] = Field(default_factory=dict)
     plan_only: bool = Field(default=False, description="Show what would be done; change nothing")
     confirm_downgrade: bool = False

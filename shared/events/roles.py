@@ -21,8 +21,14 @@ from shared.contract.declare import Contract
 from shared.contract.registry import contracts
 from shared.events.channels import (
     BACKUP,
+    BACKUP_LIST,
+    BACKUP_LISTED,
     BACKUP_RESULT,
+    BACKUP_SCHEDULE,
+    BACKUP_SCHEDULE_REPLY,
     INSTALL,
+    LOGS,
+    LOGS_REPLY,
     NETPOLICY_RECONCILED,
     PEER_ADDED,
     PEER_REMOVED,
@@ -35,6 +41,8 @@ from shared.events.channels import (
     RESTORE,
     RESULT,
     ROUTES_RECONCILED,
+    ROUTES_REPORT,
+    ROUTES_REQUEST,
     SECRETS_HANDOVER,
     SECRETS_HANDOVER_REPLY,
     SERVICE_STATE,
@@ -105,7 +113,13 @@ class Role:
 # The installer's durables, one per command channel and Docker host.
 INSTALLER_CONSUMERS: dict[str, Consumer] = {
     channel.name: Consumer(channel, f"installer-{{host}}-{channel.name.split('.')[-1]}")
-    for channel in (*COMMANDS, SECRETS_HANDOVER)
+    for channel in (*COMMANDS, SECRETS_HANDOVER, LOGS)
+}
+# The gateway's durables: it keeps the recent progress, results and states (their stream
+# sequences), so an event stream a browser reconnects resumes where it stopped.
+GATEWAY_CONSUMERS: dict[str, Consumer] = {
+    channel.name: Consumer(channel, f"gateway-{channel.name.split('.')[-1]}")
+    for channel in (PROGRESS, RESULT, SERVICE_STATE)
 }
 
 
@@ -137,9 +151,31 @@ def participant_role(contract: Contract) -> Role:
 
 _COMMANDER = {
     "publish": _all(
-        (*COMMANDS, PEER_ADDED, PEER_REMOVED, PEER_REQUEST, BACKUP, RESTORE, VERIFY_BACKUP)
+        (
+            *COMMANDS,
+            PEER_ADDED,
+            PEER_REMOVED,
+            PEER_REQUEST,
+            BACKUP,
+            RESTORE,
+            VERIFY_BACKUP,
+            BACKUP_LIST,
+            BACKUP_SCHEDULE,
+            ROUTES_REQUEST,
+            LOGS,
+        )
     ),
-    "watch": _all((*EVENTS, PEER_REPLY, BACKUP_RESULT)),
+    "watch": _all(
+        (
+            *EVENTS,
+            PEER_REPLY,
+            BACKUP_RESULT,
+            BACKUP_LISTED,
+            BACKUP_SCHEDULE_REPLY,
+            ROUTES_REPORT,
+            LOGS_REPLY,
+        )
+    ),
     "read": (SERVICES, OPERATIONS, PARTICIPANTS),
 }
 
@@ -148,6 +184,7 @@ ROLES: dict[str, Role] = {
         "installer",
         publish=(
             *_all((PROGRESS, RESULT, SERVICE_STATE, RECONCILED, SECRETS_HANDOVER_REPLY)),
+            (LOGS_REPLY, {}),
             *_all((BACKUP, RESTORE)),
             (STEP_REQUEST, {}),
         ),
@@ -158,6 +195,10 @@ ROLES: dict[str, Role] = {
         manages_streams=True,
     ),
     **{contract.owner: participant_role(contract) for contract in contracts()},
-    "gateway": Role("gateway", **_COMMANDER),  # type: ignore[arg-type]
+    "gateway": Role(
+        "gateway",
+        consume=tuple(GATEWAY_CONSUMERS.values()),
+        **_COMMANDER,  # type: ignore[arg-type]
+    ),
     "admin": Role("admin", **_COMMANDER),  # type: ignore[arg-type]
 }

@@ -30,7 +30,6 @@ async def test_removed_service_comes_back_from_its_backup(
         stack_factory, images, tmp_path, {"greeting": "hi", "api_key": "k-987654321"}
     )
     stack, sid, bus, client, root = made.stack, made.sid, made.bus, made.client, made.root
-    backup_service = made.backup
     cell = ["--nats", stack.nats_url, "--cell", stack.cell, "--nats-seed", str(stack.seed("admin"))]
     container = f"cell-{sid}"
     sh(container, FILL)
@@ -43,12 +42,12 @@ async def test_removed_service_comes_back_from_its_backup(
     assert code == 0, err
     (line,) = [n for n in out.splitlines() if n.startswith("backup: ok: backup ")]
     backup_id = line.split()[3]
-    url = f"http://127.0.0.1:{backup_service.port}"
-    code, out, err = await cli(
-        capsys, "backup", "list", "--backup-url", url, "--data-dir", str(stack.data_dir)
-    )
+    code, out, err = await cli(capsys, "backup", "list", sid, *cell)
     assert code == 0, err
     assert backup_id in out and f"{sid} 1.0.0" in out and "live" in out
+    code, out, err = await cli(capsys, "backup", "schedule", *cell)
+    assert code == 0, err
+    assert "No schedule" in out and f"{sid}: last good 20" in out
 
     gone = await remove(client, sid, purge=True)
     assert gone.payload.status == "succeeded", gone.payload.message

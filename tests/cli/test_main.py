@@ -25,6 +25,7 @@ def test_commands_are_modules_with_register():
         "services",
         "backup",
         "restore",
+        "config",
         "keygen",
         "sign",
         "verify",

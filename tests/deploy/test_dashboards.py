@@ -25,6 +25,7 @@ import yaml
 
 from app.deploy import scrape_config
 from app.embedded import ManagedProcess, free_port
+from app.embedded.example import INSTALLED
 from services.netpolicy.names import chain_name
 from shared.roster import HTTP_PORTS, SERVICES
 from tests.parts.docker_engine import docker
@@ -130,7 +131,7 @@ def cell(tmp_path: Path, cell_turn: None) -> Iterator[dict[str, str]]:
     env.update(PIC_NETPOLICY_RECONCILE_PERIOD="2", PIC_ACCOUNTS_RECONCILE_PERIOD="2")
     yield env
     asyncio.run(clear_cell(CELL, tmp_path / "cell"))
-    cleanup_docker("pic-cell", ["notes", "files"])
+    cleanup_docker("pic-cell", list(INSTALLED))
     assert leftovers(CELL) == [], "the cell left rules in the host's tables"
 
 

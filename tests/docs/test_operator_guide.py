@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.commands.up import _first_config
+from app.embedded.example import INSTALLED
 from app.embedded.stack import EmbeddedStack
 from shared.config import CellConfig
 from tests.docs.guide import read_steps
@@ -81,7 +82,7 @@ def running_cell(tmp_path: Path, cell_turn: None) -> Iterator[Path]:
         except subprocess.TimeoutExpired:
             up.kill()
             up.wait()
-        cleanup_docker("pic-cell", ["notes", "files"])
+        cleanup_docker("pic-cell", list(INSTALLED))
         subprocess.run(["ip", "netns", "del", netns], check=False)
         made = sorted(registry_refs() - before)
         if made:

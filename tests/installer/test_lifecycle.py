@@ -160,6 +160,11 @@ async def test_plan_shows_everything_and_changes_nothing(
     assert "allocate_ip" in plan.steps and "containers" in plan.steps
     assert containers_of(sid) == [] and volumes_of(sid) == []
     assert await client.service(sid) is None
+    # A plan that is refused (a setting the manifest does not have) changes nothing either:
+    # no failed record for a service that was never installed.
+    refused = await install(client, store, sid, plan_only=True, config={"no_such_key": "x"})
+    assert refused.payload.status == "failed" and "no_such_key" in refused.payload.message
+    assert await client.service(sid) is None
 
 
 async def test_duplicate_command_changes_nothing(

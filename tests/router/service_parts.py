@@ -18,6 +18,7 @@ from shared.client import StoreClient
 from shared.contract.presence import ask_step
 from shared.events import StepRequest, new_operation_id
 from shared.events.messages import StepResultPayload
+from shared.routes_client import routes_report
 from tests.parts.stack import Stack
 from tests.router.conftest import CaddyRunner, DnsServer, loopback_client
 from tests.router.dns_parts import CELL_ADDRESS, ZONE
@@ -75,8 +76,29 @@ class Cell:
             return await client.get(f"http://127.0.0.1:{self.http_port}/", headers={"Host": host})
 
     async def router(self, path: str) -> httpx.Response:
+        """The router's HTTP API: /healthz and /metrics only."""
         async with loopback_client() as client:
             return await client.get(f"{self.router_url}{path}")
+
+    async def routes(self) -> dict[str, Any]:
+        """The routes report, asked over the bus as the admin (the CLI and the gateway)."""
+        bus = await self.stack.bus("admin", name="routes-report")
+        try:
+            return (await routes_report(bus, timeout=15.0)).model_dump(mode="json")
+        finally:
+            await bus.close()
+
+    def cli_bus(self) -> list[str]:
+        """The options that point `pic-store` at this cell's bus, as its admin."""
+        stack = self.stack
+        return [
+            "--nats",
+            stack.nats_url,
+            "--cell",
+            stack.cell,
+            "--nats-seed",
+            str(stack.seed("admin")),
+        ]
 
     async def caddy_routes(self, server: str = "pic_store") -> list[dict[str, Any]]:
         async with self.caddy.raw_client() as client:

@@ -5,6 +5,7 @@ answers its names with the cell's address, and a remove takes both away."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -101,20 +102,21 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
     await resolves(cell, hosts, ("NOERROR", [CELL_ADDRESS]))
     assert (await cell.through_caddy(f"nobody.{ZONE}")).status_code == 404
 
-    report = (await cell.router("/routes")).json()
+    report = await cell.routes()
     assert report["agree"] is True, report
     assert sorted(r["host"] for r in report["routes"]) == sorted(hosts)
     assert {(r["caddy"], r["dns"], r["address"]) for r in report["routes"]} == {
         ("ok", "ok", CELL_ADDRESS)
     }
     capsys.readouterr()
-    assert await asyncio.to_thread(cli, ["routes", "--router", cell.router_url]) == 0
+    assert await asyncio.to_thread(cli, ["routes", *cell.cli_bus()]) == 0
     out = capsys.readouterr().out
     assert hosts[0] in out and "All 2 routes and records agree." in out
     metrics = (await cell.router("/metrics")).text
     assert "pic_router_routes 2.0" in metrics and "pic_router_dns_records 2.0" in metrics
     assert "pic_router_caddy_admin_seconds_count" in metrics
     assert (await cell.router("/healthz")).status_code == 200
+    assert (await cell.router("/routes")).status_code == 404, "the report is on the bus only"
 
     # The same subdomain for another service: the installer's pre-flight refuses it, and so
     # does the router itself when asked directly.
@@ -137,7 +139,7 @@ async def test_install_routes_through_caddy_and_dns_then_remove_takes_both_away(
         assert (await cell.through_caddy(host)).status_code == 404
     await resolves(cell, hosts, ("NXDOMAIN", []))
     assert not [rid for rid in await cell.route_ids() if rid.startswith(f"pic-store.{sid}.")]
-    report = (await cell.router("/routes")).json()
+    report = await cell.routes()
     assert report["routes"] == [] and report["agree"] is True
 
 
@@ -235,7 +237,7 @@ async def test_bind_gets_the_records_by_tsig_signed_updates(
     assert result.payload.status == "succeeded", result.payload.message + cell.stack.log()
     await serves(cell, hosts)
     await resolves(cell, hosts, ("NOERROR", [CELL_ADDRESS]))
-    report = (await cell.router("/routes")).json()
+    report = await cell.routes()
     assert report["agree"] is True and report["dns"].startswith("rfc2136 127.0.0.1:"), report
 
     assert (await remove(client, sid)).payload.status == "succeeded"
@@ -244,7 +246,7 @@ async def test_bind_gets_the_records_by_tsig_signed_updates(
     seen = [
         cell.stack.log(),
         (await cell.router("/metrics")).text,
-        (await cell.router("/routes")).text,
+        json.dumps(await cell.routes()),
     ]
     assert not [text for text in seen if secret in text], "the TSIG secret leaked"
 

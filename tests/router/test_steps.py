@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from app.cli.main import main as cli
-from app.embedded import free_port
 from services.router.routes import dial_of
 from shared.bus import Bus
 from tests.installer.helpers import service_id
@@ -264,7 +263,7 @@ async def test_caddy_down_fails_the_step_with_the_reason_then_comes_back(
 
     await eventually(unhealthy, what="/healthz reporting Caddy down")
     assert "caddy" in (await cell.router("/healthz")).text
-    report = (await cell.router("/routes")).json()
+    report = await cell.routes()
     assert report["agree"] is False and report["caddy_error"]
 
     caddy.start()  # empty: the router notices and puts its server back
@@ -278,9 +277,17 @@ async def test_caddy_down_fails_the_step_with_the_reason_then_comes_back(
 
 
 def test_routes_command_says_when_the_router_does_not_answer(
-    capsys: pytest.CaptureFixture[str],
+    stack_factory: Callable[..., Stack], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    assert cli(["routes", "--router", url]) == 1
+    stack = stack_factory()  # a cell's bus, no router on it
+    admin = [
+        "--nats",
+        stack.nats_url,
+        "--cell",
+        stack.cell,
+        "--nats-seed",
+        str(stack.seed("admin")),
+    ]
+    assert cli(["routes", *admin, "--timeout", "1"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"the router does not answer at {url}" in err
+    assert err.count("\n") == 1 and "the router did not answer within 1 s" in err, err

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CELL = "rooms"
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "deploy" / "compose.yml"
 CONFIG_ARGS = ("--profile", "parts", "config", "--format", "json")
-ROLES = ("verifier", "router", "netpolicy", "accounts", "backup")
+ROLES = ("gateway", "verifier", "router", "netpolicy", "accounts", "backup")
 
 
 @pytest.fixture
@@ -74,8 +74,9 @@ def test_each_role_reads_its_own_secrets_and_no_other(cell: dict[str, str]) -> N
         **{f"the {role} seed": seeds / f"{role}.nk" for role in ROLES},
     }
     own = {
-        "accounts": {"the accounts key", "the API token"},
-        "backup": {"the backup key", "the API token"},
+        "gateway": {"the API token"},
+        "accounts": {"the accounts key"},  # its HTTP API: /healthz and /metrics only
+        "backup": {"the backup key"},
     }
     up, out = start_up(cell)
     try:
@@ -107,7 +108,7 @@ def test_each_role_reads_its_own_secrets_and_no_other(cell: dict[str, str]) -> N
             [sys.executable, "-m", "app.cli.main", "routes"],
             capture_output=True,
             text=True,
-            env={**cell, "PIC_ROUTER_URL": f"http://127.0.0.1:{cell['PIC_ROUTER_HTTP_PORT']}"},
+            env=cell,  # over the bus, as the admin
             timeout=60,
             check=False,
         )

@@ -24,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "progress is shown as it happens. Exit 0 when installed, 1 with the reason when not.",
     )
     parser.add_argument("service_id", metavar="ID")
-    parser.add_argument("--store", required=True, help="store folder or git repository URL")
+    parser.add_argument(
+        "--store",
+        metavar="STORE",
+        help="the name of a store of the cell config's `stores`, or a store folder or git "
+        "repository URL (default: the cell's `default_store`)",
+    )
     add_settings_option(parser)
     parser.add_argument("--plan", action="store_true", help="show what would be done, do nothing")
     parser.add_argument(

@@ -1,21 +1,20 @@
 """`pic-store routes`: the routes and DNS records the router manages, and whether Caddy and
-DNS agree with them (asked of the router's `GET /routes`)."""
+DNS agree with them (asked of the router over the bus, as the admin)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-import httpx
+from app.cli.connect import add_bus_options, with_client
+from app.cli.output import EXIT_INVALID, EXIT_OK
+from shared.client import StoreClient
+from shared.events.routes import AGREEING
+from shared.routes_client import routes_report
 
-from app.cli.output import EXIT_INVALID, EXIT_OK, fail
-from shared.roster import HTTP_PORTS
-
-DEFAULT_ROUTER = f"http://127.0.0.1:{HTTP_PORTS['router']}"
-AGREEING = {"ok", "in progress", ""}
+QUERY_TIMEOUT = 30.0  # the router answers at once, or its parts' timeouts say why not
 COLUMNS = ("HOST", "SERVICE", "UPSTREAM", "CADDY", "DNS")
 
 
@@ -27,38 +26,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "installed services, and whether Caddy and DNS hold them as needed. Exit 0 when "
         "everything agrees, 1 when something does not or the router cannot tell.",
     )
-    parser.add_argument(
-        "--router",
-        metavar="URL",
-        default=os.environ.get("PIC_ROUTER_URL", DEFAULT_ROUTER),
-        help=f"the router's HTTP address (default $PIC_ROUTER_URL or {DEFAULT_ROUTER})",
-    )
     parser.add_argument("--json", action="store_true", help="print the router's report as JSON")
+    add_bus_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    url = str(args.router).rstrip("/")
-    try:
-        with httpx.Client(trust_env=False, timeout=15.0) as client:
-            resp = client.get(f"{url}/routes")
-    except httpx.HTTPError as exc:
-        return fail(
-            f"the router does not answer at {url} ({type(exc).__name__}); is it "
-            "running? (`pic-store up`, or `python -m services.router`; --router URL)"
-        )
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
-    if resp.status_code != 200 or not isinstance(body, dict):
-        detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
-        return fail(f"the router at {url} could not report: HTTP {resp.status_code}: {detail}")
-    if args.json:
-        sys.stdout.write(json.dumps(body, indent=2) + "\n")
-    else:
-        sys.stdout.write(render(body))
-    return EXIT_OK if body.get("agree") is True else EXIT_INVALID
+    async def work(client: StoreClient) -> int:
+        report = await routes_report(client.bus, min(float(args.timeout), QUERY_TIMEOUT))
+        body = report.model_dump(mode="json")
+        if args.json:
+            sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        else:
+            sys.stdout.write(render(body))
+        return EXIT_OK if report.agree else EXIT_INVALID
+
+    return with_client(args, work)
 
 
 def render(report: dict[str, Any]) -> str:

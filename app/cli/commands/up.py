@@ -124,7 +124,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"pic-store is up: cell {args.cell}, NATS {stack.nats_url}, data {args.data_dir}")
     # The path only: the token itself would stay in the terminal's scroll-back.
     token_file = api_token_path(args.data_dir)
-    print(f"  installer API: send `Authorization: Bearer <token>`, the token in {token_file}")
+    gateway = f"http://127.0.0.1:{stack.service_port('gateway')}"
+    print(
+        f"  gateway API {gateway} (its OpenAPI document: {gateway}/openapi.json): send "
+        f"`Authorization: Bearer <token>`, the token in {token_file}"
+    )
+    print(f"  admin page {gateway}/ui/ (it asks for that token)")
     print(
         f"  services answer at http://{stack.config().router.listen[0]} "
         f"(Host: <subdomain>.{stack.config().domain}); "

@@ -6,7 +6,11 @@ from __future__ import annotations
 from shared.contract.declare import Contract, Endpoint, PlanFacts, Step
 from shared.events.channels import (
     BACKUP,
+    BACKUP_LIST,
+    BACKUP_LISTED,
     BACKUP_RESULT,
+    BACKUP_SCHEDULE,
+    BACKUP_SCHEDULE_REPLY,
     INSTALL,
     PROGRESS,
     RESTORE,
@@ -46,9 +50,18 @@ CONTRACT = Contract(
         Endpoint(BACKUP, "run", concurrency=COMMANDS_AT_ONCE),
         Endpoint(RESTORE, "restore", concurrency=COMMANDS_AT_ONCE),
         Endpoint(VERIFY_BACKUP, "verify"),
+        # What it holds: the gateway's and the CLI's only way to list backups.
+        Endpoint(BACKUP_LIST, "list"),
+        Endpoint(BACKUP_SCHEDULE, "schedule"),
     ),
     # Restores through the installer's install command, and gets a service's secrets from the
     # installer only sealed to its own age recipient.
-    publishes=(BACKUP_RESULT, INSTALL, SECRETS_HANDOVER),
+    publishes=(
+        BACKUP_RESULT,
+        BACKUP_LISTED,
+        BACKUP_SCHEDULE_REPLY,
+        INSTALL,
+        SECRETS_HANDOVER,
+    ),
     watches=(RESULT, PROGRESS, SECRETS_HANDOVER_REPLY),
 )

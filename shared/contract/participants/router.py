@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from shared.bus.layout import Bucket
-from shared.contract.declare import Contract, PlanFacts, Step
-from shared.events.channels import ROUTES_RECONCILED, SERVICE_STATE
+from shared.contract.declare import Contract, Endpoint, PlanFacts, Step
+from shared.events.channels import (
+    ROUTES_RECONCILED,
+    ROUTES_REPORT,
+    ROUTES_REQUEST,
+    SERVICE_STATE,
+)
 from shared.manifest import Manifest
 
 LOCK_BUCKET = "pic_router_lock"  # one router at a time changes Caddy and DNS
@@ -31,7 +36,9 @@ CONTRACT = Contract(
     port=8472,
     summary="routes each service's names through Caddy and answers them in DNS",
     steps=(ROUTES,),
-    publishes=(ROUTES_RECONCILED,),
+    # The routes report: the gateway's and `pic-store routes`' one source.
+    endpoints=(Endpoint(ROUTES_REQUEST, "report"),),
+    publishes=(ROUTES_RECONCILED, ROUTES_REPORT),
     watches=(SERVICE_STATE,),
     owns=(Bucket(LOCK_BUCKET, history=1),),
     reconciles_on_state=True,

@@ -1,5 +1,6 @@
-"""The embedded stack's API token: made once, 0600 in a 0700 folder, handed to the services
-by path, and `pic-store up` shows the path but never the token."""
+"""The embedded stack's API token (the gateway's): made once, 0600 in a 0700 folder, handed
+to the services by path, and `pic-store up` shows the path but never the token, and the
+gateway's URL."""
 
 from __future__ import annotations
 
@@ -92,3 +93,4 @@ def test_up_prints_where_the_token_is_but_not_the_token(
     printed = capsys.readouterr().out
     assert str(api_token_path(data.resolve())) in printed
     assert token not in printed
+    assert "http://127.0.0.1:8476" in printed

@@ -1,5 +1,6 @@
-"""The settings behind the API's guard: the token file, the names it answers to, and the
-address it listens on."""
+"""The settings behind the gateway's guard: the token file, the names it answers to, and the
+address it listens on; and the installer, whose HTTP API is /healthz and /metrics only now,
+needs no token on loopback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from services.gateway.settings import GatewaySettings
 from services.installer.settings import InstallerSettings
 from shared.errors import ConfigError
 from shared.http_guard import parse_hosts, read_token
@@ -19,10 +21,6 @@ from shared.service import ServiceSettings, is_loopback, warn_beyond_loopback
 pytestmark = pytest.mark.unit
 
 TOKEN = "t0ken-Of-the_test~cell"
-PORT = 8470
-BASE = f"http://127.0.0.1:{PORT}"
-RIGHT = {"Authorization": f"Bearer {TOKEN}"}
-STATUS_CODES = ("200", "202", "400", "401", "404", "422")
 
 
 # -- settings: the token file, the names, the address ------------------------------------
@@ -66,14 +64,14 @@ def test_the_token_is_read_without_its_newline(tmp_path: Path) -> None:
     assert read_token(tmp_path / "token") == TOKEN.encode()
 
 
-def test_the_installer_answers_to_loopback_names_by_default(
+def test_the_gateway_answers_to_loopback_names_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "token").write_text(TOKEN)
     monkeypatch.setenv("PIC_API_TOKEN_FILE", str(tmp_path / "token"))
-    monkeypatch.setenv("PIC_INSTALLER_HTTP_PORT", "9999")
+    monkeypatch.setenv("PIC_GATEWAY_HTTP_PORT", "9999")
     monkeypatch.delenv("PIC_API_HOSTS", raising=False)
-    guard = InstallerSettings().http_guard()
+    guard = GatewaySettings().http_guard()
     assert guard.token == TOKEN.encode()
     assert guard.hosts == {
         "127.0.0.1",
@@ -83,12 +81,22 @@ def test_the_installer_answers_to_loopback_names_by_default(
         "localhost:9999",
         "[::1]:9999",
     }
-    monkeypatch.setenv("PIC_API_HOSTS", " Cell.LAN:8470, ,cell.lan ")
-    assert InstallerSettings().http_guard().hosts == {"cell.lan:8470", "cell.lan"}
+    monkeypatch.setenv("PIC_API_HOSTS", " Cell.LAN:8476, ,cell.lan ")
+    assert GatewaySettings().http_guard().hosts == {"cell.lan:8476", "cell.lan"}
 
 
-def test_the_installer_has_no_guard_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gateway_has_no_guard_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIC_API_TOKEN_FILE", raising=False)
+    with pytest.raises(ConfigError, match="PIC_API_TOKEN_FILE is not set"):
+        GatewaySettings().http_guard()
+
+
+def test_the_installer_wants_no_token_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its HTTP API is /healthz and /metrics: the token guards it only beyond loopback.
+    monkeypatch.delenv("PIC_API_TOKEN_FILE", raising=False)
+    monkeypatch.delenv("PIC_HTTP_HOST", raising=False)
+    assert InstallerSettings().http_guard() is None
+    monkeypatch.setenv("PIC_HTTP_HOST", "0.0.0.0")
     with pytest.raises(ConfigError, match="PIC_API_TOKEN_FILE is not set"):
         InstallerSettings().http_guard()
 
@@ -100,7 +108,8 @@ def test_parse_hosts() -> None:
 def test_http_listens_on_loopback_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIC_HTTP_HOST", raising=False)
     assert ServiceSettings(name="x").http_host == "127.0.0.1"
-    assert InstallerSettings().http_host == "127.0.0.1"
+    assert GatewaySettings().http_host == "127.0.0.1"
+    assert GatewaySettings().http_port == 8476
 
 
 @pytest.mark.parametrize(
@@ -130,12 +139,12 @@ def test_listening_beyond_loopback_is_a_warning() -> None:
     ]
 
 
-def run_installer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # Nothing listens on port 9: had the installer not refused at once, it would hang
+def run_gateway(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # Nothing listens on port 9: had the gateway not refused at once, it would hang
     # connecting to NATS until the timeout.
     base = {"PATH": os.environ["PATH"], "PIC_NATS_URL": "nats://127.0.0.1:9"}
     return subprocess.run(
-        [sys.executable, "-m", "services.installer"],
+        [sys.executable, "-m", "services.gateway"],
         env={**base, **env},
         capture_output=True,
         text=True,
@@ -145,14 +154,12 @@ def run_installer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("content", [None, ""])
-def test_the_installer_refuses_to_start_without_a_token(
-    tmp_path: Path, content: str | None
-) -> None:
+def test_the_gateway_refuses_to_start_without_a_token(tmp_path: Path, content: str | None) -> None:
     env = {"PIC_DATA_DIR": str(tmp_path)}
     if content is not None:
         (tmp_path / "token").write_text(content)
         env["PIC_API_TOKEN_FILE"] = str(tmp_path / "token")
-    done = run_installer(env)
+    done = run_gateway(env)
     assert done.returncode == 1, done.stderr
     assert "service_failed" in done.stderr
     assert "PIC_API_TOKEN_FILE" in done.stderr

@@ -1,0 +1,113 @@
+"""Routes through the gateway (its real app, token and Host check): the router's report over
+the real bus, from a real router with real Caddy and dnsmasq. An installed service (its
+record, as the installer keeps it) is routed by the router's start-up reconcile; Caddy and
+DNS agreeing, then a route taken out of Caddy by hand, are what a UI shows. No container:
+the route points at an address nothing answers on, which the report does not need."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.gateway.api import routes as routes_api
+from shared.config import CellConfig
+from shared.installed import ServiceRecord, services_bucket
+from tests.gateway.conftest import Gateway, serve_gateway
+from tests.parts.eventually import eventually
+from tests.parts.stack import Stack
+from tests.parts.store import web_manifest
+from tests.router.conftest import (  # noqa: F401 (fixtures)
+    CaddyRunner,
+    DnsServer,
+    caddy,
+    dnsmasq,
+    http_port,
+)
+from tests.router.dns_parts import CELL_ADDRESS, ZONE
+from tests.router.service_parts import ROUTER_ENV, router_config
+
+pytestmark = pytest.mark.integration
+SID = "notes"
+SERVICE_IP = "172.20.0.20"
+
+
+@pytest.fixture
+async def routes_gateway(
+    gateway_cell: Stack,
+    caddy: CaddyRunner,  # noqa: F811
+    dnsmasq: DnsServer,  # noqa: F811
+    http_port: int,  # noqa: F811
+) -> AsyncIterator[Gateway]:
+    stack = gateway_cell
+    config = CellConfig.load(stack.data_dir).model_dump()
+    config.update(
+        domain=ZONE, cell_address=CELL_ADDRESS, router=router_config(caddy, http_port, dnsmasq)
+    )
+    CellConfig.model_validate(config).write(stack.data_dir)
+    manifest = web_manifest(
+        SID,
+        "git.pic.ngo/roof/web:1",
+        has_subdomain=True,
+        subdomain=SID,
+        backend=f"cell-{SID}:8080",
+    )
+    installer = await stack.bus("installer", name="routes-test")
+    record = ServiceRecord(
+        service_id=SID, state="installed", manifest=manifest, service_ip=SERVICE_IP
+    )
+    await (await services_bucket(installer)).put(SID, record)
+    await installer.close()
+    try:
+        stack.start(
+            "router",
+            **{**ROUTER_ENV, "PIC_ROUTER_RECONCILE_PERIOD": "600"},
+            PATH=os.environ["PATH"],
+            PIC_NATS_URL=stack.nats_url,
+            PIC_CELL=stack.cell,
+            PIC_DATA_DIR=str(stack.data_dir),
+        )
+        async with serve_gateway(stack) as served:
+            yield served
+    finally:
+        for proc in stack.processes:
+            proc.stop()
+
+
+async def test_routes_show_what_caddy_and_dns_hold(
+    routes_gateway: Gateway,
+    caddy: CaddyRunner,  # noqa: F811
+) -> None:
+    http = routes_gateway.http
+    host = f"{SID}.{ZONE}"
+
+    async def agreeing() -> bool:
+        report = (await http.get("/routes")).json()
+        return report.get("agree") is True and bool(report["routes"])
+
+    await eventually(agreeing, within=15, every=0.2, what="the start-up reconcile's routes")
+    report = (await http.get("/routes")).json()
+    assert report["domain"] == ZONE and not report["caddy_error"] and not report["dns_error"]
+    (row,) = report["routes"]
+    assert (row["service_id"], row["host"], row["caddy"], row["dns"]) == (SID, host, "ok", "ok")
+    assert row["address"] == CELL_ADDRESS and row["upstream"] == f"{SERVICE_IP}:8080"
+
+    # Someone takes the route out of Caddy: the report says so (no reconcile runs meanwhile).
+    async with caddy.raw_client() as admin:
+        assert (await admin.delete(f"/id/{row['route_id']}")).status_code == 200
+    report = (await http.get("/routes")).json()
+    assert report["agree"] is False
+    assert [(r["host"], r["caddy"], r["dns"]) for r in report["routes"]] == [
+        (host, "missing", "ok")
+    ]
+    assert (await routes_gateway.anonymous.get("/routes")).status_code == 401
+
+
+async def test_no_router_is_a_504_that_says_so(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes_api, "QUERY_TIMEOUT", 0.5)
+    answer = await gateway.http.get("/routes")
+    assert answer.status_code == 504
+    assert "the router did not answer within 0.5 s" in answer.json()["detail"]
