@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git debootstrap prometheus curl rclone)
+PACKAGES=(docker.io docker-registry busybox-static dnsmasq-base bind9 bind9-utils iptables iproute2 git debootstrap prometheus curl rclone chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
