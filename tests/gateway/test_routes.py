@@ -6,15 +6,23 @@ the route points at an address nothing answers on, which the report does not nee
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from services.gateway.api import routes as routes_api
 from shared.config import CellConfig
 from shared.installed import ServiceRecord, services_bucket
 from tests.gateway.conftest import Gateway, serve_gateway
+from tests.gateway.test_peers import start_bare
+from tests.gateway.test_services import fuzz, malformable, token_of
 from tests.parts.eventually import eventually
 from tests.parts.stack import Stack
 from tests.parts.store import web_manifest
@@ -33,18 +41,13 @@ SID = "notes"
 SERVICE_IP = "172.20.0.20"
 
 
-@pytest.fixture
-async def routes_gateway(
-    gateway_cell: Stack,
-    caddy: CaddyRunner,  # noqa: F811
-    dnsmasq: DnsServer,  # noqa: F811
-    http_port: int,  # noqa: F811
-) -> AsyncIterator[Gateway]:
-    stack = gateway_cell
+async def _routed_cell(
+    stack: Stack, proxy: CaddyRunner, dns: DnsServer, port: int, *others: str
+) -> None:
+    """The cell's config pointing at the test's Caddy and dnsmasq, one installed service's
+    record, the router started, and `others` (accounts, backup) beside it."""
     config = CellConfig.load(stack.data_dir).model_dump()
-    config.update(
-        domain=ZONE, cell_address=CELL_ADDRESS, router=router_config(caddy, http_port, dnsmasq)
-    )
+    config.update(domain=ZONE, cell_address=CELL_ADDRESS, router=router_config(proxy, port, dns))
     CellConfig.model_validate(config).write(stack.data_dir)
     manifest = web_manifest(
         SID,
@@ -59,19 +62,48 @@ async def routes_gateway(
     )
     await (await services_bucket(installer)).put(SID, record)
     await installer.close()
+    stack.start(
+        "router",
+        **{**ROUTER_ENV, "PIC_ROUTER_RECONCILE_PERIOD": "600"},
+        PATH=os.environ["PATH"],
+        PIC_NATS_URL=stack.nats_url,
+        PIC_CELL=stack.cell,
+        PIC_DATA_DIR=str(stack.data_dir),
+    )
+    for other in others:
+        start_bare(stack, other)
+
+
+@pytest.fixture
+async def routes_gateway(
+    gateway_cell: Stack,
+    caddy: CaddyRunner,  # noqa: F811
+    dnsmasq: DnsServer,  # noqa: F811
+    http_port: int,  # noqa: F811
+) -> AsyncIterator[Gateway]:
     try:
-        stack.start(
-            "router",
-            **{**ROUTER_ENV, "PIC_ROUTER_RECONCILE_PERIOD": "600"},
-            PATH=os.environ["PATH"],
-            PIC_NATS_URL=stack.nats_url,
-            PIC_CELL=stack.cell,
-            PIC_DATA_DIR=str(stack.data_dir),
-        )
-        async with serve_gateway(stack) as served:
+        await _routed_cell(gateway_cell, caddy, dnsmasq, http_port)
+        async with serve_gateway(gateway_cell) as served:
             yield served
     finally:
-        for proc in stack.processes:
+        for proc in gateway_cell.processes:
+            proc.stop()
+
+
+@pytest.fixture
+async def areas_gateway(
+    gateway_cell: Stack,
+    caddy: CaddyRunner,  # noqa: F811
+    dnsmasq: DnsServer,  # noqa: F811
+    http_port: int,  # noqa: F811
+) -> AsyncIterator[Gateway]:
+    """Router, accounts and backup running: every area of peers, backups and routes answers."""
+    try:
+        await _routed_cell(gateway_cell, caddy, dnsmasq, http_port, "accounts", "backup")
+        async with serve_gateway(gateway_cell) as served:
+            yield served
+    finally:
+        for proc in gateway_cell.processes:
             proc.stop()
 
 
@@ -111,3 +143,36 @@ async def test_no_router_is_a_504_that_says_so(
     answer = await gateway.http.get("/routes")
     assert answer.status_code == 504
     assert "the router did not answer within 0.5 s" in answer.json()["detail"]
+
+
+# The operations of the peers, backups and routes areas (the services', operations' and the
+# store's are fuzzed in test_services.py and test_store.py): together, the whole document.
+AREA_PREFIXES = ("/peers", "/backups", "/routes")
+
+
+async def test_peers_backups_and_routes_answer_what_the_document_says(
+    areas_gateway: Gateway, gateway_cell: Stack
+) -> None:
+    """Schemathesis over these areas' operations of the served document, with the services
+    that answer them running: no 5xx, listed status codes, types and schemas."""
+    spec = (await areas_gateway.http.get("/openapi.json")).json()
+    schema = schemathesis.openapi.from_dict(spec)
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if isinstance(result, Ok) and result.ok().path.startswith(AREA_PREFIXES)
+    ]
+    assert len(operations) >= 9, [o.path for o in operations]
+    headers = {"Authorization": f"Bearer {token_of(gateway_cell)}"}
+    statuses: Counter[int] = Counter()
+    started = time.monotonic()
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if mode is GenerationMode.NEGATIVE and not malformable(operation):
+                continue
+            await asyncio.to_thread(
+                fuzz, operation, mode, areas_gateway.base_url, headers, statuses
+            )
+    took = time.monotonic() - started
+    print(f"schemathesis: {len(operations)} operations, {dict(statuses)} in {took:.1f} s")
+    assert not any(status >= 500 for status in statuses), statuses

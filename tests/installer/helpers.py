@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -108,12 +109,13 @@ def service_id() -> str:
 
 class StandIn:
     """A real participant on the bus in the place of `owner` (served by the contract
-    framework with `owner`'s contract), answering every step with `answer`."""
+    framework with `owner`'s contract, its steps only: none of its other endpoints),
+    answering every step with `answer`."""
 
     def __init__(
         self, owner: str, answer: Callable[[StepRequest], Awaitable[StepResultPayload]]
     ) -> None:
-        self.service = Participant(contract_of(owner))
+        self.service = Participant(dataclasses.replace(contract_of(owner), endpoints=()))
 
         async def handle(request: StepRequest) -> Outcome:
             result = await answer(request)
