@@ -1,7 +1,8 @@
 """The reference admin page in a real browser (Debian's Chromium, headless, through
 chromedriver), on the cell `make run` makes: sign in with the API token, browse the store,
 remove Notes and install it again through the page with a title typed into its generated
-settings form, see every step arrive live, and find the new title answering through Caddy.
+settings form, see every step arrive live, reconfigure it from the Services screen (its form
+holds its current title), and find the new title answering through Caddy.
 Screenshots of the store and of the finished install are written for a person to look at
 (their paths are printed); the page logs no JavaScript error."""
 
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CELL = "browser"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"  # var/ is not tracked
 TITLE = "Notes typed in a browser"
+RETITLED = "Notes retitled in a browser"
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
@@ -154,6 +156,23 @@ def test_a_service_is_installed_through_the_admin_page_in_a_real_browser(
         assert "notes." in str(link.get_attribute("href"))
         browser.execute_script("document.getElementById('detail').scrollIntoView()")
         browser.save_screenshot(str(SHOTS / "admin-installed.png"))
+
+        # Reconfigure it from the Services screen: its form holds its current title.
+        browser.get(f"{gateway}/ui/#services")
+        _click(browser, '#services-rows tr[data-service="notes"] button:nth-of-type(2)')
+        # The form drawn again for a reconfigure (the button says so), with the current title.
+        _wait(browser).until(
+            ready.text_to_be_present_in_element((By.ID, "install-button"), "Reconfigure")
+        )
+        title = browser.find_element(By.CSS_SELECTOR, 'input[name="site_title"]')
+        assert title.get_attribute("value") == TITLE
+        title.clear()
+        title.send_keys(RETITLED)
+        _click(browser, "#install-button")
+        _wait(browser, 120).until(
+            ready.text_to_be_present_in_element((By.ID, "outcome"), "succeeded")
+        )
+        assert "reconfigured" in _text_of(browser, "#outcome")
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
         took = time.monotonic() - started
@@ -168,7 +187,7 @@ def test_a_service_is_installed_through_the_admin_page_in_a_real_browser(
             timeout=30,
             check=False,
         )
-        assert f"<h1>{TITLE}</h1>" in page.stdout, page.stdout + page.stderr
+        assert f"<h1>{RETITLED}</h1>" in page.stdout, page.stdout + page.stderr
     finally:
         stop_up(up)
     print(f"browser part {took:.1f} s; screenshots {SHOTS}/admin-store.png, admin-installed.png")

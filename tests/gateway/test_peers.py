@@ -62,8 +62,8 @@ async def test_a_peer_is_added_shown_rotated_and_removed(peers_gateway: Gateway)
     configs = await http.get("/peers/alice/configs")
     assert configs.status_code == 200 and configs.json() == {"name": "alice", "configs": {}}
     rotated = await http.post("/peers/alice/rotate/nosuch")
-    assert rotated.status_code == 502, rotated.text
-    assert "nosuch is not a service with accounts" in rotated.json()["detail"]
+    assert rotated.status_code == 404, rotated.text
+    assert "nosuch is not an installed service with accounts" in rotated.json()["detail"]
 
     # Refusals that name what is wrong, before anything reaches the bus.
     assert names_field(await http.post("/peers", json={"name": "../x"}), "name")

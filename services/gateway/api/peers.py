@@ -18,6 +18,7 @@ from shared.errors import PicStoreError
 from shared.events.peers import PeerAction
 from shared.http_guard import ErrorDetail
 from shared.ids import PEER_NAME_PATTERN, SERVICE_ID_PATTERN
+from shared.installed import services_bucket
 from shared.peer_client import PeerRequestError, add_peer, ask_peer, remove_peer
 
 QUERY_TIMEOUT = 20.0  # the accounts service answers at once; a rotation calls one container
@@ -131,8 +132,8 @@ def router(deps: Deps) -> APIRouter:
         "/peers/{name}/rotate/{service}",
         response_model=PeerConfigs,
         responses={
-            **UNKNOWN,
-            502: _refusal("The accounts service refused, e.g. no such service (its reason)"),
+            404: _refusal("No peer of that name, or no installed service with accounts"),
+            502: _refusal("The accounts service refused (its reason)"),
             **UNAVAILABLE,
         },
     )
@@ -140,6 +141,11 @@ def router(deps: Deps) -> APIRouter:
         """New credentials for the peer in one service; the answer is the peer's new configs
         of that service (credentials included: like every endpoint here, only with the API
         token)."""
+        record = await (await services_bucket(deps.bus)).get(service)
+        if record is None or record.value.manifest.get("has_accounts") is not True:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"{service} is not an installed service with accounts"
+            )
         return await ask(PeerAction.rotate, name, service)
 
     @api.get(

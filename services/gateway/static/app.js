@@ -99,7 +99,9 @@ async function loadStore() {
   }
 }
 
-async function openService(id) {
+async function openService(id, installed = null) {
+  // `installed`: the service's view (GET /services): its settings fill the form, and the
+  // button reconfigures it instead of installing.
   showError("");
   const detail = await api("GET", `/catalog/${encodeURIComponent(id)}?store=${encodeURIComponent(state.store)}`);
   const article = $("detail");
@@ -110,12 +112,14 @@ async function openService(id) {
   $("plan").hidden = true;
   $("steps").replaceChildren();
   $("outcome").replaceChildren();
-  drawForm($("settings-fields"), detail.settings_form);
+  drawForm($("settings-fields"), detail.settings_form, installed ? installed.config : {});
   drawEgress($("egress-field"), detail.egress);
+  article.dataset.mode = installed ? "reconfigure" : "install";
+  $("install-button").textContent = installed ? "Reconfigure" : "Install";
   article.scrollIntoView();
 }
 
-function drawForm(fieldset, schema) {
+function drawForm(fieldset, schema, current = {}) {
   // The settings form is the service's config_schema as JSON Schema: one input per property.
   fieldset.replaceChildren();
   const properties = (schema && schema.properties) || {};
@@ -123,15 +127,18 @@ function drawForm(fieldset, schema) {
     const title = prop.title || key;
     const hint = prop.description ? el("small", { text: prop.description }) : null;
     let input;
+    const value = current[key];
     if (prop.type === "boolean") {
-      input = el("input", { type: "checkbox", name: key, checked: prop.default === true });
+      input = el("input", { type: "checkbox", name: key,
+        checked: value === undefined ? prop.default === true : value === true });
       fieldset.append(el("label", { class: "check" }, input, document.createTextNode(title), hint));
       continue;
     }
     if (Array.isArray(prop.enum)) {
       input = el("select", { name: key });
       for (const option of prop.enum)
-        input.append(el("option", { value: option, text: option, selected: option === prop.default }));
+        input.append(el("option", { value: option, text: option,
+          selected: option === (value === undefined ? prop.default : value) }));
     } else {
       const number = prop.type === "integer" || prop.type === "number";
       input = el("input", {
@@ -142,6 +149,8 @@ function drawForm(fieldset, schema) {
         placeholder: prop.default !== undefined ? String(prop.default) : "",
         autocomplete: "off",
       });
+      // A secret's stored value is masked in the view: left empty, it stays as it is.
+      if (value !== undefined && !(prop.writeOnly || prop.format === "password")) input.value = String(value);
     }
     input.dataset.type = prop.type || "string";
     fieldset.append(el("label", {}, document.createTextNode(title), input, hint));
@@ -189,8 +198,11 @@ async function install(event) {
   $("outcome").textContent = "installing…";
   $("install-button").disabled = true;
   try {
-    const accepted = await api("POST", `/services/${encodeURIComponent(id)}/install`,
-      { store: state.store, config, egress });
+    const reconfigure = $("detail").dataset.mode === "reconfigure";
+    const accepted = reconfigure
+      ? await api("POST", `/services/${encodeURIComponent(id)}/reconfigure`, { config, egress })
+      : await api("POST", `/services/${encodeURIComponent(id)}/install`,
+        { store: state.store, config, egress });
     const result = await follow(accepted.operation_id, $("steps"));
     await showOutcome(id, result);
   } finally {
@@ -299,11 +311,15 @@ async function loadServices() {
       el("td", { text: service.service_id }), el("td", { text: service.version || "" }),
       el("td", { text: service.state }), el("td", { text: service.updated || "" }),
       el("td", {},
-        el("button", { type: "button", text: "Logs", onclick: async () =>
-          show((await api("GET", `/services/${service.service_id}/logs?tail=100`)).lines.join("\n")) }),
+        el("button", { type: "button", text: "Logs", onclick: async () => {
+          const logs = await api("GET", `/services/${service.service_id}/logs?tail=100`);
+          show(Object.entries(logs.containers).map(([name, c]) =>
+            `== ${name}${c.truncated ? " (cut to the bounds)" : ""}\n${c.lines.join("\n")}`).join("\n\n"));
+        } }),
         el("button", { type: "button", text: "Reconfigure", onclick: () => {
           location.hash = "#store";
-          setTimeout(() => openService(service.service_id).catch((e) => showError(e.message)), 100);
+          setTimeout(() => openService(service.service_id, service)
+            .catch((e) => showError(e.message)), 100);
         } }),
         el("button", { type: "button", text: "Remove", onclick: async () => {
           if (!confirm(`Remove ${service.service_id}? Its data stays unless purged.`)) return;
